@@ -1,0 +1,24 @@
+"""Read the endpoint's status; raise EndpointDeploymentFailed when it failed."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from smdeploy import deploy
+from smdeploy.adapters.sagemaker import SageMakerGateway
+from smdeploy.models import PlanTaskInput
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(correlation_id_path="executionArn")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = PlanTaskInput.model_validate(event)
+    result = deploy.check_endpoint(task.plan, sagemaker=SageMakerGateway())
+    logger.info("check_endpoint", extra={"endpoint": task.plan.endpointName, "result": result})
+    return result

@@ -1,0 +1,26 @@
+"""Create the SageMaker model from the approved model package."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from smdeploy import deploy
+from smdeploy.adapters.sagemaker import SageMakerGateway
+from smdeploy.models import PlanTaskInput
+from smdeploy.settings import ModelSettings
+
+SETTINGS = ModelSettings.from_env()
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(correlation_id_path="executionArn")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = PlanTaskInput.model_validate(event)
+    result = deploy.create_model(task.plan, sagemaker=SageMakerGateway(), role_arn=SETTINGS.model_execution_role_arn)
+    logger.info("create_model", extra={"endpoint": task.plan.endpointName, "result": result})
+    return result

@@ -1,0 +1,24 @@
+"""Delete a first-deploy endpoint that ended Failed."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from smdeploy import deploy
+from smdeploy.adapters.sagemaker import SageMakerGateway
+from smdeploy.models import PlanTaskInput
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(correlation_id_path="executionArn")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = PlanTaskInput.model_validate(event)
+    result = deploy.remove_failed_endpoint(task.plan, sagemaker=SageMakerGateway())
+    logger.info("remove_failed_endpoint", extra={"endpoint": task.plan.endpointName, "result": result})
+    return result

@@ -1,0 +1,1 @@
+"""smdeploy: the shared library of the deploy control plane, shipped as a Lambda layer."""

@@ -1,0 +1,48 @@
+"""Deployment history in DynamoDB: one item per execution, queryable by endpoint."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from smdeploy.adapters.aws import client, translate
+
+
+class DeploymentRecords:
+    def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
+        self._table = table_name
+        self._ddb = dynamodb or client("dynamodb")
+
+    @staticmethod
+    def _item(record: dict[str, Any]) -> dict[str, Any]:
+        item: dict[str, Any] = {}
+        for key, value in record.items():
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                item[key] = {"BOOL": value}
+            elif isinstance(value, int | float):
+                item[key] = {"N": str(value)}
+            elif isinstance(value, str):
+                item[key] = {"S": value}
+            else:
+                item[key] = {"S": json.dumps(value, sort_keys=True, default=str)}
+        return item
+
+    def put(self, record: dict[str, Any]) -> None:
+        """Write the record of one execution (idempotent: a retry writes the same item)."""
+        item = self._item(
+            {
+                "pk": f"DEPLOYMENT#{record['executionArn']}",
+                "sk": "RECORD",
+                "gsi1pk": f"ENDPOINT#{record.get('endpointName') or '-'}",
+                "gsi1sk": record["recordedAt"],
+                **record,
+            }
+        )
+        try:
+            self._ddb.put_item(TableName=self._table, Item=item)
+        except ClientError as exc:
+            raise translate(exc, "PutItem") from exc

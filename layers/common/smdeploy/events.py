@@ -1,0 +1,112 @@
+"""Turn whatever started an execution into one :class:`DeployRequest`.
+
+Accepted shapes (see ``shared`` notes and ``tests/unit/test_events.py``): the EventBridge envelope
+of a "SageMaker Model Package State Change" event (``detail`` as an object or a JSON string,
+``source`` as a string or a list), an SNS-wrapped event (``Records[0].Sns.Message``), a batch
+(a JSON array) of such events for one package, and the manual input of
+:class:`~smdeploy.models.ManualDeployInput`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from smdeploy.errors import InvalidRequest
+from smdeploy.models import DeployRequest, ManualDeployInput, ModelPackageStateChange, parse_timestamp
+
+MODEL_PACKAGE_DETAIL_TYPE = "SageMaker Model Package State Change"
+
+
+def first_error(exc: ValidationError, prefix: str = "") -> InvalidRequest:
+    """The first pydantic error as an :class:`InvalidRequest` naming the field."""
+    err = exc.errors()[0]
+    location = ".".join(str(part) for part in err["loc"]) or "input"
+    field = f"{prefix}{location}" if prefix else location
+    message = err["msg"].removeprefix("Value error, ")
+    return InvalidRequest(field, message)
+
+
+def _loads(text: str, field: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(field, f"not valid JSON ({exc.msg})") from exc
+
+
+def normalize(raw: Any) -> DeployRequest:
+    """Normalize the execution input; raise :class:`InvalidRequest` naming the field otherwise."""
+    if isinstance(raw, str):
+        raw = _loads(raw, "input")
+    if isinstance(raw, list):
+        return _normalize_batch(raw)
+    if not isinstance(raw, dict):
+        raise InvalidRequest("input", f"expected a JSON object, got {type(raw).__name__}")
+    records = raw.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict) and "Sns" in records[0]:
+        message = records[0]["Sns"].get("Message")
+        if not isinstance(message, str):
+            raise InvalidRequest("Records[0].Sns.Message", "expected the event as a JSON string")
+        return normalize(_loads(message, "Records[0].Sns.Message"))
+    if "detail-type" in raw or "detail" in raw:
+        return _normalize_event(raw)
+    return _normalize_manual(raw)
+
+
+def _normalize_batch(events: list[Any]) -> DeployRequest:
+    if not events:
+        raise InvalidRequest("input", "an empty batch of events")
+    requests = [normalize(item) for item in events]
+    arns = {request.modelPackageArn for request in requests}
+    if len(arns) > 1:
+        raise InvalidRequest(
+            "input", f"a batch names {len(arns)} model packages; deliver one event per execution"
+        )
+    return requests[-1]
+
+
+def _normalize_event(event: dict[str, Any]) -> DeployRequest:
+    detail_type = event.get("detail-type")
+    if detail_type != MODEL_PACKAGE_DETAIL_TYPE:
+        raise InvalidRequest("detail-type", f"expected {MODEL_PACKAGE_DETAIL_TYPE!r}, got {detail_type!r}")
+    source = event.get("source")
+    sources = source if isinstance(source, list) else [source]
+    if "aws.sagemaker" not in sources:
+        raise InvalidRequest("source", f"expected 'aws.sagemaker', got {source!r}")
+    detail = event.get("detail")
+    if isinstance(detail, str):
+        detail = _loads(detail, "detail")
+    if not isinstance(detail, dict):
+        raise InvalidRequest("detail", "expected an object")
+    try:
+        change = ModelPackageStateChange.model_validate(detail)
+    except ValidationError as exc:
+        raise first_error(exc, "detail.") from exc
+    if change.ModelApprovalStatus != "Approved":
+        raise InvalidRequest(
+            "detail.ModelApprovalStatus",
+            f"is {change.ModelApprovalStatus!r}; only a change to 'Approved' deploys",
+        )
+    try:
+        event_time = parse_timestamp(event.get("time"))
+    except ValueError:
+        event_time = None  # the envelope time is informative only
+    return DeployRequest(
+        source="approval",
+        modelPackageArn=change.ModelPackageArn,
+        eventId=str(event["id"]) if event.get("id") is not None else None,
+        eventTime=event_time,
+    )
+
+
+def _normalize_manual(data: dict[str, Any]) -> DeployRequest:
+    try:
+        manual = ManualDeployInput.model_validate(data)
+    except ValidationError as exc:
+        raise first_error(exc) from exc
+    overrides = manual.model_dump(exclude_none=True, exclude={"modelPackageArn", "reason"})
+    return DeployRequest(
+        source="manual", modelPackageArn=manual.modelPackageArn, overrides=overrides, reason=manual.reason
+    )

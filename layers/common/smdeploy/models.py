@@ -1,0 +1,220 @@
+"""Pydantic models: what comes in (events, manual input, group config) and the deployment plan."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+# SageMaker's own patterns (DescribeEndpoint / CreateModel API reference).
+ENDPOINT_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+GROUP_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+MODEL_PACKAGE_ARN_RE = re.compile(
+    r"^arn:aws[a-z\-]*:sagemaker:(?P<region>[a-z0-9\-]+):(?P<account>\d{12}):"
+    r"model-package/(?P<group>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})/(?P<version>[1-9]\d{0,9})$"
+)
+INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+
+
+class Outcome(StrEnum):
+    DEPLOYED = "DEPLOYED"
+    PROMOTED = "PROMOTED"
+    ROLLED_BACK = "ROLLED_BACK"
+    SKIPPED_DUPLICATE = "SKIPPED_DUPLICATE"
+    SUPERSEDED = "SUPERSEDED"
+    INVALID_REQUEST = "INVALID_REQUEST"
+    FAILED = "FAILED"
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Read a timestamp in any encoding AWS events use.
+
+    ISO-8601 strings (``Z``, ``+00:00`` or ``+0000``), epoch milliseconds as an integer, a float
+    or a string of digits. ``None`` stays ``None``.
+    """
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("a timestamp cannot be a boolean")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(float(value) / 1000.0, UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            return datetime.fromtimestamp(float(text) / 1000.0, UTC)
+        text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text.replace("Z", "+00:00"))
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(f"not an ISO-8601 time or epoch milliseconds: {value!r}") from exc
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise ValueError(f"not a timestamp: {value!r}")
+
+
+FlexibleTime = Annotated[datetime | None, BeforeValidator(parse_timestamp)]
+
+
+def _tags_as_map(value: Any) -> Any:
+    """Tags come as a ``{key: value}`` map in events and as ``[{Key, Value}]`` from the API."""
+    if isinstance(value, list):
+        return {str(item.get("Key")): str(item.get("Value", "")) for item in value if isinstance(item, dict)}
+    return value
+
+
+class ModelPackageStateChange(BaseModel):
+    """``detail`` of the "SageMaker Model Package State Change" event (unknown fields ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    ModelPackageArn: str
+    ModelPackageGroupName: str | None = None
+    ModelPackageVersion: int | None = None
+    ModelApprovalStatus: Literal["Approved", "Rejected", "PendingManualApproval"]
+    ModelPackageStatus: str | None = None
+    CreationTime: FlexibleTime = None
+    LastModifiedTime: FlexibleTime = None
+    CustomerMetadataProperties: dict[str, str] = Field(default_factory=dict)
+    Tags: Annotated[dict[str, str], BeforeValidator(_tags_as_map)] = Field(default_factory=dict)
+
+
+class ManualDeployInput(BaseModel):
+    """What an operator types to start a deployment by hand (console, CLI or a scenario)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        title="smdeploy manual deployment input",
+        json_schema_extra={
+            "description": "Input accepted by the deploy state machine when started by hand. "
+            "An EventBridge 'SageMaker Model Package State Change' event is accepted too.",
+            "examples": [
+                {"modelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/3"},
+                {
+                    "modelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/3",
+                    "endpointName": "churn-prod",
+                    "instanceType": "ml.m5.xlarge",
+                    "initialInstanceCount": 2,
+                    "reason": "re-deploy after incident 42",
+                },
+            ],
+        },
+    )
+
+    modelPackageArn: str = Field(
+        description="ARN of a versioned model package: arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION"
+    )
+    endpointName: str | None = Field(
+        default=None, description="Target endpoint; defaults to the group's configured endpoint"
+    )
+    instanceType: str | None = Field(default=None, description="e.g. ml.m5.large")
+    initialInstanceCount: int | None = Field(default=None, ge=1, le=100)
+    reason: str | None = Field(default=None, max_length=512, description="Free text kept in the record")
+
+    @field_validator("modelPackageArn")
+    @classmethod
+    def _arn_shape(cls, value: str) -> str:
+        if not MODEL_PACKAGE_ARN_RE.match(value):
+            raise ValueError(
+                "expected arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION (a versioned package)"
+            )
+        return value
+
+    @field_validator("endpointName")
+    @classmethod
+    def _endpoint_shape(cls, value: str | None) -> str | None:
+        return validate_endpoint_name(value) if value is not None else None
+
+    @field_validator("instanceType")
+    @classmethod
+    def _instance_shape(cls, value: str | None) -> str | None:
+        return validate_instance_type(value) if value is not None else None
+
+
+class GroupConfig(BaseModel):
+    """Per model-package-group deployment config, stored as JSON in an SSM parameter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str | None = None
+    instanceType: str | None = None
+    initialInstanceCount: int | None = Field(default=None, ge=1, le=100)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_shape(cls, value: str | None) -> str | None:
+        return validate_endpoint_name(value) if value is not None else None
+
+    @field_validator("instanceType")
+    @classmethod
+    def _instance_shape(cls, value: str | None) -> str | None:
+        return validate_instance_type(value) if value is not None else None
+
+
+def validate_endpoint_name(value: str) -> str:
+    if not ENDPOINT_NAME_RE.match(value):
+        raise ValueError(
+            "SageMaker endpoint names are 1-63 letters, digits and hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+def validate_instance_type(value: str) -> str:
+    if not INSTANCE_TYPE_RE.match(value):
+        raise ValueError("expected a SageMaker instance type such as ml.m5.large")
+    return value
+
+
+class DeployRequest(BaseModel):
+    """A normalized request, whichever way it came in."""
+
+    source: Literal["approval", "manual"]
+    modelPackageArn: str
+    eventId: str | None = None
+    eventTime: datetime | None = None
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    reason: str | None = None
+
+
+class DeploymentPlan(BaseModel):
+    """Everything the state machine needs to deploy one model package to one endpoint."""
+
+    source: Literal["approval", "manual"]
+    modelPackageArn: str
+    modelPackageGroup: str
+    modelPackageVersion: int
+    endpointName: str
+    action: Literal["CREATE", "UPDATE"]
+    modelName: str
+    endpointConfigName: str
+    variantName: str
+    instanceType: str
+    initialInstanceCount: int
+    pollSeconds: int
+    maxPolls: int
+    currentEndpointConfigName: str | None = None
+    reason: str | None = None
+    configSources: list[str] = Field(default_factory=list)
+
+
+class PlanTaskInput(BaseModel):
+    """What a Task state that works on a resolved plan passes to its handler."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    executionArn: str
+    plan: DeploymentPlan
+
+
+class RecordTaskInput(BaseModel):
+    """What the record states pass: the outcome and whatever the execution knows by then."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    executionArn: str
+    outcome: Outcome
+    plan: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    raw: Any = None

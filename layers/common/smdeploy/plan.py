@@ -1,0 +1,160 @@
+"""Build the deployment plan from the layers of configuration (pure: no AWS calls here).
+
+Later layers win: template defaults < group config (SSM JSON) < the package's allow-listed
+``CustomerMetadataProperties`` < the manual input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from typing import Any
+
+from pydantic import ValidationError
+
+from smdeploy.errors import InvalidRequest
+from smdeploy.models import (
+    MODEL_PACKAGE_ARN_RE,
+    DeploymentPlan,
+    DeployRequest,
+    GroupConfig,
+    validate_endpoint_name,
+    validate_instance_type,
+)
+
+METADATA_PREFIX = "smdeploy:"
+# CustomerMetadataProperties keys a package may set, and the plan field each one sets.
+METADATA_KEYS = {
+    "smdeploy:instanceType": "instanceType",
+    "smdeploy:initialInstanceCount": "initialInstanceCount",
+}
+NAME_LIMIT = 63
+
+
+def parse_package_arn(arn: str, field: str = "modelPackageArn") -> tuple[str, str, str, int]:
+    """(region, account, group, version) of a versioned model package ARN."""
+    match = MODEL_PACKAGE_ARN_RE.match(arn)
+    if not match:
+        raise InvalidRequest(
+            field, f"{arn!r} is not a versioned model package ARN (…:model-package/GROUP/VERSION)"
+        )
+    return match["region"], match["account"], match["group"], int(match["version"])
+
+
+def resource_name(*parts: str, salt: str) -> str:
+    """A deterministic SageMaker resource name of at most 63 characters.
+
+    Readable parts first, then 8 hex characters of a hash of ``salt`` so that distinct inputs
+    never collide even when the readable part is cut.
+    """
+    digest = hashlib.sha256(salt.encode()).hexdigest()[:8]
+    readable = "-".join(re.sub(r"[^a-zA-Z0-9-]", "-", p) for p in parts if p)
+    readable = re.sub(r"-+", "-", readable).strip("-")[: NAME_LIMIT - len(digest) - 1].rstrip("-")
+    return f"{readable}-{digest}" if readable else digest
+
+
+def metadata_overrides(properties: dict[str, str]) -> dict[str, Any]:
+    """The plan fields a package's ``CustomerMetadataProperties`` set (allow-listed keys only)."""
+    overrides: dict[str, Any] = {}
+    for key, value in properties.items():
+        if not key.startswith(METADATA_PREFIX):
+            continue  # the package owner's own metadata
+        field = f"CustomerMetadataProperties.{key}"
+        if key not in METADATA_KEYS:
+            allowed = ", ".join(sorted(METADATA_KEYS))
+            raise InvalidRequest(field, f"unknown key; allowed keys are {allowed}")
+        target = METADATA_KEYS[key]
+        if target == "initialInstanceCount":
+            if not value.isdigit() or not 1 <= int(value) <= 100:
+                raise InvalidRequest(field, f"expected a whole number from 1 to 100, got {value!r}")
+            overrides[target] = int(value)
+        else:
+            try:
+                overrides[target] = validate_instance_type(value)
+            except ValueError as exc:
+                raise InvalidRequest(field, str(exc)) from exc
+    return overrides
+
+
+def parse_group_config(raw: Any, where: str) -> GroupConfig:
+    try:
+        return GroupConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        location = ".".join(str(part) for part in err["loc"]) or "value"
+        raise InvalidRequest(f"{where}.{location}", err["msg"].removeprefix("Value error, ")) from exc
+
+
+def build_plan(
+    request: DeployRequest,
+    *,
+    package: dict[str, Any],
+    group_config: GroupConfig | None,
+    group_config_source: str,
+    defaults: dict[str, Any],
+    live_endpoint: dict[str, Any] | None,
+) -> DeploymentPlan:
+    """Merge the configuration layers and check that SageMaker could accept the result.
+
+    ``package`` is the DescribeModelPackage answer; ``live_endpoint`` the DescribeEndpoint answer
+    of the target endpoint, or ``None`` when it does not exist.
+    """
+    _region, _account, group, version = parse_package_arn(request.modelPackageArn)
+    approval = package.get("ModelApprovalStatus")
+    if approval != "Approved":
+        raise InvalidRequest("modelPackageArn", f"the package is {approval!r}; only Approved packages deploy")
+    status = package.get("ModelPackageStatus")
+    if status != "Completed":
+        raise InvalidRequest("modelPackageArn", f"the package status is {status!r}, not 'Completed'")
+
+    merged: dict[str, Any] = dict(defaults)
+    sources = ["template defaults"]
+    if group_config is not None:
+        merged.update(group_config.model_dump(exclude_none=True))
+        sources.append(group_config_source)
+    from_metadata = metadata_overrides(package.get("CustomerMetadataProperties") or {})
+    if from_metadata:
+        merged.update(from_metadata)
+        sources.append("package CustomerMetadataProperties")
+    if request.overrides:
+        merged.update({("endpoint" if k == "endpointName" else k): v for k, v in request.overrides.items()})
+        sources.append("manual input")
+
+    endpoint = merged.get("endpoint")
+    if not endpoint:
+        raise InvalidRequest(
+            "endpointName",
+            f"no endpoint configured for model package group {group!r}: "
+            f"set 'endpoint' in {group_config_source} or pass endpointName",
+        )
+    try:
+        validate_endpoint_name(endpoint)
+    except ValueError as exc:
+        raise InvalidRequest("endpointName", str(exc)) from exc
+
+    poll_seconds = int(merged["pollSeconds"])
+    timeout = int(merged["deployTimeoutSeconds"])
+    arn = request.modelPackageArn
+    return DeploymentPlan(
+        source=request.source,
+        modelPackageArn=arn,
+        modelPackageGroup=group,
+        modelPackageVersion=version,
+        endpointName=endpoint,
+        action="UPDATE" if live_endpoint is not None else "CREATE",
+        modelName=resource_name(group, f"v{version}", salt=arn),
+        endpointConfigName=resource_name(
+            endpoint,
+            f"v{version}",
+            salt=f"{endpoint}|{arn}|{merged['instanceType']}|{merged['initialInstanceCount']}",
+        ),
+        variantName=resource_name(group, f"v{version}", salt=arn)[:NAME_LIMIT],
+        instanceType=merged["instanceType"],
+        initialInstanceCount=int(merged["initialInstanceCount"]),
+        pollSeconds=poll_seconds,
+        maxPolls=max(1, math.ceil(timeout / poll_seconds)),
+        currentEndpointConfigName=(live_endpoint or {}).get("EndpointConfigName"),
+        reason=request.reason,
+        configSources=sources,
+    )

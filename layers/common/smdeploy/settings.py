@@ -1,0 +1,50 @@
+"""Settings read from the Lambda environment at cold start, one model per function.
+
+Domain code never reads ``os.environ``; handlers build one of these and pass values down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _EnvSettings(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None):  # type: ignore[no-untyped-def]
+        return cls.model_validate(dict(os.environ if env is None else env))
+
+
+class PlanSettings(_EnvSettings):
+    """resolve_plan: where group configs live and the template defaults."""
+
+    group_config_prefix: str = Field(alias="GROUP_CONFIG_PREFIX", pattern=r"^/.*/$")
+    default_instance_type: str = Field(alias="DEFAULT_INSTANCE_TYPE")
+    default_instance_count: int = Field(alias="DEFAULT_INSTANCE_COUNT", ge=1)
+    poll_seconds: int = Field(alias="ENDPOINT_POLL_SECONDS", ge=5, le=3600)
+    deploy_timeout_seconds: int = Field(alias="ENDPOINT_DEPLOY_TIMEOUT_SECONDS", ge=60, le=86400)
+
+    def defaults(self) -> dict[str, object]:
+        return {
+            "instanceType": self.default_instance_type,
+            "initialInstanceCount": self.default_instance_count,
+            "pollSeconds": self.poll_seconds,
+            "deployTimeoutSeconds": self.deploy_timeout_seconds,
+        }
+
+
+class ModelSettings(_EnvSettings):
+    """create_model: the role SageMaker assumes to run the model."""
+
+    model_execution_role_arn: str = Field(alias="MODEL_EXECUTION_ROLE_ARN", pattern=r"^arn:aws[a-z-]*:iam::")
+
+
+class RecordSettings(_EnvSettings):
+    """record_outcome: the deployment history table and the notification topic."""
+
+    deployments_table: str = Field(alias="DEPLOYMENTS_TABLE", min_length=3)
+    notify_topic_arn: str = Field(alias="NOTIFY_TOPIC_ARN", pattern=r"^arn:aws[a-z-]*:sns:")

@@ -1,0 +1,293 @@
+"""LocalCloud: the SAM app running in-process on moto, in virtual time."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time as real_time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from unittest import mock
+
+import boto3
+from moto import mock_aws
+
+from localcloud import moto_hooks
+from localcloud.apicalls import ApiCalls, Fault
+from localcloud.eventbus import LocalEventBus
+from localcloud.lambdas import LambdaRuntime
+from localcloud.sagemaker_sim import SageMakerSimulator, SimulationSettings
+from localcloud.scheduler import Scheduler
+from localcloud.template import TEMPLATE_PATH, Template
+from smdeploy import clock as smdeploy_clock
+from smdeploy.adapters import aws as smdeploy_aws
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+# What the local Lambda environment adds to each function's template environment.
+LOCAL_LAMBDA_ENV = {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "AWS_LAMBDA_FUNCTION_NAME": "local",
+}
+
+
+@dataclass
+class ExecutionTimes:
+    started: float | None = None
+    stopped: float | None = None
+
+
+class LocalCloud:
+    """Context manager: ``with LocalCloud() as cloud: cloud.put_event(...); cloud.run()``."""
+
+    def __init__(
+        self,
+        template_path: Path = TEMPLATE_PATH,
+        *,
+        region: str = "us-east-1",
+        account: str = "123456789012",
+        simulation: SimulationSettings | None = None,
+        faults: list[Fault] | None = None,
+        seed: int = 7,
+        lambda_log_level: str = "WARNING",
+    ) -> None:
+        self.template = Template(template_path, region=region, account=account)
+        self.region, self.account = region, account
+        self.scheduler = Scheduler(EPOCH)
+        self.simulation = simulation or SimulationSettings()
+        self.api = ApiCalls(faults, now=lambda: self.scheduler.now)
+        self.machines = self.template.state_machines()
+        self.lambdas = LambdaRuntime(
+            self.template.functions(), {**LOCAL_LAMBDA_ENV, "POWERTOOLS_LOG_LEVEL": lambda_log_level}
+        )
+        self.sagemaker_sim = SageMakerSimulator(self.scheduler, self.simulation, self._emit)
+        rules = [rule for spec in self.machines.values() for rule in spec.rules]
+        self.bus = LocalEventBus(
+            rules, self._start_from_rule, lambda: self.scheduler.now, self.now_iso, account, region
+        )
+        self.executions: list[str] = []  # ARNs in start order
+        self.execution_machine: dict[str, str] = {}
+        self.times: dict[str, ExecutionTimes] = {}
+        self._random = random.Random(seed)
+        self._stack = ExitStack()
+        self._sqs_queue_url: str | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def __enter__(self) -> LocalCloud:
+        stack = self._stack
+        stack.enter_context(
+            mock.patch.dict(
+                os.environ,
+                {
+                    "AWS_DEFAULT_REGION": self.region,
+                    "AWS_REGION": self.region,
+                    "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
+                    "MOTO_ACCOUNT_ID": self.account,
+                },
+            )
+        )
+        stack.enter_context(
+            mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+        )
+        self._install_patches()
+        smdeploy_aws.reset_clients()
+        stack.callback(smdeploy_aws.reset_clients)
+        smdeploy_clock.set_source(self.scheduler.datetime)
+        stack.callback(smdeploy_clock.set_source, None)
+        self._create_resources()
+        self.api.counting = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.api.counting = False
+        self._stack.close()
+
+    def _install_patches(self) -> None:
+        stack, scheduler, cloud = self._stack, self.scheduler, self
+
+        worker_cls = moto_hooks.resolve("moto.stepfunctions.parser.backend.execution_worker", "ExecutionWorker")
+
+        def start(worker: Any) -> None:
+            arn = worker._evaluation_details.execution_details.arn
+            times = cloud.times.setdefault(arn, ExecutionTimes())
+
+            def run() -> None:
+                times.started = scheduler.now
+                try:
+                    worker._execution_logic()
+                finally:
+                    times.stopped = scheduler.now
+
+            scheduler.spawn(run, name=f"execution:{arn.rsplit(':', 1)[-1]}")
+
+        stack.enter_context(mock.patch.object(worker_cls, "start", start))
+
+        wait_cls = moto_hooks.resolve(
+            "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function", "WaitFunction"
+        )
+
+        def wait_interval(_self: Any, env: Any, wait_seconds: int) -> None:
+            if wait_seconds > 0:
+                scheduler.sleep(wait_seconds)
+
+        stack.enter_context(mock.patch.object(wait_cls, "_wait_interval", wait_interval))
+
+        time_shim = SimpleNamespace(**{k: getattr(real_time, k) for k in dir(real_time) if not k.startswith("_")})
+        time_shim.sleep = scheduler.sleep
+        stack.enter_context(
+            mock.patch("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl.time", time_shim)
+        )
+        stack.enter_context(
+            mock.patch(
+                "moto.stepfunctions.parser.asl.component.common.retry.jitter_strategy_decl.random", self._random
+            )
+        )
+        event_manager = moto_hooks.resolve("moto.stepfunctions.parser.asl.eval.event.event_manager", "EventManager")
+        stack.enter_context(
+            mock.patch.object(event_manager, "_get_current_timestamp", staticmethod(scheduler.datetime))
+        )
+
+        @cache
+        def cached_client(region: str, service: str) -> Any:
+            return boto3.client(service, region_name=region, aws_access_key_id="ak", aws_secret_access_key="sk")  # noqa: S106
+
+        def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+            return cached_client(region, service)
+
+        stack.enter_context(
+            mock.patch(
+                "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils.boto_client_for",
+                boto_client_for,
+            )
+        )
+
+        lambda_cls = moto_hooks.resolve("moto.awslambda_simple.models", "LambdaSimpleBackend")
+
+        def invoke(_backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+            payload = json.loads(body) if body else {}
+            result, function_error = cloud.lambdas.invoke(function_name, payload)
+            if function_error:
+                response_headers["x-amz-function-error"] = function_error
+            return json.dumps(result).encode()
+
+        stack.enter_context(mock.patch.object(lambda_cls, "invoke", invoke))
+
+        response_cls = moto_hooks.resolve("moto.core.responses", "BaseResponse")
+        stack.enter_context(
+            mock.patch.object(response_cls, "call_action", self.api.wrap(response_cls.call_action))
+        )
+
+        self.sagemaker_sim.install()
+        stack.callback(self.sagemaker_sim.uninstall)
+
+        parser_logger = logging.getLogger("moto.stepfunctions.parser")
+        previous_level = parser_logger.level
+        parser_logger.setLevel(logging.CRITICAL)
+        stack.callback(parser_logger.setLevel, previous_level)
+
+    def _create_resources(self) -> None:
+        """Create what template.yaml declares, as CloudFormation would (names resolved locally)."""
+        ddb = boto3.client("dynamodb", region_name=self.region)
+        for name, props in self.template.tables().items():
+            kwargs: dict[str, Any] = {
+                "TableName": name,
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "KeySchema": props["KeySchema"],
+                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            ddb.create_table(**kwargs)
+        sns = boto3.client("sns", region_name=self.region)
+        sqs = boto3.client("sqs", region_name=self.region)
+        self._sqs_queue_url = sqs.create_queue(QueueName="localcloud-notifications")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self._sqs_queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        for topic in self.template.topics():
+            topic_arn = sns.create_topic(Name=topic)["TopicArn"]
+            sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        iam = boto3.client("iam", region_name=self.region)
+        trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+        for role in self.template.roles():
+            iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
+        sfn = boto3.client("stepfunctions", region_name=self.region)
+        for spec in self.machines.values():
+            sfn.create_state_machine(
+                name=spec.name,
+                definition=spec.definition,
+                roleArn=f"arn:aws:iam::{self.account}:role/{spec.name}-role",
+            )
+
+    # --- time -------------------------------------------------------------------------------
+    def now_iso(self) -> str:
+        return self.scheduler.datetime().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def run(self, until: float | None = None) -> None:
+        self.scheduler.run(until)
+
+    # --- entry points -----------------------------------------------------------------------
+    def _emit(self, source: str, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
+        event = self.bus.envelope(source, detail_type, detail, resources)
+        self.scheduler.after(0, lambda: self.bus.put(event))
+
+    def put_event(self, event: dict[str, Any]) -> None:
+        """Put an event on the local bus now (as ``PutEvents`` or an AWS service would)."""
+        self.bus.put(event)
+
+    def _start_from_rule(self, logical_id: str, event: dict[str, Any]) -> None:
+        self.start_execution(logical_id, event)
+
+    def start_execution(self, machine: str, execution_input: Any) -> str:
+        """Start a state machine (logical id or alias such as ``deploy``); returns the ARN."""
+        spec = self.template.state_machine_by_alias(machine)
+        number = len(self.executions) + 1
+        sfn = boto3.client("stepfunctions", region_name=self.region)
+        arn = sfn.start_execution(
+            stateMachineArn=spec.arn, name=f"exec-{number:04d}", input=json.dumps(execution_input)
+        )["executionArn"]
+        self.executions.append(arn)
+        self.execution_machine[arn] = spec.logical_id
+        self.times.setdefault(arn, ExecutionTimes())
+        return str(arn)
+
+    # --- observation (not counted as API calls) ----------------------------------------------
+    def quietly(self) -> Any:
+        """A context in which calls made by the local cloud itself are not counted."""
+        api = self.api
+
+        class _Quiet:
+            def __enter__(self) -> None:
+                self.saved = api.counting
+                api.counting = False
+
+            def __exit__(self, *exc: object) -> None:
+                api.counting = self.saved
+
+        return _Quiet()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=self.region)
+
+    def notifications(self) -> list[dict[str, Any]]:
+        with self.quietly():
+            sqs = self.client("sqs")
+            messages: list[dict[str, Any]] = []
+            while True:
+                batch = sqs.receive_message(QueueUrl=self._sqs_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+                if not batch:
+                    return messages
+                for message in batch:
+                    body = json.loads(message["Body"])
+                    messages.append({"subject": body.get("Subject"), "message": json.loads(body["Message"])})
+                    sqs.delete_message(QueueUrl=self._sqs_queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -1,0 +1,96 @@
+"""Virtual time: a discrete-event scheduler that interleaves executions deterministically.
+
+One queue of ``(virtual second, sequence, callback)`` runs on the thread that drives the
+simulation. Only one participant runs at a time (the baton): an execution thread runs until it
+sleeps in virtual time (a Wait state, a Retry back-off) or ends, and hands the baton back.
+Simulator happenings (an endpoint reaching ``InService``, a timeline step, an event delivery) are
+plain callbacks on the scheduler's thread.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+# How long (real seconds) a participant may hold the baton before the simulation is declared stuck.
+STUCK_AFTER_SECONDS = 120.0
+
+
+class SimulationStuck(RuntimeError):
+    """A participant neither slept nor ended in time."""
+
+
+class Scheduler:
+    def __init__(self, epoch: datetime) -> None:
+        self.epoch = epoch
+        self.now = 0.0
+        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._baton = threading.Event()
+        self._participants = threading.local()
+        self.errors: list[BaseException] = []
+
+    # --- time ----------------------------------------------------------------------------
+    def datetime(self) -> datetime:
+        return self.epoch + timedelta(seconds=self.now)
+
+    def at(self, when: float, callback: Callable[[], None]) -> None:
+        heapq.heappush(self._queue, (max(when, self.now), next(self._seq), callback))
+
+    def after(self, delay: float, callback: Callable[[], None]) -> None:
+        self.at(self.now + max(0.0, delay), callback)
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def next_time(self) -> float | None:
+        return self._queue[0][0] if self._queue else None
+
+    def run(self, until: float | None = None) -> None:
+        """Run callbacks in time order until the queue is empty or the next one is past ``until``."""
+        while self._queue:
+            when = self._queue[0][0]
+            if until is not None and when > until:
+                break
+            _, _, callback = heapq.heappop(self._queue)
+            self.now = max(self.now, when)
+            callback()
+            if self.errors:
+                raise self.errors[0]
+        if until is not None:
+            self.now = max(self.now, until)
+
+    # --- participants (execution threads) --------------------------------------------------
+    def _hand_over(self, wake: threading.Event) -> None:
+        """On the scheduler's thread: let one participant run until it hands the baton back."""
+        self._baton.clear()
+        wake.set()
+        if not self._baton.wait(STUCK_AFTER_SECONDS):
+            raise SimulationStuck(f"a participant held the baton for {STUCK_AFTER_SECONDS} s at t={self.now}")
+
+    def spawn(self, target: Callable[[], None], name: str = "participant") -> None:
+        """Start ``target`` on its own thread, first run at the current virtual time."""
+        wake = threading.Event()
+
+        def body() -> None:
+            wake.wait()
+            self._participants.active = True
+            try:
+                target()
+            except BaseException as exc:  # surfaced on the scheduler's thread
+                self.errors.append(exc)
+            finally:
+                self._baton.set()
+
+        threading.Thread(target=body, name=name, daemon=True).start()
+        self.after(0, lambda: self._hand_over(wake))
+
+    def sleep(self, seconds: float) -> None:
+        """From a participant: sleep ``seconds`` of virtual time, letting everything else run."""
+        wake = threading.Event()
+        self.after(seconds, lambda: self._hand_over(wake))
+        self._baton.set()
+        wake.wait()
