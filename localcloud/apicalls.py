@@ -66,4 +66,3 @@ class ApiCalls:
             return original(response)
 
         return call_action
-

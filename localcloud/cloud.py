@@ -91,13 +91,15 @@ class LocalCloud:
                     "AWS_DEFAULT_REGION": self.region,
                     "AWS_REGION": self.region,
                     "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
+                    "AWS_SECRET_ACCESS_KEY": "testing",
                     "MOTO_ACCOUNT_ID": self.account,
                 },
             )
         )
         stack.enter_context(
-            mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+            mock_aws(
+                config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+            )
         )
         self._install_patches()
         smdeploy_aws.reset_clients()
@@ -115,7 +117,9 @@ class LocalCloud:
     def _install_patches(self) -> None:
         stack, scheduler, cloud = self._stack, self.scheduler, self
 
-        worker_cls = moto_hooks.resolve("moto.stepfunctions.parser.backend.execution_worker", "ExecutionWorker")
+        worker_cls = moto_hooks.resolve(
+            "moto.stepfunctions.parser.backend.execution_worker", "ExecutionWorker"
+        )
 
         def start(worker: Any) -> None:
             arn = worker._evaluation_details.execution_details.arn
@@ -142,24 +146,30 @@ class LocalCloud:
 
         stack.enter_context(mock.patch.object(wait_cls, "_wait_interval", wait_interval))
 
-        time_shim = SimpleNamespace(**{k: getattr(real_time, k) for k in dir(real_time) if not k.startswith("_")})
+        time_shim = SimpleNamespace(
+            **{k: getattr(real_time, k) for k in dir(real_time) if not k.startswith("_")}
+        )
         time_shim.sleep = scheduler.sleep
         stack.enter_context(
             mock.patch("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl.time", time_shim)
         )
         stack.enter_context(
             mock.patch(
-                "moto.stepfunctions.parser.asl.component.common.retry.jitter_strategy_decl.random", self._random
+                "moto.stepfunctions.parser.asl.component.common.retry.jitter_strategy_decl.random",
+                self._random,
             )
         )
-        event_manager = moto_hooks.resolve("moto.stepfunctions.parser.asl.eval.event.event_manager", "EventManager")
+        event_manager = moto_hooks.resolve(
+            "moto.stepfunctions.parser.asl.eval.event.event_manager", "EventManager"
+        )
         stack.enter_context(
             mock.patch.object(event_manager, "_get_current_timestamp", staticmethod(scheduler.datetime))
         )
 
         @cache
         def cached_client(region: str, service: str) -> Any:
-            return boto3.client(service, region_name=region, aws_access_key_id="ak", aws_secret_access_key="sk")  # noqa: S106
+            fake = {"aws_access_key_id": "ak", "aws_secret_access_key": "sk"}  # moto's fake credentials
+            return boto3.client(service, region_name=region, **fake)
 
         def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
             return cached_client(region, service)
@@ -173,7 +183,9 @@ class LocalCloud:
 
         lambda_cls = moto_hooks.resolve("moto.awslambda_simple.models", "LambdaSimpleBackend")
 
-        def invoke(_backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+        def invoke(
+            _backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+        ) -> bytes:
             payload = json.loads(body) if body else {}
             result, function_error = cloud.lambdas.invoke(function_name, payload)
             if function_error:
@@ -239,7 +251,7 @@ class LocalCloud:
     # --- entry points -----------------------------------------------------------------------
     def _emit(self, source: str, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
         event = self.bus.envelope(source, detail_type, detail, resources)
-        self.scheduler.after(0, lambda: self.bus.put(event))
+        self.scheduler.after(0, lambda: self.put_event(event))
 
     def put_event(self, event: dict[str, Any]) -> None:
         """Put an event on the local bus now (as ``PutEvents`` or an AWS service would)."""
@@ -284,10 +296,24 @@ class LocalCloud:
             sqs = self.client("sqs")
             messages: list[dict[str, Any]] = []
             while True:
-                batch = sqs.receive_message(QueueUrl=self._sqs_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+                batch = sqs.receive_message(QueueUrl=self._sqs_queue_url, MaxNumberOfMessages=10).get(
+                    "Messages", []
+                )
                 if not batch:
                     return messages
                 for message in batch:
                     body = json.loads(message["Body"])
                     messages.append({"subject": body.get("Subject"), "message": json.loads(body["Message"])})
                     sqs.delete_message(QueueUrl=self._sqs_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def fire_schedule(self, name: str) -> str:
+        """Fire a schedule written in template.yaml, as EventBridge would at its next tick."""
+        for spec in self.machines.values():
+            for schedule in spec.schedules:
+                if name in {
+                    schedule.name,
+                    schedule.name.lower(),
+                    spec.logical_id.removesuffix("StateMachine").lower(),
+                }:
+                    return self.start_execution(spec.logical_id, schedule.input or {})
+        raise KeyError(f"no schedule {name!r} in template.yaml")

@@ -38,7 +38,9 @@ class LocalEventBus:
         self._region = region
         self.deliveries: list[Delivery] = []
 
-    def envelope(self, source: str, detail_type: str, detail: dict[str, Any], resources: list[str]) -> dict[str, Any]:
+    def envelope(
+        self, source: str, detail_type: str, detail: dict[str, Any], resources: list[str]
+    ) -> dict[str, Any]:
         """An event as EventBridge delivers it to a target."""
         return {
             "version": "0",
@@ -56,7 +58,7 @@ class LocalEventBus:
         """Match ``event`` against every rule and start each matching rule's target."""
         delivery = Delivery(at=self._now(), event=event)
         for rule, pattern in self._rules:
-            if pattern.matches_event(event):
+            if pattern.matches_event(event):  # type: ignore[arg-type]
                 delivery.matched_rules.append(rule.name)
                 self._start_target(rule.target_logical_id, event)
         self.deliveries.append(delivery)

@@ -71,7 +71,11 @@ class LambdaRuntime:
         self.invocations: list[Invocation] = []
 
     def spec(self, function_name: str) -> FunctionSpec:
-        name = function_name.split(":function:")[-1].split(":")[0] if ":function:" in function_name else function_name
+        name = (
+            function_name.split(":function:")[-1].split(":")[0]
+            if ":function:" in function_name
+            else function_name
+        )
         try:
             return self._by_name[name]
         except KeyError:

@@ -13,7 +13,10 @@ from typing import Any
 HOOKS: list[tuple[str, str]] = [
     ("moto.stepfunctions.parser.backend.execution_worker", "ExecutionWorker.start"),
     ("moto.stepfunctions.parser.backend.execution_worker", "ExecutionWorker._execution_logic"),
-    ("moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function", "WaitFunction._wait_interval"),
+    (
+        "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function",
+        "WaitFunction._wait_interval",
+    ),
     ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time"),
     ("moto.stepfunctions.parser.asl.component.common.retry.jitter_strategy_decl", "random"),
     ("moto.stepfunctions.parser.asl.eval.event.event_manager", "EventManager._get_current_timestamp"),
@@ -41,7 +44,7 @@ def resolve(module: str, attribute: str) -> Any:
     for part in attribute.split("."):
         if isinstance(target, type) and part not in dir(target):
             # instance attributes set in __init__ are checked on a source level instead
-            init_src = getattr(target.__init__, "__code__", None)
+            init_src = getattr(vars(target).get("__init__"), "__code__", None)
             if init_src is not None and part in init_src.co_names:
                 return None
         target = getattr(target, part)

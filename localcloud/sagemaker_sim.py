@@ -183,7 +183,9 @@ class SageMakerSimulator:
         model = backend._models.get(model_name)
         if model is None:
             return None
-        containers = list(model.containers or []) + ([model.primary_container] if model.primary_container else [])
+        containers = list(model.containers or []) + (
+            [model.primary_container] if model.primary_container else []
+        )
         for container in containers:
             if container.get("ModelPackageName"):
                 return str(container["ModelPackageName"])
@@ -226,5 +228,8 @@ class SageMakerSimulator:
         }
         detail["CreationTime"] = str(detail.get("CreationTime", ""))
         self._emit(
-            "aws.sagemaker", "SageMaker Model Package State Change", detail, [str(described["ModelPackageArn"])]
+            "aws.sagemaker",
+            "SageMaker Model Package State Change",
+            detail,
+            [str(described["ModelPackageArn"])],
         )

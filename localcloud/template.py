@@ -23,7 +23,7 @@ class _CfnLoader(yaml.SafeLoader):
     """A YAML loader that understands CloudFormation's short-form tags."""
 
 
-def _tag(name: str):  # type: ignore[no-untyped-def]
+def _tag(name: str) -> Any:
     def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
         if isinstance(node, yaml.ScalarNode):
             value: Any = loader.construct_scalar(node)
@@ -32,7 +32,7 @@ def _tag(name: str):  # type: ignore[no-untyped-def]
         elif isinstance(node, yaml.SequenceNode):
             value = loader.construct_sequence(node, deep=True)
         else:
-            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+            value = loader.construct_mapping(node, deep=True)
         return {name: value}
 
     return construct
@@ -184,7 +184,7 @@ class Template:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self._ref(arg)
             if key == "Fn::GetAtt":
@@ -248,9 +248,17 @@ class Template:
                     schedules.append(
                         ScheduleSpec(
                             event_id,
-                            str(self.resolve(eprops["Schedule" if event["Type"] == "Schedule" else "ScheduleExpression"])),
+                            str(
+                                self.resolve(
+                                    eprops[
+                                        "Schedule" if event["Type"] == "Schedule" else "ScheduleExpression"
+                                    ]
+                                )
+                            ),
                             lid,
-                            json.loads(self.resolve(raw_input)) if isinstance(raw_input, str | dict) and raw_input else None,
+                            json.loads(self.resolve(raw_input))
+                            if isinstance(raw_input, str | dict) and raw_input
+                            else None,
                         )
                     )
             specs[lid] = StateMachineSpec(
@@ -271,12 +279,16 @@ class Template:
             short = spec.logical_id.removesuffix("StateMachine").lower()
             if alias in {spec.logical_id, spec.name, spec.arn, short}:
                 return spec
-        known = ", ".join(sorted(s.logical_id.removesuffix("StateMachine").lower() for s in machines.values()))
+        known = ", ".join(
+            sorted(s.logical_id.removesuffix("StateMachine").lower() for s in machines.values())
+        )
         raise KeyError(f"no state machine {alias!r} in template.yaml (known: {known})")
 
     def tables(self) -> dict[str, dict[str, Any]]:
-        return {self.physical_name(lid): self.resolve(res["Properties"])
-                for lid, res in self._of_type("AWS::DynamoDB::Table").items()}
+        return {
+            self.physical_name(lid): self.resolve(res["Properties"])
+            for lid, res in self._of_type("AWS::DynamoDB::Table").items()
+        }
 
     def topics(self) -> list[str]:
         return [self.physical_name(lid) for lid in self._of_type("AWS::SNS::Topic")]

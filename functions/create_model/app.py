@@ -21,6 +21,8 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = PlanTaskInput.model_validate(event)
-    result = deploy.create_model(task.plan, sagemaker=SageMakerGateway(), role_arn=SETTINGS.model_execution_role_arn)
+    result = deploy.create_model(
+        task.plan, sagemaker=SageMakerGateway(), role_arn=SETTINGS.model_execution_role_arn
+    )
     logger.info("create_model", extra={"endpoint": task.plan.endpointName, "result": result})
     return result

@@ -28,6 +28,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         records=DeploymentRecords(SETTINGS.deployments_table),
         notifier=Notifier(SETTINGS.notify_topic_arn),
     )
-    metrics.add_metric(name=f"Outcome{task.outcome.value.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name=f"Outcome{task.outcome.value.title().replace('_', '')}", unit=MetricUnit.Count, value=1
+    )
     logger.info("recorded outcome", extra={"record": record})
     return record

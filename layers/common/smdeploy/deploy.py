@@ -42,7 +42,9 @@ def resolve_plan(
     _region, _account, group, _version = parse_package_arn(request.modelPackageArn)
     package = sagemaker.find_model_package(request.modelPackageArn)
     if package is None:
-        raise InvalidRequest("modelPackageArn", f"no model package {request.modelPackageArn!r} in the registry")
+        raise InvalidRequest(
+            "modelPackageArn", f"no model package {request.modelPackageArn!r} in the registry"
+        )
     config = configs.load(group)
     endpoint_name = request.overrides.get("endpointName") or (config.endpoint if config else None)
     live = sagemaker.find_endpoint(endpoint_name) if endpoint_name else None

@@ -103,7 +103,8 @@ class ManualDeployInput(BaseModel):
     )
 
     modelPackageArn: str = Field(
-        description="ARN of a versioned model package: arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION"
+        description="ARN of a versioned model package: "
+        "arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION"
     )
     endpointName: str | None = Field(
         default=None, description="Target endpoint; defaults to the group's configured endpoint"

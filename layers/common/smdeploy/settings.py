@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,7 +16,7 @@ class _EnvSettings(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None):  # type: ignore[no-untyped-def]
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
         return cls.model_validate(dict(os.environ if env is None else env))
 
 

@@ -28,7 +28,13 @@ THROTTLING_CODES = frozenset(
     }
 )
 UNAVAILABLE_CODES = frozenset(
-    {"InternalFailure", "InternalServerError", "InternalError", "ServiceUnavailable", "ServiceUnavailableException"}
+    {
+        "InternalFailure",
+        "InternalServerError",
+        "InternalError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+    }
 )
 
 # The state machine retries with back-off and jitter, visibly; the SDK does not retry on its own.
@@ -38,7 +44,7 @@ _CLIENT_CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 @cache
 def client(service: str) -> Any:
     """A boto3 client for ``service``, built on first use and reused by later invocations."""
-    return boto3.client(service, config=_CLIENT_CONFIG)  # type: ignore[call-overload]
+    return boto3.client(service, config=_CLIENT_CONFIG)
 
 
 def reset_clients() -> None:

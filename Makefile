@@ -1,0 +1,81 @@
+# smdeploy: every command in the README is a target here. Each bootstraps what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := .tools
+SAM_VENV := $(TOOLS)/sam
+NODE_TOOLS := $(TOOLS)/node
+STAMP := $(VENV)/.installed
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: help demo test unit integration statemachine template lint validate build bench schema clean
+
+help:
+	@echo "make demo      rehearse a deployment in the local cloud and show what happened"
+	@echo "make test      lint, validate the template and ASL, run the whole suite"
+	@echo "make lint      ruff and mypy"
+	@echo "make validate  sam validate --lint, ASL validation, template checks"
+	@echo "make build     sam build (needs a python3.13 interpreter)"
+	@echo "make bench     benchmarks (bench/)"
+	@echo "make schema    regenerate schemas/manual-input.schema.json"
+
+$(STAMP): requirements/dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(SAM_VENV)/.installed: requirements/sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/sam.txt
+	touch $@
+
+$(NODE_TOOLS)/.installed: tools/package.json tools/package-lock.json
+	mkdir -p $(NODE_TOOLS)
+	cp tools/package.json tools/package-lock.json $(NODE_TOOLS)/
+	cd $(NODE_TOOLS) && npm ci --silent --no-audit --no-fund
+	touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/smdeploy simulate scenarios/first-deploy.yaml
+
+test: lint validate
+	$(PY) -m pytest
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+integration: $(STAMP)
+	$(PY) -m pytest tests/integration
+
+statemachine: $(STAMP)
+	$(PY) -m pytest tests/statemachine
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+validate: $(STAMP) $(SAM_VENV)/.installed $(NODE_TOOLS)/.installed
+	$(SAM_VENV)/bin/sam validate --lint --region $(AWS_DEFAULT_REGION) --template template.yaml
+	$(NODE_TOOLS)/node_modules/.bin/asl-validator --silent $(addprefix --json-path ,$(wildcard statemachines/*.asl.json))
+	$(PY) tools/check_template.py
+
+build: $(SAM_VENV)/.installed
+	@py313=$$(command -v python3.13 || ls $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13 2>/dev/null | head -n 1); \
+	if [ -z "$$py313" ]; then echo "make build: no python3.13 interpreter found (the Lambda runtime is python3.13); install one (e.g. pyenv install 3.13) and retry" >&2; exit 1; fi; \
+	echo "sam build with $$py313"; \
+	PATH="$$(dirname $$py313):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
+
+bench: $(STAMP)
+	$(PY) bench/bench_first_deploy.py
+
+schema: $(STAMP)
+	$(PY) tools/generate_schema.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache

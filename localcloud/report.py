@@ -1,0 +1,130 @@
+"""The readable timeline printed by ``smdeploy simulate`` without ``--json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localcloud.runner import Rehearsal, serving
+from localcloud.sagemaker_sim import package_key
+
+
+def clock(seconds: float) -> str:
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+def duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def _collapse(states: list[dict[str, Any]], end: float | None) -> list[tuple[float, float, str]]:
+    """(start, end, text) lines; a loop of states repeated 3 times or more becomes one line."""
+    entries = [
+        (
+            s["name"],
+            s["at"],
+            states[i + 1]["at"] if i + 1 < len(states) else (end if end is not None else s["at"]),
+        )
+        for i, s in enumerate(states)
+    ]
+    lines: list[tuple[float, float, str]] = []
+    i = 0
+    while i < len(entries):
+        best = (1, 1)
+        for length in range(1, 6):
+            cycle = [name for name, _, _ in entries[i : i + length]]
+            reps = 1
+            while [name for name, _, _ in entries[i + reps * length : i + (reps + 1) * length]] == cycle:
+                reps += 1
+            if reps >= 3 and reps * length > best[0] * best[1]:
+                best = (length, reps)
+        length, reps = best
+        if reps >= 3:
+            span = entries[i : i + length * reps]
+            names = " -> ".join(name for name, _, _ in span[:length])
+            lines.append((span[0][1], span[-1][2], f"{names}  (x{reps})"))
+            i += length * reps
+        else:
+            name, start, stop = entries[i]
+            lines.append((start, stop, name))
+            i += 1
+    return lines
+
+
+def render(rehearsal: Rehearsal) -> str:
+    report = rehearsal.report
+    out: list[str] = [f"Scenario: {report['scenario']['name']}  ({report['scenario']['file']})", ""]
+    happenings: list[tuple[float, float, str]] = [(t, 0, text) for t, text in rehearsal.timeline]
+    for event in report["events"]:
+        if not event["matchedRules"] and event["detailType"] != "SageMaker Model Package State Change":
+            continue  # endpoint status changes are shown from the simulator's side
+        target = ", ".join(event["matchedRules"]) or "no rule matched"
+        res = ", ".join(
+            package_key(r) if ":model-package/" in r else r.rsplit("/", 1)[-1] for r in event["resources"]
+        )
+        happenings.append((event["at"], 1, f"eventbus   {event['detailType']} [{res}] -> {target}"))
+    for change in report["endpointStatusChanges"]:
+        happenings.append(
+            (change["at"], 5.5, f"sagemaker  endpoint {change['endpoint']} is {change['status']}")
+        )
+    for fault in report["faultsInjected"]:
+        happenings.append((fault["at"], 4.5, f"fault      {fault['call']} answered {fault['error']}"))
+    for ex in report["executions"]:
+        label = f"{ex['name']} ({ex['stateMachine']})"
+        if ex["startedAt"] is not None:
+            happenings.append((ex["startedAt"], 4, f"execution  {label} started"))
+        for start, stop, text in _collapse(ex["states"], ex["stoppedAt"]):
+            took = f"  [{duration(stop - start)}]" if stop - start >= 1 else ""
+            happenings.append((start, 5, f"  {ex['name']}  {text}{took}"))
+        if ex["stoppedAt"] is not None:
+            verdict = ex["outcome"] or "-"
+            error = f"  {ex['error']}: {ex['cause']}" if ex["error"] else ""
+            happenings.append((ex["stoppedAt"], 6, f"execution  {label} {ex['status']} -> {verdict}{error}"))
+    out.append("Timeline (virtual time)")
+    for t, _, text in sorted(happenings, key=lambda h: (h[0], h[1])):
+        out.append(f"  {clock(t)}  {text}")
+    out.append("")
+    out.append("Endpoints")
+    if not report["endpoints"]:
+        out.append("  (none)")
+    for name, endpoint in report["endpoints"].items():
+        now_serving = serving(endpoint)
+        out.append(
+            f"  {name}: {endpoint['status']}, config {endpoint['endpointConfigName']}"
+            + (f", serving {now_serving}" if now_serving else "")
+        )
+        for v in endpoint["variants"]:
+            out.append(
+                f"    variant {v['name']}: {package_key(v['modelPackageArn'] or '?')} "
+                f"weight {v['weight']:g}, {v['instanceCount']} x {v['instanceType']}"
+            )
+    out.append("")
+    calls = report["apiCalls"]
+    sagemaker_calls = {k: v for k, v in calls.items() if k.startswith("sagemaker:")}
+    out.append(
+        f"API calls: {sum(calls.values())} in all; SageMaker: "
+        + ", ".join(f"{k.split(':', 1)[1]} {v}" for k, v in sagemaker_calls.items())
+    )
+    out.append(
+        f"Notifications: {len(report['notifications'])}"
+        + "".join(f"\n  {n['subject']}" for n in report["notifications"])
+    )
+    out.append("")
+    out.append("Expectations")
+    for c in report["checks"]:
+        mark = "PASS" if c["ok"] else "FAIL"
+        out.append(f"  {mark}  {c['expect']}  ({c['detail']})")
+    if not report["checks"]:
+        out.append("  (none)")
+    out.append("")
+    out.append(
+        f"{'OK' if report['ok'] else 'NOT OK'}: {report['virtualSeconds']:.0f} virtual seconds "
+        f"rehearsed in {report['wallSeconds']:.2f} s"
+    )
+    return "\n".join(out)

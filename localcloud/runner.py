@@ -1,0 +1,316 @@
+"""Rehearse a scenario in the local cloud and build the report (the ``--json`` document)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from localcloud.apicalls import Fault
+from localcloud.cloud import LocalCloud
+from localcloud.sagemaker_sim import ModelBehaviour, SimulationSettings, package_key
+from localcloud.scenario import Expect, PackageRef, Scenario, Step, resolve_relative
+
+# A scenario without ``until`` runs until nothing is left to happen, at most this long.
+HORIZON_SECONDS = 30 * 24 * 3600
+INFERENCE_SPEC = {
+    "Containers": [
+        {
+            "Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/sklearn-inference:1.2-1",
+            "ModelDataUrl": "s3://sagemaker-model-artifacts/{group}/{version}/model.tar.gz",
+        }
+    ],
+    "SupportedContentTypes": ["text/csv"],
+    "SupportedResponseMIMETypes": ["text/csv"],
+    "SupportedRealtimeInferenceInstanceTypes": ["ml.m5.large", "ml.m5.xlarge"],
+}
+
+
+@dataclass
+class Rehearsal:
+    scenario: Scenario
+    path: Path
+    report: dict[str, Any] = field(default_factory=dict)
+    timeline: list[tuple[float, str]] = field(default_factory=list)  # (t, text) of happenings
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.report.get("ok"))
+
+
+def simulation_settings(scenario: Scenario) -> SimulationSettings:
+    behaviours = {
+        key: ModelBehaviour(
+            error_rate=spec.errorRate,
+            latency_ms=spec.latencyMs,
+            fail_deploy=spec.failDeploy,
+            **({"failure_reason": spec.failureReason} if spec.failureReason else {}),
+        )
+        for key, spec in scenario.models.items()
+    }
+    sim = scenario.simulation
+    return SimulationSettings(
+        endpoint_create_seconds=sim.endpointCreateSeconds,
+        endpoint_update_seconds=sim.endpointUpdateSeconds,
+        registry_events=sim.registryEvents,
+        behaviours=behaviours,
+    )
+
+
+class Runner:
+    def __init__(self, scenario: Scenario, path: Path) -> None:
+        self.scenario = scenario
+        self.path = path
+        self.rehearsal = Rehearsal(scenario, path)
+
+    def note(self, cloud: LocalCloud, text: str) -> None:
+        self.rehearsal.timeline.append((cloud.scheduler.now, text))
+
+    # --- registry helpers ----------------------------------------------------------------
+    def _package_arn(self, ref: PackageRef) -> str:
+        s = self.scenario
+        return f"arn:aws:sagemaker:{s.region}:{s.account}:model-package/{ref.group}/{ref.version}"
+
+    def _register(self, cloud: LocalCloud, ref: PackageRef) -> str:
+        sm = cloud.client("sagemaker")
+        groups = {
+            g["ModelPackageGroupName"] for g in sm.list_model_package_groups()["ModelPackageGroupSummaryList"]
+        }
+        if ref.group not in groups:
+            sm.create_model_package_group(ModelPackageGroupName=ref.group)
+        existing = sm.list_model_packages(ModelPackageGroupName=ref.group)["ModelPackageSummaryList"]
+        for version in range(len(existing) + 1, ref.version + 1):
+            spec = self.scenario.models.get(f"{ref.group}/{version}")
+            inference = json.loads(
+                json.dumps(INFERENCE_SPEC).replace("{group}", ref.group).replace("{version}", str(version))
+            )
+            kwargs: dict[str, Any] = {
+                "ModelPackageGroupName": ref.group,
+                "InferenceSpecification": inference,
+                "ModelApprovalStatus": "PendingManualApproval",
+            }
+            if spec and spec.metadata:
+                kwargs["CustomerMetadataProperties"] = spec.metadata
+            sm.create_model_package(**kwargs)
+            self.note(cloud, f"registry   {ref.group}/{version} registered (PendingManualApproval)")
+        return self._package_arn(ref)
+
+    def _set_approval(self, cloud: LocalCloud, ref: PackageRef, status: str) -> None:
+        arn = self._register(cloud, ref)
+        cloud.client("sagemaker").update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status)
+        self.note(cloud, f"registry   {ref.key} -> {status} (UpdateModelPackage)")
+
+    # --- timeline -----------------------------------------------------------------------------
+    def _do(self, cloud: LocalCloud, index: int, step: Step) -> None:
+        if step.register_ is not None:
+            self._register(cloud, step.register_)
+        elif step.approve is not None:
+            self._set_approval(cloud, step.approve, "Approved")
+        elif step.reject is not None:
+            self._set_approval(cloud, step.reject, "Rejected")
+        elif step.event is not None:
+            file = resolve_relative(self.path, step.event)
+            assert file is not None  # checked when the scenario was loaded
+            event = json.loads(file.read_text())
+            self.note(cloud, f"event      put {step.event}")
+            cloud.put_event(event)
+        elif step.start is not None:
+            arn = cloud.start_execution(step.start.stateMachine, step.start.input)
+            self.note(
+                cloud, f"console    StartExecution {step.start.stateMachine} -> {arn.rsplit(':', 1)[-1]}"
+            )
+        elif step.schedule is not None:
+            cloud.fire_schedule(step.schedule)
+            self.note(cloud, f"schedule   {step.schedule} fired")
+
+    def run(self) -> Rehearsal:
+        s = self.scenario
+        wall_start = time.perf_counter()
+        faults = [Fault(call=f.call, error=f.error, times=f.times, after=f.after) for f in s.faults]
+        with LocalCloud(
+            region=s.region, account=s.account, simulation=simulation_settings(s), faults=faults
+        ) as cloud:
+            prefix = cloud.template.parameters["GroupConfigPrefix"]
+            with cloud.quietly():
+                ssm = cloud.client("ssm")
+                for group, config in s.groups.items():
+                    ssm.put_parameter(Name=f"{prefix}{group}", Value=json.dumps(config), Type="String")
+            for index, step in enumerate(s.timeline):
+                cloud.scheduler.at(step.at, functools.partial(self._do, cloud, index, step))
+            cloud.run(s.until if s.until is not None else HORIZON_SECONDS)
+            if s.until is None:
+                cloud.scheduler.now = max(
+                    [t.stopped or 0.0 for t in cloud.times.values()] + [step.at for step in s.timeline]
+                )
+            with cloud.quietly():
+                self.rehearsal.report = build_report(self, cloud, time.perf_counter() - wall_start)
+        return self.rehearsal
+
+
+def _outcome_from_records(cloud: LocalCloud, table: str, arn: str) -> dict[str, Any] | None:
+    item = (
+        cloud.client("dynamodb")
+        .get_item(TableName=table, Key={"pk": {"S": f"DEPLOYMENT#{arn}"}, "sk": {"S": "RECORD"}})
+        .get("Item")
+    )
+    if not item:
+        return None
+    return {key: next(iter(value.values())) for key, value in item.items()}
+
+
+def describe_executions(cloud: LocalCloud) -> list[dict[str, Any]]:
+    sfn = cloud.client("stepfunctions")
+    table = next(iter(cloud.template.tables()))
+    out = []
+    for arn in cloud.executions:
+        described = sfn.describe_execution(executionArn=arn)
+        history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        entered = [e for e in history if e["type"].endswith("StateEntered")]
+        record = _outcome_from_records(cloud, table, arn)
+        output = json.loads(described["output"]) if described.get("output") else None
+        times = cloud.times.get(arn)
+        out.append(
+            {
+                "name": described["name"],
+                "arn": arn,
+                "stateMachine": cloud.execution_machine[arn],
+                "status": described["status"],
+                "outcome": (record or {}).get("outcome") or (output or {}).get("outcome"),
+                "error": described.get("error"),
+                "cause": described.get("cause"),
+                "transitions": len(entered),
+                "startedAt": times.started if times else None,
+                "stoppedAt": times.stopped if times else None,
+                "output": output,
+                "states": [
+                    {
+                        "name": e["stateEnteredEventDetails"]["name"],
+                        "at": (e["timestamp"] - cloud.scheduler.epoch).total_seconds(),
+                    }
+                    for e in entered
+                ],
+            }
+        )
+    return out
+
+
+def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
+    sm = cloud.client("sagemaker")
+    endpoints: dict[str, Any] = {}
+    for summary in sm.list_endpoints()["Endpoints"]:
+        name = summary["EndpointName"]
+        described = sm.describe_endpoint(EndpointName=name)
+        config = sm.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+        by_name = {v["VariantName"]: v for v in config["ProductionVariants"]}
+        variants = []
+        for live in described.get("ProductionVariants", []):
+            configured = by_name.get(live["VariantName"], {})
+            model = sm.describe_model(ModelName=configured.get("ModelName", "")) if configured else {}
+            containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
+            weight = live.get("CurrentWeight", configured.get("InitialVariantWeight", 1.0))
+            variants.append(
+                {
+                    "name": live["VariantName"],
+                    "modelName": configured.get("ModelName"),
+                    "modelPackageArn": next((c.get("ModelPackageName") for c in containers if c), None),
+                    "weight": float(weight if weight is not None else 1.0),
+                    "instanceCount": live.get("CurrentInstanceCount", configured.get("InitialInstanceCount")),
+                    "instanceType": configured.get("InstanceType"),
+                }
+            )
+        endpoints[name] = {
+            "status": described["EndpointStatus"],
+            "endpointConfigName": described["EndpointConfigName"],
+            "variants": variants,
+        }
+    return endpoints
+
+
+def serving(endpoint: dict[str, Any]) -> str | None:
+    """``group/version`` that receives 100% of the endpoint's traffic, if exactly one does."""
+    live = [v for v in endpoint["variants"] if v["weight"] > 0]
+    keys = {package_key(v["modelPackageArn"] or "") for v in live}
+    if endpoint["status"] != "InService" or len(keys) != 1:
+        return None
+    return keys.pop()
+
+
+def check(expect: Expect, report: dict[str, Any]) -> tuple[bool, str]:
+    if expect.endpoint is not None:
+        endpoint = report["endpoints"].get(expect.endpoint)
+        if expect.absent is not None:
+            present = endpoint is not None
+            return present != expect.absent, ("exists" if present else "does not exist")
+        if endpoint is None:
+            return False, "does not exist"
+        if expect.status is not None and endpoint["status"] != expect.status:
+            return False, f"status is {endpoint['status']}"
+        if expect.serving is not None:
+            actual = serving(endpoint)
+            weights = ", ".join(
+                f"{package_key(v['modelPackageArn'] or '?')}@{v['weight']:g}" for v in endpoint["variants"]
+            )
+            return actual == expect.serving, f"{endpoint['status']}, variants {weights}"
+        return True, f"status is {endpoint['status']}"
+    if expect.execution is not None:
+        executions = report["executions"]
+        if expect.execution > len(executions):
+            return False, f"only {len(executions)} executions started"
+        ex = executions[expect.execution - 1]
+        problems = []
+        if expect.outcome is not None and ex["outcome"] != expect.outcome:
+            problems.append(f"outcome {ex['outcome']}")
+        if expect.status is not None and ex["status"] != expect.status:
+            problems.append(f"status {ex['status']}")
+        if expect.error is not None and ex["error"] != expect.error:
+            problems.append(f"error {ex['error']}")
+        detail = f"{ex['name']}: {ex['status']}, outcome {ex['outcome']}" + (
+            f", error {ex['error']}" if ex["error"] else ""
+        )
+        return not problems, detail
+    if expect.executions is not None:
+        count = len(report["executions"])
+        return count == expect.executions, f"{count} executions started"
+    calls = report["apiCalls"]
+    made = {call: calls[call] for call in expect.noCalls or [] if calls.get(call)}
+    return not made, (f"made: {made}" if made else "none made")
+
+
+def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, Any]:
+    s = runner.scenario
+    report: dict[str, Any] = {
+        "scenario": {"name": s.name, "file": str(runner.path)},
+        "virtualSeconds": cloud.scheduler.now,
+        "wallSeconds": round(wall, 4),
+        "executions": describe_executions(cloud),
+        "endpoints": describe_endpoints(cloud),
+        "transformJobs": [],
+        "apiCalls": dict(sorted(cloud.api.counts.items())),
+        "events": [
+            {
+                "at": d.at,
+                "detailType": d.event.get("detail-type"),
+                "resources": d.event.get("resources", []),
+                "matchedRules": d.matched_rules,
+            }
+            for d in cloud.bus.deliveries
+        ],
+        "endpointStatusChanges": [
+            {"at": t, "endpoint": name, "status": status}
+            for t, name, status in cloud.sagemaker_sim.status_log
+        ],
+        "notifications": cloud.notifications(),
+        "faultsInjected": [{"at": t, "call": call, "error": err} for t, call, err in cloud.api.log if err],
+    }
+    checks = []
+    for expect in s.expect:
+        ok, detail = check(expect, report)
+        checks.append({"expect": expect.model_dump(exclude_none=True), "ok": ok, "detail": detail})
+    report["checks"] = checks
+    report["ok"] = all(c["ok"] for c in checks)
+    ordered = {"ok": report.pop("ok")}
+    ordered.update(report)
+    return ordered

@@ -1,0 +1,215 @@
+"""Scenario files: the rehearsal contract (DESIGN.md, "Scenarios and the smdeploy CLI").
+
+A bad scenario raises :class:`ScenarioError` with the file, the key and the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from localcloud.template import REPO_ROOT
+
+PACKAGE_KEY_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}/[1-9]\d*$")
+
+
+class ScenarioError(Exception):
+    """The scenario itself is invalid (exit code 2)."""
+
+    def __init__(self, file: str, key: str, problem: str) -> None:
+        super().__init__(f"{file}: {key}: {problem}")
+        self.file, self.key, self.problem = file, key, problem
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ModelSpec(_Strict):
+    errorRate: float = Field(default=0.001, ge=0, le=1)
+    latencyMs: float = Field(default=40.0, gt=0)
+    failDeploy: bool = False
+    failureReason: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict, description="CustomerMetadataProperties")
+
+
+class SimulationSpec(_Strict):
+    endpointCreateSeconds: float = Field(default=480.0, ge=0)
+    endpointUpdateSeconds: float = Field(default=300.0, ge=0)
+    requestsPerMinute: float = Field(default=600.0, ge=0)
+    registryEvents: bool = True
+
+
+class FaultSpec(_Strict):
+    call: str = Field(pattern=r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$")
+    error: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9.]+$")
+    times: int = Field(default=1, ge=1)
+    after: float = Field(default=0.0, ge=0)
+
+
+class PackageRef(_Strict):
+    group: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+    version: int = Field(ge=1, le=1000)
+
+    @property
+    def key(self) -> str:
+        return f"{self.group}/{self.version}"
+
+
+class StartSpec(_Strict):
+    stateMachine: str = "deploy"
+    input: Any = Field(default_factory=dict)
+
+
+class Step(_Strict):
+    at: float = Field(ge=0)
+    register_: PackageRef | None = Field(default=None, alias="register")
+    approve: PackageRef | None = None
+    reject: PackageRef | None = None
+    event: str | None = None
+    start: StartSpec | None = None
+    schedule: str | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Step:
+        actions = [name for name in ACTIONS if getattr(self, _ATTR.get(name, name)) is not None]
+        if len(actions) != 1:
+            raise ValueError(f"each step needs exactly one of {', '.join(ACTIONS)} (got {actions or 'none'})")
+        return self
+
+    @property
+    def action(self) -> str:
+        return next(name for name in ACTIONS if getattr(self, _ATTR.get(name, name)) is not None)
+
+
+ACTIONS = ("register", "approve", "reject", "event", "start", "schedule")
+_ATTR = {"register": "register_"}  # "register" would shadow BaseModel.register
+
+
+class Expect(_Strict):
+    endpoint: str | None = None
+    serving: str | None = None
+    absent: bool | None = None
+    status: str | None = None
+    execution: int | None = Field(default=None, ge=1)
+    outcome: (
+        Literal[
+            "DEPLOYED",
+            "PROMOTED",
+            "ROLLED_BACK",
+            "SKIPPED_DUPLICATE",
+            "SUPERSEDED",
+            "INVALID_REQUEST",
+            "FAILED",
+        ]
+        | None
+    ) = None
+    error: str | None = None
+    executions: int | None = Field(default=None, ge=0)
+    noCalls: list[str] | None = None
+
+    @field_validator("serving")
+    @classmethod
+    def _serving_shape(cls, value: str | None) -> str | None:
+        if value is not None and not PACKAGE_KEY_RE.match(value):
+            raise ValueError("expected GROUP/VERSION, e.g. churn/1")
+        return value
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> Expect:
+        subjects = [
+            n for n in ("endpoint", "execution", "executions", "noCalls") if getattr(self, n) is not None
+        ]
+        if len(subjects) != 1:
+            raise ValueError("each expectation names exactly one of endpoint, execution, executions, noCalls")
+        if self.endpoint is not None:
+            if self.serving is None and self.absent is None and self.status is None:
+                raise ValueError("an endpoint expectation needs serving, absent or status")
+            if self.outcome is not None or self.error is not None:
+                raise ValueError("outcome and error belong to an execution expectation")
+        if self.execution is not None:
+            if self.outcome is None and self.status is None and self.error is None:
+                raise ValueError("an execution expectation needs outcome, status or error")
+            if self.serving is not None or self.absent is not None:
+                raise ValueError("serving and absent belong to an endpoint expectation")
+        return self
+
+
+class Scenario(_Strict):
+    name: str = Field(min_length=1)
+    description: str | None = None
+    region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    account: str = Field(default="123456789012", pattern=r"^\d{12}$")
+    groups: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    models: dict[str, ModelSpec] = Field(default_factory=dict)
+    simulation: SimulationSpec = Field(default_factory=SimulationSpec)
+    faults: list[FaultSpec] = Field(default_factory=list)
+    timeline: list[Step] = Field(min_length=1)
+    until: float | None = Field(default=None, ge=0)
+    expect: list[Expect] = Field(default_factory=list)
+
+    @field_validator("models")
+    @classmethod
+    def _model_keys(cls, value: dict[str, ModelSpec]) -> dict[str, ModelSpec]:
+        for key in value:
+            if not PACKAGE_KEY_RE.match(key):
+                raise ValueError(f"model key {key!r} is not GROUP/VERSION, e.g. churn/1")
+        return value
+
+
+def _key_of(loc: tuple[Any, ...]) -> str:
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            key += f".{part}" if key else str(part)
+    return key or "(top level)"
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario; raise :class:`ScenarioError` naming the file, key and problem."""
+    file = str(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ScenarioError(file, "(file)", f"cannot read: {exc.strerror}") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        raise ScenarioError(file, where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(raw, dict):
+        raise ScenarioError(file, "(top level)", "expected a mapping of scenario keys")
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(
+            part for part in err["loc"] if not (isinstance(part, str) and part.startswith("function-"))
+        )
+        problem = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            problem = "unknown key"
+        raise ScenarioError(file, _key_of(loc), problem) from exc
+    for index, step in enumerate(scenario.timeline):
+        if step.event is not None and resolve_relative(path, step.event) is None:
+            raise ScenarioError(file, f"timeline[{index}].event", f"no such file {step.event!r}")
+    for index, expect in enumerate(scenario.expect):
+        if expect.execution is not None and expect.execution > 10_000:
+            raise ScenarioError(file, f"expect[{index}].execution", "execution numbers start at 1")
+    return scenario
+
+
+def resolve_relative(scenario_path: Path, name: str) -> Path | None:
+    """A path relative to the scenario file, else to the repository root."""
+    for base in (scenario_path.parent, REPO_ROOT):
+        candidate = (base / name).resolve()
+        if candidate.is_file():
+            return candidate
+    return None
