@@ -30,6 +30,31 @@ from smdeploy import clock as smdeploy_clock
 from smdeploy.adapters import aws as smdeploy_aws
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+_FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # moto's fake ones
+
+
+@cache
+def local_client(service: str, region: str) -> Any:
+    """A boto3 client for the local cloud, built once per process.
+
+    moto intercepts every botocore client created after it is imported while a mock is active, so
+    clients outlive one LocalCloud; building them costs tens of milliseconds each.
+    """
+    return boto3.client(service, region_name=region, **_FAKE_CREDENTIALS)  # type: ignore[call-overload]
+
+
+_handler_clients_region: str | None = None
+
+
+_ASL_PARSER = moto_hooks.resolve("moto.stepfunctions.parser.asl.parse.asl_parser", "AmazonStateLanguageParser")
+# Parse each definition once per process: a parsed program holds no per-execution state.
+_cached_asl_parse = cache(_ASL_PARSER.parse)
+
+
+@cache
+def _cached_jsonpath(parse: Any) -> Any:
+    return cache(parse)
+
 
 # What the local Lambda environment adds to each function's template environment.
 LOCAL_LAMBDA_ENV = {
@@ -102,8 +127,11 @@ class LocalCloud:
             )
         )
         self._install_patches()
-        smdeploy_aws.reset_clients()
-        stack.callback(smdeploy_aws.reset_clients)
+        global _handler_clients_region
+        if _handler_clients_region != self.region:
+            # Handler containers stay warm across rehearsals, as on Lambda, unless the region changes.
+            smdeploy_aws.reset_clients()
+            _handler_clients_region = self.region
         smdeploy_clock.set_source(self.scheduler.datetime)
         stack.callback(smdeploy_clock.set_source, None)
         self._create_resources()
@@ -135,6 +163,12 @@ class LocalCloud:
             scheduler.spawn(run, name=f"execution:{arn.rsplit(':', 1)[-1]}")
 
         stack.enter_context(mock.patch.object(worker_cls, "start", start))
+        stack.enter_context(mock.patch.object(_ASL_PARSER, "parse", staticmethod(_cached_asl_parse)))
+        for module in ("asl.utils.json_path", "asl.component.common.path.result_path"):
+            target = f"moto.stepfunctions.parser.{module}.parse"
+            stack.enter_context(
+                mock.patch(target, _cached_jsonpath(moto_hooks.resolve(target.rsplit(".", 1)[0], "parse")))
+            )
 
         wait_cls = moto_hooks.resolve(
             "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function", "WaitFunction"
@@ -166,13 +200,8 @@ class LocalCloud:
             mock.patch.object(event_manager, "_get_current_timestamp", staticmethod(scheduler.datetime))
         )
 
-        @cache
-        def cached_client(region: str, service: str) -> Any:
-            fake = {"aws_access_key_id": "ak", "aws_secret_access_key": "sk"}  # moto's fake credentials
-            return boto3.client(service, region_name=region, **fake)
-
         def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-            return cached_client(region, service)
+            return local_client(service, region)
 
         stack.enter_context(
             mock.patch(
@@ -209,7 +238,7 @@ class LocalCloud:
 
     def _create_resources(self) -> None:
         """Create what template.yaml declares, as CloudFormation would (names resolved locally)."""
-        ddb = boto3.client("dynamodb", region_name=self.region)
+        ddb = self.client("dynamodb")
         for name, props in self.template.tables().items():
             kwargs: dict[str, Any] = {
                 "TableName": name,
@@ -220,8 +249,8 @@ class LocalCloud:
             if props.get("GlobalSecondaryIndexes"):
                 kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
             ddb.create_table(**kwargs)
-        sns = boto3.client("sns", region_name=self.region)
-        sqs = boto3.client("sqs", region_name=self.region)
+        sns = self.client("sns")
+        sqs = self.client("sqs")
         self._sqs_queue_url = sqs.create_queue(QueueName="localcloud-notifications")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=self._sqs_queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
@@ -229,11 +258,11 @@ class LocalCloud:
         for topic in self.template.topics():
             topic_arn = sns.create_topic(Name=topic)["TopicArn"]
             sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-        iam = boto3.client("iam", region_name=self.region)
+        iam = self.client("iam")
         trust = json.dumps({"Version": "2012-10-17", "Statement": []})
         for role in self.template.roles():
             iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
-        sfn = boto3.client("stepfunctions", region_name=self.region)
+        sfn = self.client("stepfunctions")
         for spec in self.machines.values():
             sfn.create_state_machine(
                 name=spec.name,
@@ -264,7 +293,7 @@ class LocalCloud:
         """Start a state machine (logical id or alias such as ``deploy``); returns the ARN."""
         spec = self.template.state_machine_by_alias(machine)
         number = len(self.executions) + 1
-        sfn = boto3.client("stepfunctions", region_name=self.region)
+        sfn = self.client("stepfunctions")
         arn = sfn.start_execution(
             stateMachineArn=spec.arn, name=f"exec-{number:04d}", input=json.dumps(execution_input)
         )["executionArn"]
@@ -288,8 +317,13 @@ class LocalCloud:
 
         return _Quiet()
 
+    def execution_history(self, arn: str) -> list[dict[str, Any]]:
+        """History events of an execution, read from the interpreter (no API round trip)."""
+        backends = moto_hooks.resolve("moto.stepfunctions.parser.models", "stepfunctions_parser_backends")
+        return list(backends[self.account][self.region].get_execution_history(arn)["events"])
+
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.region)
+        return local_client(service, self.region)
 
     def notifications(self) -> list[dict[str, Any]]:
         with self.quietly():

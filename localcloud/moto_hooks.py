@@ -13,6 +13,10 @@ from typing import Any
 HOOKS: list[tuple[str, str]] = [
     ("moto.stepfunctions.parser.backend.execution_worker", "ExecutionWorker.start"),
     ("moto.stepfunctions.parser.backend.execution_worker", "ExecutionWorker._execution_logic"),
+    ("moto.stepfunctions.parser.models", "stepfunctions_parser_backends"),
+    ("moto.stepfunctions.parser.asl.parse.asl_parser", "AmazonStateLanguageParser.parse"),
+    ("moto.stepfunctions.parser.asl.utils.json_path", "parse"),
+    ("moto.stepfunctions.parser.asl.component.common.path.result_path", "parse"),
     (
         "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function",
         "WaitFunction._wait_interval",

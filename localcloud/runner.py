@@ -6,6 +6,7 @@ import functools
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -161,14 +162,18 @@ def _outcome_from_records(cloud: LocalCloud, table: str, arn: str) -> dict[str, 
     return {key: next(iter(value.values())) for key, value in item.items()}
 
 
+def _timestamp(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
 def describe_executions(cloud: LocalCloud) -> list[dict[str, Any]]:
     sfn = cloud.client("stepfunctions")
     table = next(iter(cloud.template.tables()))
     out = []
     for arn in cloud.executions:
         described = sfn.describe_execution(executionArn=arn)
-        history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-        entered = [e for e in history if e["type"].endswith("StateEntered")]
+        history = cloud.execution_history(arn)
+        entered = [e for e in history if str(e["type"].value).endswith("StateEntered")]
         record = _outcome_from_records(cloud, table, arn)
         output = json.loads(described["output"]) if described.get("output") else None
         times = cloud.times.get(arn)
@@ -188,7 +193,7 @@ def describe_executions(cloud: LocalCloud) -> list[dict[str, Any]]:
                 "states": [
                     {
                         "name": e["stateEnteredEventDetails"]["name"],
-                        "at": (e["timestamp"] - cloud.scheduler.epoch).total_seconds(),
+                        "at": (_timestamp(e["timestamp"]) - cloud.scheduler.epoch).total_seconds(),
                     }
                     for e in entered
                 ],

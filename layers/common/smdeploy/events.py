@@ -34,6 +34,8 @@ def _loads(text: str, field: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidRequest(field, f"not valid JSON ({exc.msg})") from exc
+    except RecursionError as exc:
+        raise InvalidRequest(field, "JSON nested too deeply") from exc
 
 
 def normalize(raw: Any) -> DeployRequest:
@@ -46,7 +48,8 @@ def normalize(raw: Any) -> DeployRequest:
         raise InvalidRequest("input", f"expected a JSON object, got {type(raw).__name__}")
     records = raw.get("Records")
     if isinstance(records, list) and records and isinstance(records[0], dict) and "Sns" in records[0]:
-        message = records[0]["Sns"].get("Message")
+        sns = records[0]["Sns"]
+        message = sns.get("Message") if isinstance(sns, dict) else None
         if not isinstance(message, str):
             raise InvalidRequest("Records[0].Sns.Message", "expected the event as a JSON string")
         return normalize(_loads(message, "Records[0].Sns.Message"))
@@ -58,6 +61,9 @@ def normalize(raw: Any) -> DeployRequest:
 def _normalize_batch(events: list[Any]) -> DeployRequest:
     if not events:
         raise InvalidRequest("input", "an empty batch of events")
+    for index, item in enumerate(events):
+        if isinstance(item, list):
+            raise InvalidRequest(f"input[{index}]", "a batch inside a batch; expected an event object")
     requests = [normalize(item) for item in events]
     arns = {request.modelPackageArn for request in requests}
     if len(arns) > 1:

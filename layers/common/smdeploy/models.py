@@ -19,6 +19,11 @@ MODEL_PACKAGE_ARN_RE = re.compile(
 INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 
 
+def _schema_pattern(regex: re.Pattern[str]) -> str:
+    """A regex as a JSON Schema ``pattern`` (ECMA-262 has no ``(?P<name>`` groups)."""
+    return re.sub(r"\(\?P<\w+>", "(", regex.pattern)
+
+
 class Outcome(StrEnum):
     DEPLOYED = "DEPLOYED"
     PROMOTED = "PROMOTED"
@@ -40,11 +45,11 @@ def parse_timestamp(value: Any) -> datetime | None:
     if isinstance(value, bool):
         raise ValueError("a timestamp cannot be a boolean")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(float(value) / 1000.0, UTC)
+        return _from_epoch_millis(float(value), value)
     if isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"\d+(\.\d+)?", text):
-            return datetime.fromtimestamp(float(text) / 1000.0, UTC)
+            return _from_epoch_millis(float(text), value)
         text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text.replace("Z", "+00:00"))
         try:
             parsed = datetime.fromisoformat(text)
@@ -52,6 +57,15 @@ def parse_timestamp(value: Any) -> datetime | None:
             raise ValueError(f"not an ISO-8601 time or epoch milliseconds: {value!r}") from exc
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     raise ValueError(f"not a timestamp: {value!r}")
+
+
+def _from_epoch_millis(millis: float, original: Any) -> datetime:
+    # Out-of-range values raise OverflowError or OSError from the C library; pydantic only turns
+    # ValueError into a validation error, so every failure is reported as ValueError here.
+    try:
+        return datetime.fromtimestamp(millis / 1000.0, UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ValueError(f"epoch milliseconds out of range: {original!r}") from exc
 
 
 FlexibleTime = Annotated[datetime | None, BeforeValidator(parse_timestamp)]
@@ -102,21 +116,30 @@ class ManualDeployInput(BaseModel):
         },
     )
 
+    # The published JSON Schema carries the same shapes the validators below enforce (schema only:
+    # the validators keep their own, clearer error messages).
     modelPackageArn: str = Field(
         description="ARN of a versioned model package: "
-        "arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION"
+        "arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION",
+        json_schema_extra={"pattern": _schema_pattern(MODEL_PACKAGE_ARN_RE)},
     )
     endpointName: str | None = Field(
-        default=None, description="Target endpoint; defaults to the group's configured endpoint"
+        default=None,
+        description="Target endpoint; defaults to the group's configured endpoint",
+        json_schema_extra={"pattern": _schema_pattern(ENDPOINT_NAME_RE), "maxLength": 63},
     )
-    instanceType: str | None = Field(default=None, description="e.g. ml.m5.large")
+    instanceType: str | None = Field(
+        default=None,
+        description="e.g. ml.m5.large",
+        json_schema_extra={"pattern": _schema_pattern(INSTANCE_TYPE_RE)},
+    )
     initialInstanceCount: int | None = Field(default=None, ge=1, le=100)
     reason: str | None = Field(default=None, max_length=512, description="Free text kept in the record")
 
     @field_validator("modelPackageArn")
     @classmethod
     def _arn_shape(cls, value: str) -> str:
-        if not MODEL_PACKAGE_ARN_RE.match(value):
+        if not MODEL_PACKAGE_ARN_RE.fullmatch(value):
             raise ValueError(
                 "expected arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION (a versioned package)"
             )
@@ -154,7 +177,9 @@ class GroupConfig(BaseModel):
 
 
 def validate_endpoint_name(value: str) -> str:
-    if not ENDPOINT_NAME_RE.match(value):
+    # fullmatch: `$` alone lets a trailing newline through. The pattern does not count hyphens;
+    # SageMaker also caps the length at 63.
+    if len(value) > 63 or not ENDPOINT_NAME_RE.fullmatch(value):
         raise ValueError(
             "SageMaker endpoint names are 1-63 letters, digits and hyphens, "
             "starting and ending with a letter or digit"
@@ -163,7 +188,7 @@ def validate_endpoint_name(value: str) -> str:
 
 
 def validate_instance_type(value: str) -> str:
-    if not INSTANCE_TYPE_RE.match(value):
+    if not INSTANCE_TYPE_RE.fullmatch(value):
         raise ValueError("expected a SageMaker instance type such as ml.m5.large")
     return value
 

@@ -34,7 +34,7 @@ NAME_LIMIT = 63
 
 def parse_package_arn(arn: str, field: str = "modelPackageArn") -> tuple[str, str, str, int]:
     """(region, account, group, version) of a versioned model package ARN."""
-    match = MODEL_PACKAGE_ARN_RE.match(arn)
+    match = MODEL_PACKAGE_ARN_RE.fullmatch(arn)  # fullmatch: `$` alone allows a trailing newline
     if not match:
         raise InvalidRequest(
             field, f"{arn!r} is not a versioned model package ARN (…:model-package/GROUP/VERSION)"
@@ -66,7 +66,7 @@ def metadata_overrides(properties: dict[str, str]) -> dict[str, Any]:
             raise InvalidRequest(field, f"unknown key; allowed keys are {allowed}")
         target = METADATA_KEYS[key]
         if target == "initialInstanceCount":
-            if not value.isdigit() or not 1 <= int(value) <= 100:
+            if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 100:
                 raise InvalidRequest(field, f"expected a whole number from 1 to 100, got {value!r}")
             overrides[target] = int(value)
         else:
