@@ -7,6 +7,7 @@ import logging
 import os
 import random
 import time as real_time
+import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,10 @@ from localcloud.scheduler import Scheduler
 from localcloud.template import TEMPLATE_PATH, Template
 from smdeploy import clock as smdeploy_clock
 from smdeploy.adapters import aws as smdeploy_aws
+
+# Injected faults use error codes some service models do not list (ThrottlingException on SageMaker);
+# moto serializes them all the same and warns. The warning says nothing about the rehearsal.
+warnings.filterwarnings("ignore", message=r"Exception\(.*\) with code .* does not match an error shape")
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 _FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # moto's fake ones

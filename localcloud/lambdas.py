@@ -13,6 +13,7 @@ import os
 import sys
 import traceback
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -103,7 +104,9 @@ class LambdaRuntime:
         spec = self.spec(function_name)
         handler = self._load(spec)
         context = LambdaContext(function_name=spec.physical_name, invoked_function_arn=spec.arn)
-        with environment({**spec.environment, **self._extra_env}):
+        with environment({**spec.environment, **self._extra_env}), warnings.catch_warnings():
+            # Metrics are off locally; Powertools would warn that nothing was published.
+            warnings.filterwarnings("ignore", message="No application metrics to publish")
             try:
                 result = handler(payload, context)
             except Exception as exc:

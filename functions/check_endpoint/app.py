@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smdeploy import deploy
@@ -20,5 +21,6 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = PlanTaskInput.model_validate(event)
     result = deploy.check_endpoint(task.plan, sagemaker=SageMakerGateway())
+    metrics.add_metric(name="CheckEndpointCalls", unit=MetricUnit.Count, value=1)
     logger.info("check_endpoint", extra={"endpoint": task.plan.endpointName, "result": result})
     return result

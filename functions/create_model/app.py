@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smdeploy import deploy
@@ -24,5 +25,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     result = deploy.create_model(
         task.plan, sagemaker=SageMakerGateway(), role_arn=SETTINGS.model_execution_role_arn
     )
+    metrics.add_metric(name="CreateModelCalls", unit=MetricUnit.Count, value=1)
     logger.info("create_model", extra={"endpoint": task.plan.endpointName, "result": result})
     return result

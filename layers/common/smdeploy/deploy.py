@@ -6,6 +6,7 @@ dict that the state machine keeps under a ``ResultPath``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from smdeploy import clock
@@ -142,7 +143,7 @@ def record_outcome(
         "source": plan.get("source"),
         "reason": plan.get("reason"),
         "error": error.get("Error"),
-        "cause": error.get("Cause"),
+        "cause": readable_cause(error.get("Cause")),
     }
     records.put(record)
     target = record["endpointName"] or "-"
@@ -150,6 +151,19 @@ def record_outcome(
     subject = f"smdeploy {outcome.value}: {target} <- {'/'.join(package.split('/')[-2:])}"
     message_id = notifier.publish(subject, record)
     return {**{k: v for k, v in record.items() if v is not None}, "notificationId": message_id}
+
+
+def readable_cause(cause: Any) -> str | None:
+    """The message of a Lambda error (its ``Cause`` is the JSON error payload), else the cause."""
+    if not isinstance(cause, str):
+        return None
+    try:
+        payload = json.loads(cause)
+    except json.JSONDecodeError:
+        return cause
+    if isinstance(payload, dict) and isinstance(payload.get("errorMessage"), str):
+        return str(payload["errorMessage"])
+    return cause
 
 
 def _package_arn_of(raw: Any) -> str | None:

@@ -1,0 +1,184 @@
+"""The real deploy ASL and handlers in the local cloud: the first-deployment path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.statemachine.helpers import PACKAGE, execution, rehearse
+
+CHURN = {"churn": {"endpoint": "churn-prod"}}
+
+
+def test_approval_creates_endpoint_records_and_notifies(tmp_path: Path) -> None:
+    # Given a configured group, When churn/1 is approved in the registry
+    result = rehearse(
+        tmp_path,
+        {"name": "t", "groups": CHURN, "timeline": [{"at": 0, "approve": {"group": "churn", "version": 1}}]},
+    )
+    # Then the rule from template.yaml started one execution that deployed the package
+    report = result.report
+    ex = execution(result)
+    assert (ex["status"], ex["outcome"]) == ("SUCCEEDED", "DEPLOYED")
+    endpoint = report["endpoints"]["churn-prod"]
+    assert endpoint["status"] == "InService"
+    assert [(v["modelPackageArn"], v["weight"]) for v in endpoint["variants"]] == [(PACKAGE.format(1), 1.0)]
+    # And it waited in virtual time for the simulated creation (480 s by default)
+    assert ex["stoppedAt"] - ex["startedAt"] >= 480
+    # And one notification says what happened
+    assert [n["message"]["outcome"] for n in report["notifications"]] == ["DEPLOYED"]
+    assert report["apiCalls"]["sagemaker:CreateEndpoint"] == 1
+
+
+def test_deployment_record_is_written_per_execution(tmp_path: Path) -> None:
+    result = rehearse(
+        tmp_path,
+        {"name": "t", "groups": CHURN, "timeline": [{"at": 0, "approve": {"group": "churn", "version": 1}}]},
+    )
+    output = execution(result)["output"]
+    assert output["outcome"] == "DEPLOYED"
+    assert output["modelPackageArn"] == PACKAGE.format(1)
+    assert output["executionArn"].endswith(":exec-0001")
+    assert result.report["apiCalls"]["dynamodb:PutItem"] == 1
+
+
+def test_approvals_for_two_endpoints_interleave_in_virtual_time(tmp_path: Path) -> None:
+    result = rehearse(
+        tmp_path,
+        {
+            "name": "t",
+            "groups": {"churn": {"endpoint": "churn-prod"}, "fraud": {"endpoint": "fraud-prod"}},
+            "timeline": [
+                {"at": 0, "approve": {"group": "churn", "version": 1}},
+                {"at": 0, "approve": {"group": "fraud", "version": 1}},
+            ],
+        },
+    )
+    first, second = execution(result, 1), execution(result, 2)
+    assert first["outcome"] == second["outcome"] == "DEPLOYED"
+    assert first["startedAt"] == second["startedAt"] == 0
+    assert first["stoppedAt"] == second["stoppedAt"]
+    assert set(result.report["endpoints"]) == {"churn-prod", "fraud-prod"}
+
+
+def test_throttled_create_model_is_retried_and_the_deployment_succeeds(tmp_path: Path) -> None:
+    result = rehearse(
+        tmp_path,
+        {
+            "name": "t",
+            "groups": CHURN,
+            "faults": [{"call": "sagemaker:CreateModel", "error": "ThrottlingException", "times": 2}],
+            "timeline": [{"at": 0, "approve": {"group": "churn", "version": 1}}],
+        },
+    )
+    assert execution(result)["outcome"] == "DEPLOYED"
+    assert result.report["apiCalls"]["sagemaker:CreateModel"] == 3
+    assert len(result.report["faultsInjected"]) == 2
+
+
+def test_rejected_create_endpoint_is_recorded_as_failed_and_notified(tmp_path: Path) -> None:
+    result = rehearse(
+        tmp_path,
+        {
+            "name": "t",
+            "groups": CHURN,
+            "faults": [{"call": "sagemaker:CreateEndpoint", "error": "ResourceLimitExceeded", "times": 1}],
+            "timeline": [{"at": 0, "approve": {"group": "churn", "version": 1}}],
+        },
+    )
+    ex = execution(result)
+    assert (ex["status"], ex["outcome"], ex["error"]) == ("FAILED", "FAILED", "AwsRequestRejected")
+    assert "ResourceLimitExceeded" in ex["cause"]
+    assert "churn-prod" not in result.report["endpoints"]
+    assert [n["message"]["outcome"] for n in result.report["notifications"]] == ["FAILED"]
+
+
+def test_endpoint_not_in_service_by_the_deadline_fails_with_a_named_error(tmp_path: Path) -> None:
+    result = rehearse(
+        tmp_path,
+        {
+            "name": "t",
+            "groups": CHURN,
+            "simulation": {"endpointCreateSeconds": 20000},
+            "timeline": [{"at": 0, "approve": {"group": "churn", "version": 1}}],
+        },
+    )
+    ex = execution(result)
+    assert (ex["outcome"], ex["error"]) == ("FAILED", "EndpointDeployTimeout")
+    assert "churn-prod" in ex["cause"]
+    # the template's default deadline is 3600 s
+    assert 3600 <= ex["stoppedAt"] - ex["startedAt"] < 3600 + 60
+
+
+def test_failed_endpoint_is_deleted_and_reason_recorded(tmp_path: Path) -> None:
+    result = rehearse(
+        tmp_path,
+        {
+            "name": "t",
+            "groups": CHURN,
+            "models": {"churn/1": {"failDeploy": True, "failureReason": "ping health check failed"}},
+            "timeline": [{"at": 0, "approve": {"group": "churn", "version": 1}}],
+        },
+    )
+    ex = execution(result)
+    assert (ex["outcome"], ex["error"]) == ("FAILED", "EndpointDeploymentFailed")
+    assert "ping health check failed" in ex["cause"]
+    assert result.report["endpoints"] == {}
+    assert result.report["apiCalls"]["sagemaker:DeleteEndpoint"] == 1
+
+
+@pytest.mark.parametrize(
+    ("manual_input", "field"),
+    [
+        ({"modelPackageArn": "not-an-arn"}, "modelPackageArn"),
+        ({"modelPackageArn": PACKAGE.format(99)}, "modelPackageArn"),
+        ({"modelPackageArn": PACKAGE.format(1), "endpointName": "bad_name"}, "endpointName"),
+        ({"modelPackageArn": PACKAGE.format(1), "instanceCount": 2}, "instanceCount"),
+        ({"modelPackageArn": PACKAGE.format(2)}, "modelPackageArn"),  # registered, not approved
+    ],
+)
+def test_bad_manual_input_is_invalid_naming_the_field_and_creates_nothing(
+    tmp_path: Path, manual_input: dict[str, object], field: str
+) -> None:
+    result = rehearse(
+        tmp_path,
+        {
+            "name": "t",
+            "groups": CHURN,
+            "simulation": {"registryEvents": False},
+            "timeline": [
+                {"at": 0, "approve": {"group": "churn", "version": 1}},
+                {"at": 0, "register": {"group": "churn", "version": 2}},
+                {"at": 10, "start": {"stateMachine": "deploy", "input": manual_input}},
+            ],
+        },
+    )
+    ex = execution(result)
+    assert (ex["status"], ex["outcome"], ex["error"]) == ("FAILED", "INVALID_REQUEST", "InvalidRequest")
+    assert ex["cause"].startswith(f"{field}: ")
+    created = [
+        call
+        for call in result.report["apiCalls"]
+        if call.startswith("sagemaker:Create") and "Package" not in call
+    ]
+    assert created == []
+
+
+def test_live_endpoint_is_left_untouched_until_the_update_path_exists(tmp_path: Path) -> None:
+    result = rehearse(
+        tmp_path,
+        {
+            "name": "t",
+            "groups": CHURN,
+            "timeline": [
+                {"at": 0, "approve": {"group": "churn", "version": 1}},
+                {"at": 3600, "approve": {"group": "churn", "version": 2}},
+            ],
+        },
+    )
+    second = execution(result, 2)
+    assert (second["outcome"], second["error"]) == ("FAILED", "EndpointUpdateNotSupported")
+    assert result.report["apiCalls"]["sagemaker:CreateModel"] == 1
+    endpoint = result.report["endpoints"]["churn-prod"]
+    assert [v["modelPackageArn"] for v in endpoint["variants"]] == [PACKAGE.format(1)]
