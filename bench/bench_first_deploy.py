@@ -22,6 +22,14 @@ from localcloud.runner import Runner
 from localcloud.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parent.parent
+# Registry calls the scenario itself makes (registering and approving packages), not the control plane.
+SCENARIO_CALLS = {
+    "sagemaker:CreateModelPackageGroup",
+    "sagemaker:CreateModelPackage",
+    "sagemaker:UpdateModelPackage",
+    "sagemaker:ListModelPackageGroups",
+    "sagemaker:ListModelPackages",
+}
 
 
 def main() -> int:
@@ -42,13 +50,11 @@ def main() -> int:
         reports.append(rehearsal.report)
     report = reports[-1]
     deploys = [e for e in report["executions"] if e["stateMachine"] == "DeployStateMachine"]
-    sagemaker_calls = sum(v for k, v in report["apiCalls"].items() if k.startswith("sagemaker:"))
-    scenario_calls = sum(
-        v
-        for k, v in report["apiCalls"].items()
-        if k in {"sagemaker:CreateModelPackageGroup", "sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"}
-        or k.startswith("sagemaker:List")
-    )
+    control_plane = {
+        call: count
+        for call, count in report["apiCalls"].items()
+        if call.startswith("sagemaker:") and call not in SCENARIO_CALLS
+    }
     result = {
         "scenario": str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path),
         "runs": args.runs,
@@ -59,13 +65,8 @@ def main() -> int:
         "virtualSeconds": report["virtualSeconds"],
         "deployments": len(deploys),
         "stateTransitionsPerDeployment": sum(e["transitions"] for e in deploys) / max(1, len(deploys)),
-        "sagemakerCallsPerDeployment": (sagemaker_calls - scenario_calls) / max(1, len(deploys)),
-        "sagemakerCallsByControlPlane": {
-            k: v
-            for k, v in report["apiCalls"].items()
-            if k.startswith("sagemaker:") and not k.startswith("sagemaker:List") and "ModelPackage" not in k
-            or k == "sagemaker:DescribeModelPackage"
-        },
+        "sagemakerCallsPerDeployment": sum(control_plane.values()) / max(1, len(deploys)),
+        "sagemakerCallsByControlPlane": control_plane,
         "machine": f"{platform.python_implementation()} {platform.python_version()} on {platform.machine()}",
     }
     print(json.dumps(result, indent=2))

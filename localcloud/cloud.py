@@ -45,13 +45,15 @@ def local_client(service: str, region: str) -> Any:
     moto intercepts every botocore client created after it is imported while a mock is active, so
     clients outlive one LocalCloud; building them costs tens of milliseconds each.
     """
-    return boto3.client(service, region_name=region, **_FAKE_CREDENTIALS)  # type: ignore[call-overload]
+    return boto3.client(service, region_name=region, **_FAKE_CREDENTIALS)
 
 
 _handler_clients_region: str | None = None
 
 
-_ASL_PARSER = moto_hooks.resolve("moto.stepfunctions.parser.asl.parse.asl_parser", "AmazonStateLanguageParser")
+_ASL_PARSER = moto_hooks.resolve(
+    "moto.stepfunctions.parser.asl.parse.asl_parser", "AmazonStateLanguageParser"
+)
 # Parse each definition once per process: a parsed program holds no per-execution state.
 _cached_asl_parse = cache(_ASL_PARSER.parse)
 

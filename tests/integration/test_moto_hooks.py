@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+from pathlib import Path
 
 import pytest
 
@@ -20,9 +21,6 @@ def test_resolve_reports_a_missing_attribute() -> None:
 
 
 def test_moto_is_the_pinned_version() -> None:
-    pinned = next(
-        line.split("==", 1)[1].strip()
-        for line in open("requirements/dev.txt")
-        if line.lower().startswith("moto==")
-    )
+    lines = Path("requirements/dev.txt").read_text().splitlines()
+    pinned = next(line.split("==", 1)[1].strip() for line in lines if line.lower().startswith("moto=="))
     assert importlib.metadata.version("moto") == pinned
