@@ -35,9 +35,10 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	touch $@
 
 $(NODE_TOOLS)/.installed: tools/package.json tools/package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm (Node.js 18 or later) is needed to install asl-validator into $(NODE_TOOLS)" >&2; exit 1; }
 	mkdir -p $(NODE_TOOLS)
 	cp tools/package.json tools/package-lock.json $(NODE_TOOLS)/
-	cd $(NODE_TOOLS) && npm ci --silent --no-audit --no-fund
+	cd $(NODE_TOOLS) && npm ci --silent --no-audit --no-fund --ignore-scripts
 	touch $@
 
 demo: $(STAMP)
@@ -62,14 +63,19 @@ lint: $(STAMP)
 
 validate: $(STAMP) $(SAM_VENV)/.installed $(NODE_TOOLS)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region $(AWS_DEFAULT_REGION) --template template.yaml
-	$(NODE_TOOLS)/node_modules/.bin/asl-validator --silent $(addprefix --json-path ,$(wildcard statemachines/*.asl.json))
+	@# One file per run, errors shown (--silent would hide them too). Its ARN check accepts DefinitionSubstitutions placeholders.
+	@set -e; for asl in statemachines/*.asl.json; do $(NODE_TOOLS)/node_modules/.bin/asl-validator --json-path "$$asl"; done
 	$(PY) tools/check_template.py
 
 build: $(SAM_VENV)/.installed
-	@py313=$$(command -v python3.13 || ls $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13 2>/dev/null | head -n 1); \
-	if [ -z "$$py313" ]; then echo "make build: no python3.13 interpreter found (the Lambda runtime is python3.13); install one (e.g. pyenv install 3.13) and retry" >&2; exit 1; fi; \
+	@# A pyenv shim for python3.13 exists even when 3.13 is not selected, so each candidate must run.
+	@py313=""; pyroot=$$(pyenv root 2>/dev/null || echo "$${PYENV_ROOT:-$$HOME/.pyenv}"); \
+	for cand in $(PYTHON313) $$(command -v python3.13) $$(ls -d "$$pyroot"/versions/3.13*/bin/python3.13 2>/dev/null | sort -rV); do \
+	  if "$$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' >/dev/null 2>&1; then py313=$$cand; break; fi; \
+	done; \
+	if [ -z "$$py313" ]; then echo "make build: no working python3.13 interpreter found (the Lambda runtime is python3.13); install one (e.g. pyenv install 3.13) or pass PYTHON313=/path/to/python3.13" >&2; exit 1; fi; \
 	echo "sam build with $$py313"; \
-	PATH="$$(dirname $$py313):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
+	PATH="$$(dirname "$$py313"):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
 
 bench: $(STAMP)
 	$(PY) bench/bench_first_deploy.py

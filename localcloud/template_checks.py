@@ -287,7 +287,7 @@ def _check_states(
             if isinstance(state, dict):
                 todo.extend(target for _, target in _transitions(state) if isinstance(target, str))
         for name in states:
-            if False:
+            if name not in reached:
                 problems.append(f"{source}: {scope}state {name!r} is unreachable from StartAt {start!r}")
     return problems
 
