@@ -45,6 +45,9 @@ RESOURCE_STAR_ACTIONS: frozenset[str] = frozenset(
         "xray:GetSamplingRules",
         "xray:GetSamplingTargets",
         "cloudwatch:PutMetricData",
+        "cloudwatch:GetMetricStatistics",  # CloudWatch metrics have no ARNs
+        "sagemaker:ListEndpointConfigs",  # SageMaker List* actions take no resource
+        "sagemaker:ListMonitoringExecutions",
     )
 )
 

@@ -1,4 +1,4 @@
-"""Read the endpoint's status; raise EndpointDeploymentFailed when it failed."""
+"""Check an endpoint being created or updated: InService on the expected config, still going, or failed."""
 
 from typing import Any
 
@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smdeploy import deploy
 from smdeploy.adapters.sagemaker import SageMakerGateway
-from smdeploy.models import PlanTaskInput
+from smdeploy.models import StepTaskInput
 
 logger = Logger()
 tracer = Tracer()
@@ -19,8 +19,8 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = PlanTaskInput.model_validate(event)
-    result = deploy.check_endpoint(task.plan, sagemaker=SageMakerGateway())
-    metrics.add_metric(name="CheckEndpointCalls", unit=MetricUnit.Count, value=1)
-    logger.info("check_endpoint", extra={"endpoint": task.plan.endpointName, "result": result})
+    task = StepTaskInput.model_validate(event)
+    result = deploy.check_endpoint(task.plan, task.status or {}, sagemaker=SageMakerGateway())
+    metrics.add_metric(name="EndpointChecks", unit=MetricUnit.Count, value=1)
+    logger.info("checked endpoint", extra={"endpoint": task.plan.endpointName, "status": result["status"]})
     return result

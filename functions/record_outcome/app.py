@@ -24,7 +24,7 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = RecordTaskInput.model_validate(event)
     record = deploy.record_outcome(
-        task.model_dump(mode="json"),
+        task.fields(),
         records=DeploymentRecords(SETTINGS.deployments_table),
         notifier=Notifier(SETTINGS.notify_topic_arn),
     )

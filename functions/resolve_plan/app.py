@@ -7,6 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smdeploy import deploy
+from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.config_store import GroupConfigStore
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.settings import PlanSettings
@@ -26,6 +27,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         sagemaker=SageMakerGateway(),
         configs=GroupConfigStore(SETTINGS.group_config_prefix),
         defaults=SETTINGS.defaults(),
+        cloudwatch=CloudWatchGateway(),
     )
     metrics.add_metric(name="PlansResolved", unit=MetricUnit.Count, value=1)
     logger.info("resolved deployment plan", extra={"plan": plan.model_dump(mode="json")})

@@ -165,7 +165,7 @@ def test_bad_manual_input_is_invalid_naming_the_field_and_creates_nothing(
     assert created == []
 
 
-def test_live_endpoint_is_left_untouched_until_the_update_path_exists(tmp_path: Path) -> None:
+def test_package_already_serving_is_skipped_without_touching_the_endpoint(tmp_path: Path) -> None:
     result = rehearse(
         tmp_path,
         {
@@ -173,12 +173,12 @@ def test_live_endpoint_is_left_untouched_until_the_update_path_exists(tmp_path: 
             "groups": CHURN,
             "timeline": [
                 {"at": 0, "approve": {"group": "churn", "version": 1}},
-                {"at": 3600, "approve": {"group": "churn", "version": 2}},
+                {"at": 3600, "start": {"stateMachine": "deploy", "input": {"modelPackageArn": PACKAGE.format(1)}}},
             ],
         },
     )
     second = execution(result, 2)
-    assert (second["outcome"], second["error"]) == ("FAILED", "EndpointUpdateNotSupported")
-    assert result.report["apiCalls"]["sagemaker:CreateModel"] == 1
-    endpoint = result.report["endpoints"]["churn-prod"]
-    assert [v["modelPackageArn"] for v in endpoint["variants"]] == [PACKAGE.format(1)]
+    assert (second["status"], second["outcome"]) == ("SUCCEEDED", "SKIPPED_DUPLICATE")
+    calls = result.report["apiCalls"]
+    assert calls["sagemaker:CreateModel"] == 1
+    assert "sagemaker:UpdateEndpoint" not in calls

@@ -63,22 +63,33 @@ def test_exception_class_never_named_in_asl_is_reported(monkeypatch: pytest.Monk
     ]
 
 
-def test_error_set_by_a_pass_state_counts_as_named(deploy_asl: dict[str, Any]) -> None:
-    # EndpointUpdateNotSupported is never raised into ASL: a Pass state sets it as the error.
-    assert "EndpointUpdateNotSupported" not in json.dumps(
-        [state.get("Catch", []) + state.get("Retry", []) for state in deploy_asl["States"].values()]
-    )
-    assert check_error_contract({SOURCE: deploy_asl}, errors.all_error_names()) == []
-    del deploy_asl["States"]["Update path not available"]
-    assert check_error_contract({SOURCE: deploy_asl}, errors.all_error_names()) == [
-        "smdeploy.errors.EndpointUpdateNotSupported is named in no ASL file (no ErrorEquals and no Error)"
+def test_error_set_by_a_pass_state_counts_as_named(
+    deploy_asl: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class CanaryAbandoned(errors.TerminalError):
+        """Only ever set by a Pass state."""
+
+    monkeypatch.setattr(errors, "TERMINAL_ERRORS", (*errors.TERMINAL_ERRORS, CanaryAbandoned))
+    names = errors.all_error_names()
+    assert check_error_contract({SOURCE: deploy_asl}, names) == [
+        "smdeploy.errors.CanaryAbandoned is named in no ASL file (no ErrorEquals and no Error)"
     ]
+    deploy_asl["States"]["Abandon canary"] = {
+        "Type": "Pass",
+        "Parameters": {"Error": "CanaryAbandoned", "Cause": "operator"},
+        "ResultPath": "$.error",
+        "End": True,
+    }
+    assert check_error_contract({SOURCE: deploy_asl}, names) == []
 
 
 def test_error_set_by_a_fail_state_counts_as_named(deploy_asl: dict[str, Any]) -> None:
-    del deploy_asl["States"]["Update path not available"]
-    deploy_asl["States"]["Update refused"] = {"Type": "Fail", "Error": "EndpointUpdateNotSupported"}
+    assert deploy_asl["States"]["Rolled back"]["Error"] == "DeploymentRolledBack"
     assert check_error_contract({SOURCE: deploy_asl}, errors.all_error_names()) == []
+    del deploy_asl["States"]["Rolled back"]["Error"]
+    assert check_error_contract({SOURCE: deploy_asl}, errors.all_error_names()) == [
+        "smdeploy.errors.DeploymentRolledBack is named in no ASL file (no ErrorEquals and no Error)"
+    ]
 
 
 def test_names_inside_nested_branches_are_checked(deploy_asl: dict[str, Any]) -> None:

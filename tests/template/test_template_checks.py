@@ -103,7 +103,7 @@ def test_start_at_missing_state_is_reported(deploy_asl: dict[str, Any]) -> None:
 
 
 def test_choice_default_to_missing_state_is_reported(deploy_asl: dict[str, Any]) -> None:
-    deploy_asl["States"]["New endpoint or update?"]["Default"] = "Update endpoint"
+    deploy_asl["States"]["Deployment type?"]["Default"] = "Update endpoint"
     assert mentions(structure(deploy_asl), "Default 'Update endpoint' is not a state")
 
 
@@ -132,23 +132,22 @@ def test_state_reachable_only_through_catch_is_not_reported(deploy_asl: dict[str
 
 
 def test_state_without_next_or_end_is_reported(deploy_asl: dict[str, Any]) -> None:
-    state = deploy_asl["States"]["Start polling"]
+    state = deploy_asl["States"]["Start canary at first step"]
     del state["Next"]
-    deploy_asl["States"]["Count poll"]["Next"] = "Wait for endpoint InService"
     problems = structure(deploy_asl)
-    assert mentions(problems, "'Start polling' has neither Next nor End")
+    assert mentions(problems, "'Start canary at first step' has neither Next nor End")
 
 
 def test_state_with_end_false_and_no_next_is_reported(deploy_asl: dict[str, Any]) -> None:
-    state = deploy_asl["States"]["Start polling"]
+    state = deploy_asl["States"]["Start canary at first step"]
     del state["Next"]
     state["End"] = False
-    assert mentions(structure(deploy_asl), "'Start polling' has neither Next nor End")
+    assert mentions(structure(deploy_asl), "'Start canary at first step' has neither Next nor End")
 
 
 def test_state_with_next_and_end_is_reported(deploy_asl: dict[str, Any]) -> None:
-    deploy_asl["States"]["Start polling"]["End"] = True
-    assert mentions(structure(deploy_asl), "'Start polling' has both Next and End")
+    deploy_asl["States"]["Start canary at first step"]["End"] = True
+    assert mentions(structure(deploy_asl), "'Start canary at first step' has both Next and End")
 
 
 def test_choice_succeed_and_fail_states_need_no_next(deploy_asl: dict[str, Any]) -> None:
@@ -158,8 +157,8 @@ def test_choice_succeed_and_fail_states_need_no_next(deploy_asl: dict[str, Any])
 
 
 def test_unknown_state_type_is_reported(deploy_asl: dict[str, Any]) -> None:
-    deploy_asl["States"]["Start polling"]["Type"] = "Noop"
-    assert mentions(structure(deploy_asl), "'Start polling' has unknown Type 'Noop'")
+    deploy_asl["States"]["Start canary at first step"]["Type"] = "Noop"
+    assert mentions(structure(deploy_asl), "'Start canary at first step' has unknown Type 'Noop'")
 
 
 @pytest.mark.parametrize(
@@ -186,8 +185,9 @@ def test_non_lambda_task_without_retry_is_not_reported(deploy_asl: dict[str, Any
 
 @pytest.mark.parametrize("blanket", ["States.TaskFailed", "States.ALL"])
 def test_blanket_retry_is_reported(deploy_asl: dict[str, Any], blanket: str) -> None:
-    deploy_asl["States"]["Create endpoint"]["Retry"].append({"ErrorEquals": [blanket], "MaxAttempts": 2})
-    assert mentions(structure(deploy_asl), "'Create endpoint': Retry[2] retries " + blanket)
+    retriers = deploy_asl["States"]["Create endpoint"]["Retry"]
+    retriers.append({"ErrorEquals": [blanket], "MaxAttempts": 2})
+    assert mentions(structure(deploy_asl), f"'Create endpoint': Retry[{len(retriers) - 1}] retries {blanket}")
 
 
 def test_states_all_before_the_last_catch_is_reported(deploy_asl: dict[str, Any]) -> None:
@@ -197,42 +197,42 @@ def test_states_all_before_the_last_catch_is_reported(deploy_asl: dict[str, Any]
 
 
 def test_next_to_missing_state_inside_parallel_branch_is_reported(deploy_asl: dict[str, Any]) -> None:
-    deploy_asl["States"]["Start polling"] = {
+    deploy_asl["States"]["Start canary at first step"] = {
         "Type": "Parallel",
         "Branches": [
             {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
-            {"StartAt": "B", "States": {"B": {"Type": "Pass", "Next": "Wait for endpoint InService"}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Pass", "Next": "Shift traffic to candidate"}}},
         ],
         "ResultPath": None,
-        "Next": "Wait for endpoint InService",
+        "Next": "Shift traffic to candidate",
     }
     problems = structure(deploy_asl)
     assert problems == [
-        f"{SOURCE}: Start polling Branches[1] state 'B': Next 'Wait for endpoint InService' is not a state"
+        f"{SOURCE}: Start canary at first step Branches[1] state 'B': Next 'Shift traffic to candidate' is not a state"
     ]
 
 
 @pytest.mark.parametrize("key", ["ItemProcessor", "Iterator"])
 def test_unreachable_state_inside_map_is_reported(deploy_asl: dict[str, Any], key: str) -> None:
-    deploy_asl["States"]["Start polling"] = {
+    deploy_asl["States"]["Start canary at first step"] = {
         "Type": "Map",
         key: {
             "StartAt": "Score",
             "States": {"Score": {"Type": "Pass", "End": True}, "Stray": {"Type": "Succeed"}},
         },
-        "Next": "Wait for endpoint InService",
+        "Next": "Shift traffic to candidate",
     }
     assert structure(deploy_asl) == [
-        f"{SOURCE}: Start polling {key} state 'Stray' is unreachable from StartAt 'Score'"
+        f"{SOURCE}: Start canary at first step {key} state 'Stray' is unreachable from StartAt 'Score'"
     ]
 
 
 def test_nested_lambda_task_without_retry_is_reported(deploy_asl: dict[str, Any]) -> None:
     task = {"Type": "Task", "Resource": "${ResolvePlanFunctionArn}", "End": True}
-    deploy_asl["States"]["Start polling"] = {
+    deploy_asl["States"]["Start canary at first step"] = {
         "Type": "Parallel",
         "Branches": [{"StartAt": "T", "States": {"T": task}}],
-        "Next": "Wait for endpoint InService",
+        "Next": "Shift traffic to candidate",
     }
     assert mentions(structure(deploy_asl), "Branches[0] state 'T': Lambda task has no Retry")
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smdeploy.errors import InvalidRequest
+from smdeploy.errors import EndpointBusy, InvalidRequest
 from smdeploy.events import normalize
 from smdeploy.models import DeploymentPlan, DeployRequest, GroupConfig
 from smdeploy.plan import (
@@ -39,6 +39,14 @@ LIVE = {
     "EndpointStatus": "InService",
     "EndpointConfigName": "churn-prod-v2-1a2b3c4d",
 }
+BASELINE = [
+    {
+        "VariantName": "churn-v0",
+        "ModelName": "churn-v0-1234abcd",
+        "ModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/99",
+        "CurrentWeight": 1.0,
+    }
+]
 
 
 def package(arn: str = ARN, **changes: Any) -> dict[str, Any]:
@@ -78,6 +86,7 @@ def plan_for(
     group: GroupConfig | None = None,
     defaults: dict[str, Any] | None = None,
     live: dict[str, Any] | None = None,
+    live_variants: list[dict[str, Any]] | None = None,
 ) -> DeploymentPlan:
     request = request or approval()
     return build_plan(
@@ -87,6 +96,7 @@ def plan_for(
         group_config_source=SSM,
         defaults=defaults or DEFAULTS,
         live_endpoint=live,
+        live_variants=live_variants if live_variants is not None else (BASELINE if live else None),
     )
 
 
@@ -309,6 +319,24 @@ def test_action_is_update_with_a_live_endpoint_and_remembers_its_config() -> Non
 
     assert plan.action == "UPDATE"
     assert plan.currentEndpointConfigName == LIVE["EndpointConfigName"]
+    assert plan.baselineVariantName == "churn-v0"
+    assert plan.canaryConfigName != plan.finalConfigName
+
+
+def test_action_is_skip_when_the_package_already_serves_all_traffic() -> None:
+    request = approval()
+    serving = [{**BASELINE[0], "ModelPackageArn": request.modelPackageArn}]
+    assert plan_for(request, live=LIVE, live_variants=serving).action == "SKIP"
+
+
+def test_endpoint_serving_two_variants_is_invalid_naming_the_endpoint() -> None:
+    two = [BASELINE[0], {**BASELINE[0], "VariantName": "other", "CurrentWeight": 0.5}]
+    assert invalid_field(live=LIVE, live_variants=two) == "endpointName"
+
+
+def test_endpoint_that_is_updating_is_busy_not_invalid() -> None:
+    with pytest.raises(EndpointBusy):
+        plan_for(live={**LIVE, "EndpointStatus": "Updating"})
 
 
 # --- names ---------------------------------------------------------------------------------------

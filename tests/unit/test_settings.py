@@ -39,6 +39,7 @@ def test_plan_settings_read_a_good_environment_and_ignore_other_variables() -> N
         "instanceType": "ml.m5.large",
         "initialInstanceCount": 1,
         "pollSeconds": 30,
+        "firstCheckSeconds": 240,
         "deployTimeoutSeconds": 1800,
     }
 

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from smdeploy import clock
+from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.config_store import GroupConfigStore
 from smdeploy.adapters.notifier import Notifier
 from smdeploy.adapters.records import DeploymentRecords
@@ -17,6 +18,8 @@ from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.errors import (
     EndpointBusy,
     EndpointDeploymentFailed,
+    EndpointDeployTimeout,
+    EndpointUpdateFailed,
     InvalidRequest,
 )
 from smdeploy.events import normalize
@@ -24,19 +27,26 @@ from smdeploy.models import DeploymentPlan, Outcome
 from smdeploy.plan import build_plan, parse_package_arn
 
 MANAGED_TAG = "smdeploy:managed"
-IN_PROGRESS_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+ENDPOINT_TAG = "smdeploy:endpoint"
 
 
-def _tags(plan: DeploymentPlan) -> list[dict[str, str]]:
+def managed_tags(plan: DeploymentPlan) -> list[dict[str, str]]:
+    """Tags on everything the control plane creates (IAM conditions and clean-up rely on them)."""
     return [
         {"Key": MANAGED_TAG, "Value": "true"},
+        {"Key": ENDPOINT_TAG, "Value": plan.endpointName},
         {"Key": "smdeploy:model-package-group", "Value": plan.modelPackageGroup},
         {"Key": "smdeploy:model-package-version", "Value": str(plan.modelPackageVersion)},
     ]
 
 
 def resolve_plan(
-    raw: Any, *, sagemaker: SageMakerGateway, configs: GroupConfigStore, defaults: dict[str, Any]
+    raw: Any,
+    *,
+    sagemaker: SageMakerGateway,
+    configs: GroupConfigStore,
+    defaults: dict[str, Any],
+    cloudwatch: CloudWatchGateway | None = None,
 ) -> DeploymentPlan:
     """Normalize the input and resolve the plan; :class:`InvalidRequest` touches nothing."""
     request = normalize(raw)
@@ -49,19 +59,30 @@ def resolve_plan(
     config = configs.load(group)
     endpoint_name = request.overrides.get("endpointName") or (config.endpoint if config else None)
     live = sagemaker.find_endpoint(endpoint_name) if endpoint_name else None
-    return build_plan(
+    live_variants = (
+        sagemaker.variants_serving(live) if live and live.get("EndpointStatus") == "InService" else []
+    )
+    plan = build_plan(
         request,
         package=package,
         group_config=config,
         group_config_source=f"ssm:{configs.parameter_name(group)}",
         defaults=defaults,
         live_endpoint=live,
+        live_variants=live_variants,
     )
+    if plan.action == "UPDATE" and plan.rollout and plan.rollout.alarms and cloudwatch is not None:
+        missing = cloudwatch.missing_alarms(plan.rollout.alarms)
+        if missing:
+            raise InvalidRequest(
+                "strategy.alarms", f"no CloudWatch alarm named {', '.join(map(repr, missing))}"
+            )
+    return plan
 
 
 def create_model(plan: DeploymentPlan, *, sagemaker: SageMakerGateway, role_arn: str) -> dict[str, Any]:
     created = sagemaker.create_model(
-        name=plan.modelName, package_arn=plan.modelPackageArn, role_arn=role_arn, tags=_tags(plan)
+        name=plan.modelName, package_arn=plan.modelPackageArn, role_arn=role_arn, tags=managed_tags(plan)
     )
     return {"modelName": plan.modelName, "created": created}
 
@@ -77,7 +98,7 @@ def create_endpoint_config(plan: DeploymentPlan, *, sagemaker: SageMakerGateway)
         }
     ]
     created = sagemaker.create_endpoint_config(
-        name=plan.endpointConfigName, variants=variants, tags=_tags(plan), extra={}
+        name=plan.endpointConfigName, variants=variants, tags=managed_tags(plan), extra={}
     )
     return {"endpointConfigName": plan.endpointConfigName, "created": created}
 
@@ -87,29 +108,67 @@ def create_endpoint(plan: DeploymentPlan, *, sagemaker: SageMakerGateway) -> dic
     live = sagemaker.find_endpoint(plan.endpointName)
     if live is not None:
         if live.get("EndpointConfigName") == plan.endpointConfigName:
-            return {"endpointName": plan.endpointName, "created": False}
+            return {**first_poll(plan, plan.endpointConfigName), "created": False}
         raise EndpointBusy(
             f"CreateEndpoint: endpoint {plan.endpointName!r} appeared while this deployment ran "
             f"(config {live.get('EndpointConfigName')!r})"
         )
-    sagemaker.create_endpoint(name=plan.endpointName, config_name=plan.endpointConfigName, tags=_tags(plan))
-    return {"endpointName": plan.endpointName, "created": True}
+    sagemaker.create_endpoint(
+        name=plan.endpointName, config_name=plan.endpointConfigName, tags=managed_tags(plan)
+    )
+    return {**first_poll(plan, plan.endpointConfigName), "created": True}
 
 
-def check_endpoint(plan: DeploymentPlan, *, sagemaker: SageMakerGateway) -> dict[str, Any]:
-    """The endpoint's status; :class:`EndpointDeploymentFailed` when SageMaker says ``Failed``."""
+def first_poll(plan: DeploymentPlan, expected_config: str) -> dict[str, Any]:
+    """The poll state an endpoint change starts its wait loop with."""
+    return {"expectedConfigName": expected_config, "polls": 0, "nextWaitSeconds": plan.firstCheckSeconds}
+
+
+def poll_endpoint(
+    plan: DeploymentPlan, previous: dict[str, Any], *, sagemaker: SageMakerGateway
+) -> dict[str, Any]:
+    """One check of an endpoint being created or updated.
+
+    Raises :class:`EndpointDeploymentFailed` when SageMaker says ``Failed`` and
+    :class:`EndpointDeployTimeout` when it is still not ``InService`` after the plan's checks.
+    """
     described = sagemaker.describe_endpoint(plan.endpointName)
     status = str(described.get("EndpointStatus"))
+    polls = int(previous.get("polls", 0)) + 1
     if status == "Failed":
         raise EndpointDeploymentFailed(
             f"endpoint {plan.endpointName!r} failed: {described.get('FailureReason') or 'no reason given'}"
         )
+    in_service = status == "InService"
+    if not in_service and polls >= plan.maxPolls:
+        raise EndpointDeployTimeout(f"endpoint {plan.endpointName!r} was still {status} after {polls} checks")
     return {
+        **previous,
         "status": status,
-        "inService": status == "InService",
-        "inProgress": status in IN_PROGRESS_STATUSES,
+        "inService": in_service,
         "endpointConfigName": described.get("EndpointConfigName"),
+        "failureReason": described.get("FailureReason"),
+        "polls": polls,
+        "nextWaitSeconds": plan.pollSeconds,
     }
+
+
+def check_endpoint(
+    plan: DeploymentPlan, status: dict[str, Any], *, sagemaker: SageMakerGateway
+) -> dict[str, Any]:
+    """One poll of a create or update: ``InService`` on the expected config, still going, or failed.
+
+    SageMaker answers a failed update by going back to ``InService`` on the previous config with
+    a ``FailureReason``: that is :class:`EndpointUpdateFailed` here.
+    """
+    expected = str(status["expectedConfigName"])
+    result = poll_endpoint(plan, status, sagemaker=sagemaker)
+    if result["inService"] and result["endpointConfigName"] != expected:
+        raise EndpointUpdateFailed(
+            f"endpoint {plan.endpointName!r} stayed on {result['endpointConfigName']} instead of {expected}: "
+            f"{result.get('failureReason') or 'no reason given'}"
+        )
+    return result
 
 
 def remove_failed_endpoint(plan: DeploymentPlan, *, sagemaker: SageMakerGateway) -> dict[str, Any]:
@@ -130,6 +189,14 @@ def record_outcome(
     outcome = Outcome(event["outcome"])
     plan = event.get("plan") or {}
     error = event.get("error") or {}
+    verdict = event.get("verdict") or {}
+    if outcome is Outcome.ROLLED_BACK:
+        # The rollback is the error the console shows; what caused it is the cause.
+        why = "; ".join(verdict.get("reasons") or []) if not error else readable_cause(error.get("Cause"))
+        why = why or "rolled back"
+        if error:
+            why = f"{error.get('Error')}: {why}"
+        error = {"Error": "DeploymentRolledBack", "Cause": why}
     raw = event.get("raw")
     record = {
         "executionArn": event["executionArn"],
@@ -144,6 +211,10 @@ def record_outcome(
         "reason": plan.get("reason"),
         "error": error.get("Error"),
         "cause": readable_cause(error.get("Cause")),
+        "verdict": verdict.get("verdict"),
+        "verdictReasons": verdict.get("reasons"),
+        "verdictHistory": verdict.get("history"),
+        "cleanup": event.get("cleanup"),
     }
     records.put(record)
     target = record["endpointName"] or "-"

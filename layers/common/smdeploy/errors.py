@@ -59,12 +59,16 @@ class EndpointDeployTimeout(TerminalError):
     """The endpoint did not reach ``InService`` before the plan's deadline."""
 
 
-class EndpointUpdateNotSupported(TerminalError):
-    """The plan would update a live endpoint in a way this release does not perform."""
-
-
 class AwsRequestRejected(TerminalError):
     """An AWS API rejected a request for a reason retrying will not fix."""
+
+
+class EndpointUpdateFailed(TerminalError):
+    """SageMaker could not apply an endpoint update and went back to the previous config."""
+
+
+class DeploymentRolledBack(TerminalError):
+    """The candidate was judged unhealthy (or the rollout failed) and the baseline was restored."""
 
 
 TRANSIENT_ERRORS: tuple[type[TransientError], ...] = (AwsThrottled, AwsServiceUnavailable, EndpointBusy)
@@ -72,8 +76,9 @@ TERMINAL_ERRORS: tuple[type[TerminalError], ...] = (
     InvalidRequest,
     EndpointDeploymentFailed,
     EndpointDeployTimeout,
-    EndpointUpdateNotSupported,
     AwsRequestRejected,
+    EndpointUpdateFailed,
+    DeploymentRolledBack,
 )
 
 

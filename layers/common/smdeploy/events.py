@@ -112,7 +112,9 @@ def _normalize_manual(data: dict[str, Any]) -> DeployRequest:
         manual = ManualDeployInput.model_validate(data)
     except ValidationError as exc:
         raise first_error(exc) from exc
-    overrides = manual.model_dump(exclude_none=True, exclude={"modelPackageArn", "reason"})
+    overrides = manual.model_dump(exclude_none=True, exclude={"modelPackageArn", "reason", "strategy"})
+    if manual.strategy is not None:
+        overrides["strategy"] = manual.strategy.model_dump(exclude_unset=True)
     return DeployRequest(
         source="manual", modelPackageArn=manual.modelPackageArn, overrides=overrides, reason=manual.reason
     )

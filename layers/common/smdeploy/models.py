@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from smdeploy.strategy import RolloutPlan, StrategyConfig
+
 # SageMaker's own patterns (DescribeEndpoint / CreateModel API reference).
 ENDPOINT_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 GROUP_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -137,6 +139,10 @@ class ManualDeployInput(BaseModel):
     )
     initialInstanceCount: int | None = Field(default=None, ge=1, le=100)
     reason: str | None = Field(default=None, max_length=512, description="Free text kept in the record")
+    strategy: StrategyConfig | None = Field(
+        default=None,
+        description="Rollout strategy keys to override (type, steps, bakeMinutes, checkIntervalSeconds, ...)",
+    )
 
     @field_validator("modelPackageArn")
     @classmethod
@@ -166,6 +172,8 @@ class GroupConfig(BaseModel):
     endpoint: str | None = None
     instanceType: str | None = None
     initialInstanceCount: int | None = Field(default=None, ge=1, le=100)
+    strategy: StrategyConfig | None = None
+    retainConfigs: int | None = Field(default=None, ge=1, le=10)
 
     @field_validator("endpoint")
     @classmethod
@@ -214,17 +222,27 @@ class DeploymentPlan(BaseModel):
     modelPackageGroup: str
     modelPackageVersion: int
     endpointName: str
-    action: Literal["CREATE", "UPDATE"]
+    action: Literal["CREATE", "UPDATE", "SKIP"]
     modelName: str
     endpointConfigName: str
     variantName: str
     instanceType: str
     initialInstanceCount: int
+    instanceSettingsExplicit: bool = False
     pollSeconds: int
+    firstCheckSeconds: int = 0
     maxPolls: int
     currentEndpointConfigName: str | None = None
     reason: str | None = None
     configSources: list[str] = Field(default_factory=list)
+    rollout: RolloutPlan | None = None
+    retainConfigs: int = 2
+    # UPDATE only: what serves now, and the configs the rollout goes through.
+    baselineVariantName: str | None = None
+    baselineModelName: str | None = None
+    baselineModelPackageArn: str | None = None
+    canaryConfigName: str | None = None
+    finalConfigName: str | None = None
 
 
 class PlanTaskInput(BaseModel):
@@ -236,6 +254,17 @@ class PlanTaskInput(BaseModel):
     plan: DeploymentPlan
 
 
+class StepTaskInput(PlanTaskInput):
+    """A rollout step: the plan plus whatever the step needs from the execution state."""
+
+    configName: str | None = None
+    status: dict[str, Any] | None = None
+    stepIndex: int | None = None
+    judgement: dict[str, Any] | None = None
+    canary: dict[str, Any] | None = None
+    outcome: Outcome | None = None
+
+
 class RecordTaskInput(BaseModel):
     """What the record states pass: the outcome and whatever the execution knows by then."""
 
@@ -243,6 +272,16 @@ class RecordTaskInput(BaseModel):
 
     executionArn: str
     outcome: Outcome
-    plan: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-    raw: Any = None
+    state: dict[str, Any] = Field(default_factory=dict)  # the execution state ($) as the record state sees it
+
+    def fields(self) -> dict[str, Any]:
+        """What the record is made of, from the execution state (any part may be missing)."""
+        return {
+            "executionArn": self.executionArn,
+            "outcome": self.outcome.value,
+            "plan": self.state.get("plan"),
+            "error": self.state.get("error"),
+            "raw": self.state.get("raw"),
+            "verdict": self.state.get("judgement"),
+            "cleanup": self.state.get("cleanup"),
+        }

@@ -7,13 +7,14 @@ Later layers win: template defaults < group config (SSM JSON) < the package's al
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from typing import Any
 
 from pydantic import ValidationError
 
-from smdeploy.errors import InvalidRequest
+from smdeploy.errors import EndpointBusy, InvalidRequest
 from smdeploy.models import (
     MODEL_PACKAGE_ARN_RE,
     DeploymentPlan,
@@ -22,13 +23,16 @@ from smdeploy.models import (
     validate_endpoint_name,
     validate_instance_type,
 )
+from smdeploy.strategy import RolloutPlan, StrategyConfig, merge_strategy, resolve_rollout
 
 METADATA_PREFIX = "smdeploy:"
 # CustomerMetadataProperties keys a package may set, and the plan field each one sets.
 METADATA_KEYS = {
     "smdeploy:instanceType": "instanceType",
     "smdeploy:initialInstanceCount": "initialInstanceCount",
+    "smdeploy:strategy": "strategy",  # a JSON object of strategy keys
 }
+DEFAULT_RETAIN_CONFIGS = 2
 NAME_LIMIT = 63
 
 
@@ -65,7 +69,9 @@ def metadata_overrides(properties: dict[str, str]) -> dict[str, Any]:
             allowed = ", ".join(sorted(METADATA_KEYS))
             raise InvalidRequest(field, f"unknown key; allowed keys are {allowed}")
         target = METADATA_KEYS[key]
-        if target == "initialInstanceCount":
+        if target == "strategy":
+            overrides[target] = _strategy_overrides(value, field)
+        elif target == "initialInstanceCount":
             if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 100:
                 raise InvalidRequest(field, f"expected a whole number from 1 to 100, got {value!r}")
             overrides[target] = int(value)
@@ -75,6 +81,32 @@ def metadata_overrides(properties: dict[str, str]) -> dict[str, Any]:
             except ValueError as exc:
                 raise InvalidRequest(field, str(exc)) from exc
     return overrides
+
+
+def _strategy_overrides(text: str, field: str) -> dict[str, Any]:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(field, f"expected a JSON object of strategy keys ({exc.msg})") from exc
+    try:
+        return StrategyConfig.model_validate(raw).model_dump(exclude_unset=True)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        location = ".".join(str(part) for part in err["loc"])
+        problem = err["msg"].removeprefix("Value error, ")
+        raise InvalidRequest(f"{field}.{location}" if location else field, problem) from exc
+
+
+def resolve_strategy(layers: list[dict[str, Any] | None]) -> RolloutPlan:
+    """Merge the strategy layers (later wins, key by key) and check the result."""
+    merged = merge_strategy(*layers)
+    try:
+        return resolve_rollout(StrategyConfig.model_validate(merged))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        location = ".".join(str(part) for part in err["loc"])
+        field = f"strategy.{location}" if location else "strategy"
+        raise InvalidRequest(field, err["msg"].removeprefix("Value error, ")) from exc
 
 
 def parse_group_config(raw: Any, where: str) -> GroupConfig:
@@ -94,11 +126,13 @@ def build_plan(
     group_config_source: str,
     defaults: dict[str, Any],
     live_endpoint: dict[str, Any] | None,
+    live_variants: list[dict[str, Any]] | None = None,
 ) -> DeploymentPlan:
     """Merge the configuration layers and check that SageMaker could accept the result.
 
     ``package`` is the DescribeModelPackage answer; ``live_endpoint`` the DescribeEndpoint answer
-    of the target endpoint, or ``None`` when it does not exist.
+    of the target endpoint, or ``None`` when it does not exist; ``live_variants`` what each of
+    its variants serves (``VariantName``, ``ModelName``, ``ModelPackageArn``, ``CurrentWeight``).
     """
     _region, _account, group, version = parse_package_arn(request.modelPackageArn)
     approval = package.get("ModelApprovalStatus")
@@ -110,16 +144,29 @@ def build_plan(
 
     merged: dict[str, Any] = dict(defaults)
     sources = ["template defaults"]
+    strategy_layers: list[dict[str, Any] | None] = []
+    explicit_instances = False
     if group_config is not None:
-        merged.update(group_config.model_dump(exclude_none=True))
+        layer = group_config.model_dump(exclude_none=True, exclude={"strategy"})
+        merged.update(layer)
+        strategy_layers.append(
+            group_config.strategy.model_dump(exclude_unset=True) if group_config.strategy else None
+        )
+        explicit_instances |= bool({"instanceType", "initialInstanceCount"} & set(layer))
         sources.append(group_config_source)
     from_metadata = metadata_overrides(package.get("CustomerMetadataProperties") or {})
     if from_metadata:
+        strategy_layers.append(from_metadata.pop("strategy", None))
         merged.update(from_metadata)
+        explicit_instances |= bool({"instanceType", "initialInstanceCount"} & set(from_metadata))
         sources.append("package CustomerMetadataProperties")
     if request.overrides:
-        merged.update({("endpoint" if k == "endpointName" else k): v for k, v in request.overrides.items()})
+        overrides = dict(request.overrides)
+        strategy_layers.append(overrides.pop("strategy", None))
+        merged.update({("endpoint" if k == "endpointName" else k): v for k, v in overrides.items()})
+        explicit_instances |= bool({"instanceType", "initialInstanceCount"} & set(overrides))
         sources.append("manual input")
+    rollout = resolve_strategy(strategy_layers)
 
     endpoint = merged.get("endpoint")
     if not endpoint:
@@ -136,13 +183,15 @@ def build_plan(
     poll_seconds = int(merged["pollSeconds"])
     timeout = int(merged["deployTimeoutSeconds"])
     arn = request.modelPackageArn
+    first_check = min(int(merged.get("firstCheckSeconds", poll_seconds)), timeout)
+    update = _update_fields(endpoint, arn, version, live_endpoint, live_variants or [])
     return DeploymentPlan(
         source=request.source,
         modelPackageArn=arn,
         modelPackageGroup=group,
         modelPackageVersion=version,
         endpointName=endpoint,
-        action="UPDATE" if live_endpoint is not None else "CREATE",
+        action=update.pop("action"),
         modelName=resource_name(group, f"v{version}", salt=arn),
         endpointConfigName=resource_name(
             endpoint,
@@ -153,8 +202,48 @@ def build_plan(
         instanceType=merged["instanceType"],
         initialInstanceCount=int(merged["initialInstanceCount"]),
         pollSeconds=poll_seconds,
-        maxPolls=max(1, math.ceil(timeout / poll_seconds)),
+        maxPolls=1 + max(0, math.ceil((timeout - first_check) / poll_seconds)),
         currentEndpointConfigName=(live_endpoint or {}).get("EndpointConfigName"),
         reason=request.reason,
         configSources=sources,
+        instanceSettingsExplicit=explicit_instances,
+        firstCheckSeconds=first_check,
+        rollout=rollout,
+        retainConfigs=int(merged.get("retainConfigs", DEFAULT_RETAIN_CONFIGS)),
+        **update,
     )
+
+
+def _update_fields(
+    endpoint: str,
+    arn: str,
+    version: int,
+    live_endpoint: dict[str, Any] | None,
+    live_variants: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """CREATE, SKIP (the package already serves all traffic) or UPDATE with the baseline named."""
+    if live_endpoint is None:
+        return {"action": "CREATE"}
+    status = live_endpoint.get("EndpointStatus")
+    if status != "InService":
+        raise EndpointBusy(f"endpoint {endpoint!r} is {status}; a deployment needs it InService")
+    serving = [v for v in live_variants if float(v.get("CurrentWeight") or 0) > 0]
+    if len(serving) != 1:
+        names = ", ".join(v.get("VariantName", "?") for v in serving) or "none"
+        raise InvalidRequest(
+            "endpointName",
+            f"endpoint {endpoint!r} sends traffic to {len(serving)} variants ({names}); "
+            "a rollout starts from an endpoint that serves one",
+        )
+    baseline = serving[0]
+    if baseline.get("ModelPackageArn") == arn:
+        return {"action": "SKIP", "baselineVariantName": baseline["VariantName"]}
+    salt = f"{endpoint}|{arn}|{live_endpoint.get('EndpointConfigName')}"
+    return {
+        "action": "UPDATE",
+        "baselineVariantName": baseline["VariantName"],
+        "baselineModelName": baseline.get("ModelName"),
+        "baselineModelPackageArn": baseline.get("ModelPackageArn"),
+        "canaryConfigName": resource_name(endpoint, f"v{version}", "canary", salt=salt),
+        "finalConfigName": resource_name(endpoint, f"v{version}", salt=f"{salt}|final"),
+    }

@@ -27,6 +27,7 @@ class PlanSettings(_EnvSettings):
     default_instance_type: str = Field(alias="DEFAULT_INSTANCE_TYPE")
     default_instance_count: int = Field(alias="DEFAULT_INSTANCE_COUNT", ge=1)
     poll_seconds: int = Field(alias="ENDPOINT_POLL_SECONDS", ge=5, le=3600)
+    first_check_seconds: int = Field(default=240, alias="ENDPOINT_FIRST_CHECK_SECONDS", ge=5, le=3600)
     deploy_timeout_seconds: int = Field(alias="ENDPOINT_DEPLOY_TIMEOUT_SECONDS", ge=60, le=86400)
 
     def defaults(self) -> dict[str, object]:
@@ -34,6 +35,7 @@ class PlanSettings(_EnvSettings):
             "instanceType": self.default_instance_type,
             "initialInstanceCount": self.default_instance_count,
             "pollSeconds": self.poll_seconds,
+            "firstCheckSeconds": self.first_check_seconds,
             "deployTimeoutSeconds": self.deploy_timeout_seconds,
         }
 

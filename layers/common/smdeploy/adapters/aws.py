@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from smdeploy.errors import (
     AwsRequestRejected,
@@ -41,6 +41,10 @@ UNAVAILABLE_CODES = frozenset(
 _CLIENT_CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
+# What an AWS call may raise: an error answer, or a client-side failure (bad parameters, network).
+AWS_ERRORS = (ClientError, BotoCoreError)
+
+
 @cache
 def client(service: str) -> Any:
     """A boto3 client for ``service``, built on first use and reused by later invocations."""
@@ -52,18 +56,20 @@ def reset_clients() -> None:
     client.cache_clear()
 
 
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+def error_code(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
-def error_message(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Message", ""))
+def error_message(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Message", ""))
 
 
 def translate(exc: Exception, action: str) -> SmdeployError:
     """The named error for a failed AWS call, with the action and AWS's message in it."""
     if isinstance(exc, SmdeployError):
         return exc
+    if isinstance(exc, ParamValidationError):
+        return AwsRequestRejected(f"{action}: {exc}")
     if isinstance(exc, BotoCoreError):
         return AwsServiceUnavailable(f"{action}: {exc}")
     if not isinstance(exc, ClientError):

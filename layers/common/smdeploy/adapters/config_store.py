@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from smdeploy.adapters.aws import client, error_code, translate
+from smdeploy.adapters.aws import AWS_ERRORS, client, error_code, translate
 from smdeploy.errors import InvalidRequest
 from smdeploy.models import GroupConfig
 from smdeploy.plan import parse_group_config
@@ -25,7 +23,7 @@ class GroupConfigStore:
         name = self.parameter_name(group)
         try:
             value = self._ssm.get_parameter(Name=name)["Parameter"]["Value"]
-        except ClientError as exc:
+        except AWS_ERRORS as exc:
             if error_code(exc) == "ParameterNotFound":
                 return None
             raise translate(exc, "GetParameter") from exc

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from smdeploy.adapters.aws import client, translate
+from smdeploy.adapters.aws import AWS_ERRORS, client, translate
 
 
 class Notifier:
@@ -25,6 +23,6 @@ class Notifier:
                     "outcome": {"DataType": "String", "StringValue": str(message.get("outcome", ""))}
                 },
             )
-        except ClientError as exc:
+        except AWS_ERRORS as exc:
             raise translate(exc, "Publish") from exc
         return str(answer["MessageId"])

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from smdeploy.adapters.aws import client, translate
+from smdeploy.adapters.aws import AWS_ERRORS, client, translate
 
 
 class DeploymentRecords:
@@ -44,5 +42,5 @@ class DeploymentRecords:
         )
         try:
             self._ddb.put_item(TableName=self._table, Item=item)
-        except ClientError as exc:
+        except AWS_ERRORS as exc:
             raise translate(exc, "PutItem") from exc

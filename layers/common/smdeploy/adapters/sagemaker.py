@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from smdeploy.adapters.aws import client, error_code, error_message, translate
+from smdeploy.adapters.aws import AWS_ERRORS, client, error_code, error_message, translate
 
 
-def _not_found(exc: ClientError) -> bool:
+def _not_found(exc: Exception) -> bool:
     message = error_message(exc)
     return error_code(exc) in {"ValidationException", "ResourceNotFound"} and (
         "Could not find" in message or "not found" in message or "does not exist" in message
     )
 
 
-def _already_exists(exc: ClientError) -> bool:
+def _already_exists(exc: Exception) -> bool:
     return error_code(exc) == "ValidationException" and "already existing" in error_message(exc)
 
 
@@ -30,7 +28,7 @@ class SageMakerGateway:
     def find_model_package(self, arn: str) -> dict[str, Any] | None:
         try:
             return dict(self._sm.describe_model_package(ModelPackageName=arn))
-        except ClientError as exc:
+        except AWS_ERRORS as exc:
             if _not_found(exc):
                 return None
             raise translate(exc, "DescribeModelPackage") from exc
@@ -39,7 +37,7 @@ class SageMakerGateway:
     def find_endpoint(self, name: str) -> dict[str, Any] | None:
         try:
             return dict(self._sm.describe_endpoint(EndpointName=name))
-        except ClientError as exc:
+        except AWS_ERRORS as exc:
             if _not_found(exc):
                 return None
             raise translate(exc, "DescribeEndpoint") from exc
@@ -47,7 +45,7 @@ class SageMakerGateway:
     def describe_endpoint(self, name: str) -> dict[str, Any]:
         try:
             return dict(self._sm.describe_endpoint(EndpointName=name))
-        except ClientError as exc:
+        except AWS_ERRORS as exc:
             raise translate(exc, "DescribeEndpoint") from exc
 
     def create_model(self, *, name: str, package_arn: str, role_arn: str, tags: list[dict[str, str]]) -> bool:
@@ -60,7 +58,7 @@ class SageMakerGateway:
                 Tags=tags,
             )
             return True
-        except ClientError as exc:
+        except AWS_ERRORS as exc:
             if _already_exists(exc):
                 return False
             raise translate(exc, "CreateModel") from exc
@@ -68,7 +66,7 @@ class SageMakerGateway:
     def find_model(self, name: str) -> dict[str, Any] | None:
         try:
             return dict(self._sm.describe_model(ModelName=name))
-        except ClientError as exc:
+        except AWS_ERRORS as exc:
             if _not_found(exc):
                 return None
             raise translate(exc, "DescribeModel") from exc
@@ -84,7 +82,7 @@ class SageMakerGateway:
                 EndpointConfigName=name, ProductionVariants=variants, Tags=tags, **extra
             )
             return True
-        except ClientError as exc:
+        except AWS_ERRORS as exc:
             if _already_exists(exc):
                 return False
             raise translate(exc, "CreateEndpointConfig") from exc
@@ -92,7 +90,7 @@ class SageMakerGateway:
     def find_endpoint_config(self, name: str) -> dict[str, Any] | None:
         try:
             return dict(self._sm.describe_endpoint_config(EndpointConfigName=name))
-        except ClientError as exc:
+        except AWS_ERRORS as exc:
             if _not_found(exc):
                 return None
             raise translate(exc, "DescribeEndpointConfig") from exc
@@ -100,13 +98,115 @@ class SageMakerGateway:
     def create_endpoint(self, *, name: str, config_name: str, tags: list[dict[str, str]]) -> None:
         try:
             self._sm.create_endpoint(EndpointName=name, EndpointConfigName=config_name, Tags=tags)
-        except ClientError as exc:
+        except AWS_ERRORS as exc:
             raise translate(exc, "CreateEndpoint") from exc
 
     def delete_endpoint(self, name: str) -> None:
         try:
             self._sm.delete_endpoint(EndpointName=name)
-        except ClientError as exc:
+        except AWS_ERRORS as exc:
             if _not_found(exc):
                 return
             raise translate(exc, "DeleteEndpoint") from exc
+
+    # --- updates ---------------------------------------------------------------------------
+    def describe_endpoint_config(self, name: str) -> dict[str, Any]:
+        try:
+            return dict(self._sm.describe_endpoint_config(EndpointConfigName=name))
+        except AWS_ERRORS as exc:
+            raise translate(exc, "DescribeEndpointConfig") from exc
+
+    def update_endpoint(self, *, name: str, config_name: str) -> None:
+        try:
+            self._sm.update_endpoint(EndpointName=name, EndpointConfigName=config_name)
+        except AWS_ERRORS as exc:
+            raise translate(exc, "UpdateEndpoint") from exc
+
+    def update_weights(self, *, name: str, weights: dict[str, float]) -> None:
+        desired = [{"VariantName": variant, "DesiredWeight": weight} for variant, weight in weights.items()]
+        try:
+            self._sm.update_endpoint_weights_and_capacities(
+                EndpointName=name, DesiredWeightsAndCapacities=desired
+            )
+        except AWS_ERRORS as exc:
+            raise translate(exc, "UpdateEndpointWeightsAndCapacities") from exc
+
+    def tags_of(self, arn: str) -> list[dict[str, str]]:
+        try:
+            return list(self._sm.list_tags(ResourceArn=arn).get("Tags", []))
+        except AWS_ERRORS as exc:
+            raise translate(exc, "ListTags") from exc
+
+    def endpoint_configs_named(self, prefix: str) -> list[dict[str, Any]]:
+        """Endpoint configs whose name starts with ``prefix``, newest first."""
+        found: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"NameContains": prefix, "SortBy": "CreationTime", "SortOrder": "Descending"}
+        try:
+            while True:
+                page = self._sm.list_endpoint_configs(**kwargs)
+                found += [
+                    c for c in page.get("EndpointConfigs", []) if c["EndpointConfigName"].startswith(prefix)
+                ]
+                if not page.get("NextToken"):
+                    return found
+                kwargs["NextToken"] = page["NextToken"]
+        except AWS_ERRORS as exc:
+            raise translate(exc, "ListEndpointConfigs") from exc
+
+    def delete_endpoint_config(self, name: str) -> bool:
+        try:
+            self._sm.delete_endpoint_config(EndpointConfigName=name)
+            return True
+        except AWS_ERRORS as exc:
+            if _not_found(exc):
+                return False
+            raise translate(exc, "DeleteEndpointConfig") from exc
+
+    def delete_model(self, name: str) -> bool:
+        try:
+            self._sm.delete_model(ModelName=name)
+            return True
+        except AWS_ERRORS as exc:
+            if _not_found(exc):
+                return False
+            raise translate(exc, "DeleteModel") from exc
+
+    def latest_monitoring_execution(self, endpoint: str, after: Any) -> dict[str, Any] | None:
+        """The latest Model Monitor execution of ``endpoint`` scheduled after ``after``, if any."""
+        try:
+            page = self._sm.list_monitoring_executions(
+                EndpointName=endpoint,
+                ScheduledTimeAfter=after,
+                SortBy="ScheduledTime",
+                SortOrder="Descending",
+                MaxResults=10,
+            )
+        except AWS_ERRORS as exc:
+            raise translate(exc, "ListMonitoringExecutions") from exc
+        finished = [
+            e
+            for e in page.get("MonitoringExecutionSummaries", [])
+            if e.get("MonitoringExecutionStatus")
+            in {"Completed", "CompletedWithViolations", "Failed", "Stopped"}
+        ]
+        return dict(finished[0]) if finished else None
+
+    def variants_serving(self, endpoint: dict[str, Any]) -> list[dict[str, Any]]:
+        """The live variants of a described endpoint with the model and package each serves."""
+        config = self.describe_endpoint_config(str(endpoint["EndpointConfigName"]))
+        models = {v["VariantName"]: v.get("ModelName") for v in config.get("ProductionVariants", [])}
+        out = []
+        for live in endpoint.get("ProductionVariants", []):
+            model_name = models.get(live["VariantName"])
+            model = self.find_model(model_name) if model_name else None
+            containers = (model or {}).get("Containers") or [(model or {}).get("PrimaryContainer") or {}]
+            out.append(
+                {
+                    "VariantName": live["VariantName"],
+                    "ModelName": model_name,
+                    "ModelPackageArn": next((c.get("ModelPackageName") for c in containers if c), None),
+                    "CurrentWeight": live.get("CurrentWeight", 1.0),
+                    "DesiredWeight": live.get("DesiredWeight", live.get("CurrentWeight", 1.0)),
+                }
+            )
+        return out

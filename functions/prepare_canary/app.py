@@ -1,0 +1,27 @@
+"""Create the canary config (candidate at weight 0), the candidate-only config and the candidate's alarms."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from smdeploy import canary
+from smdeploy.adapters.cloudwatch import CloudWatchGateway
+from smdeploy.adapters.sagemaker import SageMakerGateway
+from smdeploy.models import StepTaskInput
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(correlation_id_path="executionArn")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = StepTaskInput.model_validate(event)
+    result = canary.prepare_canary(task.plan, sagemaker=SageMakerGateway(), cloudwatch=CloudWatchGateway())
+    metrics.add_metric(name="CanariesPrepared", unit=MetricUnit.Count, value=1)
+    logger.info("prepared canary", extra={"endpoint": task.plan.endpointName, "canary": result})
+    return result

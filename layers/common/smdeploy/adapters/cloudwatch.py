@@ -1,0 +1,72 @@
+"""CloudWatch adapter: the candidate's alarms, alarm states and invocation counts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from smdeploy.adapters.aws import AWS_ERRORS, client, translate
+
+
+class CloudWatchGateway:
+    def __init__(self, cloudwatch: Any | None = None) -> None:
+        self._cw = cloudwatch or client("cloudwatch")
+
+    def missing_alarms(self, names: list[str]) -> list[str]:
+        """Which of ``names`` are not CloudWatch metric or composite alarms."""
+        if not names:
+            return []
+        try:
+            found = self._cw.describe_alarms(AlarmNames=names)
+        except AWS_ERRORS as exc:
+            raise translate(exc, "DescribeAlarms") from exc
+        present = {a["AlarmName"] for a in found.get("MetricAlarms", []) + found.get("CompositeAlarms", [])}
+        return [name for name in names if name not in present]
+
+    def alarm_states(self, names: list[str]) -> list[dict[str, str]]:
+        if not names:
+            return []
+        try:
+            found = self._cw.describe_alarms(AlarmNames=names)
+        except AWS_ERRORS as exc:
+            raise translate(exc, "DescribeAlarms") from exc
+        alarms = found.get("MetricAlarms", []) + found.get("CompositeAlarms", [])
+        return [
+            {"name": a["AlarmName"], "state": a.get("StateValue", ""), "reason": a.get("StateReason", "")}
+            for a in alarms
+        ]
+
+    def put_alarm(self, definition: dict[str, Any]) -> None:
+        try:
+            self._cw.put_metric_alarm(**definition)
+        except AWS_ERRORS as exc:
+            raise translate(exc, "PutMetricAlarm") from exc
+
+    def delete_alarms(self, names: list[str]) -> None:
+        if not names:
+            return
+        try:
+            self._cw.delete_alarms(AlarmNames=names)
+        except AWS_ERRORS as exc:
+            raise translate(exc, "DeleteAlarms") from exc
+
+    def invocations(self, endpoint: str, variant: str, start: datetime, end: datetime) -> float:
+        """Sum of ``Invocations`` of one variant between ``start`` and ``end``."""
+        if end <= start:
+            return 0.0
+        try:
+            answer = self._cw.get_metric_statistics(
+                Namespace="AWS/SageMaker",
+                MetricName="Invocations",
+                Dimensions=[
+                    {"Name": "EndpointName", "Value": endpoint},
+                    {"Name": "VariantName", "Value": variant},
+                ],
+                StartTime=start,
+                EndTime=end,
+                Period=60,
+                Statistics=["Sum"],
+            )
+        except AWS_ERRORS as exc:
+            raise translate(exc, "GetMetricStatistics") from exc
+        return float(sum(point.get("Sum", 0.0) for point in answer.get("Datapoints", [])))

@@ -1,0 +1,244 @@
+"""Rollout strategies and the canary verdict (pure: no AWS calls here).
+
+A strategy turns into the list of traffic percentages the candidate receives, one bake per step:
+
+- ``all-at-once``: ``[100]`` (shift everything, bake, then promote; rollback is still a weight flip)
+- ``canary``: ``[canaryPercent]`` (one step, then all at promotion)
+- ``linear``: ``linearSteps`` equal steps ending at 100
+- explicit ``steps`` such as ``[10, 50]`` (any type but ``all-at-once``)
+
+Promotion replaces the two-variant config by a candidate-only config, which moves the rest of
+the traffic; a step of 100 bakes the candidate alone before that.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Decision = Literal["WAIT", "NEXT_STEP", "PROMOTE", "ROLLBACK"]
+Verdict = Literal["HEALTHY", "UNHEALTHY", "INCONCLUSIVE", "PENDING"]
+
+
+class MonitorPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    failOnViolations: bool = True
+    failOnFailure: bool = False
+
+
+class StrategyConfig(BaseModel):
+    """The ``strategy`` object of a group config or a manual input (every key optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["all-at-once", "canary", "linear"] = "canary"
+    canaryPercent: float = Field(default=10, gt=0, lt=100)
+    linearSteps: int = Field(default=4, ge=2, le=10)
+    steps: list[float] | None = Field(default=None, min_length=1, max_length=10)
+    bakeMinutes: float = Field(default=10, gt=0, le=24 * 60)
+    checkIntervalSeconds: int = Field(default=120, ge=60, le=3600)
+    minInvocations: int = Field(default=100, ge=0)
+    onInconclusive: Literal["extend", "rollback"] = "extend"
+    maxExtensions: int = Field(default=2, ge=0, le=20)
+    errorRateThreshold: float = Field(default=0.05, gt=0, le=1)
+    latencyP99Ms: float | None = Field(default=1000, gt=0)
+    alarms: list[str] = Field(default_factory=list, max_length=20)
+    monitor: MonitorPolicy = Field(default_factory=MonitorPolicy)
+
+    @field_validator("steps")
+    @classmethod
+    def _steps_increase(cls, steps: list[float] | None) -> list[float] | None:
+        if steps is None:
+            return None
+        for percent in steps:
+            if not 0 < percent <= 100:
+                raise ValueError(f"each step is a percentage above 0 and at most 100, got {percent:g}")
+        for before, after in itertools.pairwise(steps):
+            if after <= before:
+                raise ValueError(f"steps must increase, got {before:g} then {after:g}")
+        return steps
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StrategyConfig:
+        if self.type == "all-at-once" and self.steps is not None:
+            raise ValueError("all-at-once takes no steps")
+        if self.bakeMinutes * 60 < self.checkIntervalSeconds:
+            raise ValueError(
+                f"bakeMinutes ({self.bakeMinutes:g} min) is shorter than checkIntervalSeconds "
+                f"({self.checkIntervalSeconds} s): a step would never be checked"
+            )
+        return self
+
+    def traffic_steps(self) -> list[float]:
+        if self.type == "all-at-once":
+            return [100.0]
+        if self.steps is not None:
+            return [float(p) for p in self.steps]
+        if self.type == "canary":
+            return [float(self.canaryPercent)]
+        return [round(100 * (i + 1) / self.linearSteps, 2) for i in range(self.linearSteps)]
+
+
+class RolloutPlan(BaseModel):
+    """The resolved strategy the state machine runs."""
+
+    type: str
+    steps: list[float]
+    bakeSeconds: int
+    checkIntervalSeconds: int
+    checksPerStep: int
+    minInvocations: int
+    onInconclusive: Literal["extend", "rollback"]
+    maxExtensions: int
+    errorRateThreshold: float
+    latencyP99Ms: float | None
+    alarms: list[str]
+    monitor: MonitorPolicy
+
+
+def resolve_rollout(config: StrategyConfig) -> RolloutPlan:
+    bake = round(config.bakeMinutes * 60)
+    return RolloutPlan(
+        type=config.type,
+        steps=config.traffic_steps(),
+        bakeSeconds=bake,
+        checkIntervalSeconds=config.checkIntervalSeconds,
+        checksPerStep=max(1, math.ceil(bake / config.checkIntervalSeconds)),
+        minInvocations=config.minInvocations,
+        onInconclusive=config.onInconclusive,
+        maxExtensions=config.maxExtensions,
+        errorRateThreshold=config.errorRateThreshold,
+        latencyP99Ms=config.latencyP99Ms,
+        alarms=list(config.alarms),
+        monitor=config.monitor,
+    )
+
+
+def merge_strategy(*layers: dict[str, Any] | None) -> dict[str, Any]:
+    """Merge strategy objects key by key, later layers winning (``monitor`` merged one level deeper)."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in (layer or {}).items():
+            if key == "monitor" and isinstance(value, dict) and isinstance(merged.get("monitor"), dict):
+                merged["monitor"] = {**merged["monitor"], **value}
+            else:
+                merged[key] = value
+    return merged
+
+
+class Observation(BaseModel):
+    """What the judge saw at one check."""
+
+    endpointStatus: str
+    weightsApplied: bool
+    alarms: list[dict[str, str]] = Field(default_factory=list)  # {name, state, reason}
+    monitor: dict[str, Any] | None = None  # latest execution since the step began
+    candidateInvocations: float = 0.0
+
+
+class Judgement(BaseModel):
+    """The bake state carried from one check to the next, and the decision."""
+
+    stepIndex: int
+    percent: float
+    shiftedAt: str
+    checks: int = 0
+    pendingChecks: int = 0
+    extensionsUsed: int = 0
+    verdict: Verdict | None = None
+    decision: Decision | None = None
+    reasons: list[str] = Field(default_factory=list)
+    nextStepIndex: int | None = None
+    candidateInvocations: float = 0.0
+    history: list[str] = Field(default_factory=list)
+
+    def with_(self, **changes: Any) -> Judgement:
+        return self.model_copy(update=changes)
+
+
+MAX_PENDING_CHECKS = 10
+
+
+def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judgement:
+    """Decide after one check: wait, move to the next step, promote or roll back."""
+    last_step = previous.stepIndex >= len(rollout.steps) - 1
+    if not seen.weightsApplied or seen.endpointStatus != "InService":
+        pending = previous.pendingChecks + 1
+        if pending > MAX_PENDING_CHECKS:
+            reason = f"endpoint still {seen.endpointStatus} after {pending} checks; weights never applied"
+            return _decide(previous, "UNHEALTHY", "ROLLBACK", [reason], seen)
+        return previous.with_(
+            pendingChecks=pending, verdict="PENDING", decision="WAIT", reasons=["weights still applying"]
+        )
+
+    reasons = [
+        f"alarm {alarm['name']} is ALARM" + (f": {alarm['reason']}" if alarm.get("reason") else "")
+        for alarm in seen.alarms
+        if alarm.get("state") == "ALARM"
+    ]
+    monitor = seen.monitor or {}
+    status = monitor.get("MonitoringExecutionStatus")
+    if status == "CompletedWithViolations" and rollout.monitor.failOnViolations:
+        reasons.append(
+            f"Model Monitor execution {monitor.get('ScheduledTime')} ended CompletedWithViolations"
+        )
+    if status == "Failed" and rollout.monitor.failOnFailure:
+        reasons.append(
+            f"Model Monitor execution {monitor.get('ScheduledTime')} failed: "
+            f"{monitor.get('FailureReason') or '-'}"
+        )
+    if reasons:
+        return _decide(previous, "UNHEALTHY", "ROLLBACK", reasons, seen)
+
+    checks = previous.checks + 1
+    enough = seen.candidateInvocations >= rollout.minInvocations
+    verdict: Verdict = "HEALTHY" if enough else "INCONCLUSIVE"
+    evidence = (
+        f"{seen.candidateInvocations:g} candidate invocations at {previous.percent:g}% "
+        f"(need {rollout.minInvocations}), no alarm, no monitor violation"
+    )
+    baked = checks >= rollout.checksPerStep + previous.extensionsUsed
+    if not baked:
+        return previous.with_(
+            checks=checks,
+            verdict=verdict,
+            decision="WAIT",
+            reasons=[evidence],
+            candidateInvocations=seen.candidateInvocations,
+        )
+    if verdict == "HEALTHY":
+        decision: Decision = "PROMOTE" if last_step else "NEXT_STEP"
+        return _decide(previous.with_(checks=checks), verdict, decision, [evidence], seen)
+    if rollout.onInconclusive == "extend" and previous.extensionsUsed < rollout.maxExtensions:
+        return previous.with_(
+            checks=checks,
+            extensionsUsed=previous.extensionsUsed + 1,
+            verdict=verdict,
+            decision="WAIT",
+            reasons=[f"inconclusive: {evidence}; bake extended by {rollout.checkIntervalSeconds} s"],
+            candidateInvocations=seen.candidateInvocations,
+        )
+    why = "onInconclusive is rollback" if rollout.onInconclusive == "rollback" else "no extension left"
+    return _decide(
+        previous.with_(checks=checks), "INCONCLUSIVE", "ROLLBACK", [f"inconclusive ({why}): {evidence}"], seen
+    )
+
+
+def _decide(
+    previous: Judgement, verdict: Verdict, decision: Decision, reasons: list[str], seen: Observation
+) -> Judgement:
+    summary = f"step {previous.stepIndex + 1} ({previous.percent:g}%): {verdict} -> {decision}: " + "; ".join(
+        reasons
+    )
+    return previous.with_(
+        verdict=verdict,
+        decision=decision,
+        reasons=reasons,
+        nextStepIndex=previous.stepIndex + 1 if decision == "NEXT_STEP" else None,
+        candidateInvocations=seen.candidateInvocations,
+        history=[*previous.history, summary],
+    )
