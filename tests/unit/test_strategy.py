@@ -1,0 +1,162 @@
+"""Rollout strategies, their validation, and the canary verdict (pure domain, no AWS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from smdeploy.errors import InvalidRequest
+from smdeploy.plan import resolve_strategy
+from smdeploy.strategy import Judgement, Observation, StrategyConfig, judge, merge_strategy, resolve_rollout
+
+
+def rollout(**keys: Any):  # type: ignore[no-untyped-def]
+    return resolve_rollout(StrategyConfig.model_validate(keys))
+
+
+@pytest.mark.parametrize(
+    ("keys", "steps"),
+    [
+        ({"type": "all-at-once"}, [100.0]),
+        ({"type": "canary"}, [10.0]),
+        ({"type": "canary", "canaryPercent": 25}, [25.0]),
+        ({"type": "linear", "linearSteps": 4}, [25.0, 50.0, 75.0, 100.0]),
+        ({"type": "linear", "linearSteps": 3}, [33.33, 66.67, 100.0]),
+        ({"type": "canary", "steps": [10, 50]}, [10.0, 50.0]),
+        ({"type": "linear", "steps": [5, 20, 100]}, [5.0, 20.0, 100.0]),
+    ],
+)
+def test_each_strategy_turns_into_its_traffic_steps(keys: dict[str, Any], steps: list[float]) -> None:
+    assert rollout(**keys).steps == steps
+
+
+@pytest.mark.parametrize(
+    ("keys", "field", "words"),
+    [
+        ({"steps": [50, 10]}, "strategy.steps", "must increase"),
+        ({"steps": [10, 10]}, "strategy.steps", "must increase"),
+        ({"steps": [10, 150]}, "strategy.steps", "at most 100"),
+        ({"steps": [0, 10]}, "strategy.steps", "above 0"),
+        ({"bakeMinutes": 1, "checkIntervalSeconds": 120}, "strategy", "shorter than checkIntervalSeconds"),
+        ({"type": "all-at-once", "steps": [10]}, "strategy", "all-at-once takes no steps"),
+        ({"type": "blue-green"}, "strategy.type", "'all-at-once', 'canary' or 'linear'"),
+        ({"bakeMinuts": 10}, "strategy.bakeMinuts", "Extra inputs"),
+        ({"checkIntervalSeconds": 10}, "strategy.checkIntervalSeconds", "greater than or equal to 60"),
+    ],
+)
+def test_impossible_strategy_is_invalid_naming_the_field(
+    keys: dict[str, Any], field: str, words: str
+) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        resolve_strategy([keys])
+    assert caught.value.field == field
+    assert words in caught.value.problem
+
+
+def test_strategy_layers_merge_key_by_key_later_winning() -> None:
+    merged = merge_strategy(
+        {"type": "canary", "steps": [10, 50], "bakeMinutes": 10, "monitor": {"failOnViolations": True}},
+        None,
+        {"bakeMinutes": 30, "monitor": {"failOnFailure": True}},
+    )
+    assert merged == {
+        "type": "canary",
+        "steps": [10, 50],
+        "bakeMinutes": 30,
+        "monitor": {"failOnViolations": True, "failOnFailure": True},
+    }
+
+
+def test_checks_per_step_cover_the_bake() -> None:
+    plan = rollout(bakeMinutes=10, checkIntervalSeconds=120)
+    assert (plan.bakeSeconds, plan.checksPerStep) == (600, 5)
+    assert rollout(bakeMinutes=5, checkIntervalSeconds=120).checksPerStep == 3
+
+
+# --- the verdict ---------------------------------------------------------------------------------
+ROLLOUT = rollout(type="canary", steps=[10, 50], bakeMinutes=4, checkIntervalSeconds=120, minInvocations=100)
+
+
+def state(**changes: Any) -> Judgement:
+    return Judgement(stepIndex=0, percent=10, shiftedAt="2026-01-01T00:00:00+00:00").with_(**changes)
+
+
+def seen(**changes: Any) -> Observation:
+    base: dict[str, Any] = {
+        "endpointStatus": "InService",
+        "weightsApplied": True,
+        "alarms": [{"name": "a", "state": "OK", "reason": ""}],
+        "candidateInvocations": 500,
+    }
+    return Observation.model_validate({**base, **changes})
+
+
+def test_healthy_check_before_the_bake_ends_waits() -> None:
+    after = judge(state(), seen(), ROLLOUT)
+    assert (after.verdict, after.decision, after.checks) == ("HEALTHY", "WAIT", 1)
+
+
+def test_healthy_to_the_end_of_the_bake_moves_to_the_next_step_then_promotes() -> None:
+    after = judge(state(checks=1), seen(), ROLLOUT)
+    assert (after.decision, after.nextStepIndex) == ("NEXT_STEP", 1)
+    last = judge(state(stepIndex=1, percent=50, checks=1), seen(), ROLLOUT)
+    assert last.decision == "PROMOTE"
+    assert last.history and "PROMOTE" in last.history[-1]
+
+
+def test_an_alarm_in_alarm_rolls_back_at_once_with_its_reason() -> None:
+    alarms = [
+        {"name": "smdeploy-churn-prod-churn-v2-5xx-rate", "state": "ALARM", "reason": "Threshold Crossed"}
+    ]
+    after = judge(state(), seen(alarms=alarms), ROLLOUT)
+    assert (after.verdict, after.decision) == ("UNHEALTHY", "ROLLBACK")
+    assert after.reasons == ["alarm smdeploy-churn-prod-churn-v2-5xx-rate is ALARM: Threshold Crossed"]
+
+
+def test_monitor_violations_roll_back_when_the_policy_says_so() -> None:
+    monitor = {"MonitoringExecutionStatus": "CompletedWithViolations", "ScheduledTime": "01:00"}
+    assert judge(state(), seen(monitor=monitor), ROLLOUT).decision == "ROLLBACK"
+    lenient = rollout(steps=[10], bakeMinutes=4, monitor={"failOnViolations": False})
+    assert judge(state(), seen(monitor=monitor), lenient).decision == "WAIT"
+
+
+def test_monitor_failure_counts_only_when_asked() -> None:
+    monitor = {"MonitoringExecutionStatus": "Failed", "FailureReason": "no data"}
+    assert judge(state(), seen(monitor=monitor), ROLLOUT).decision == "WAIT"
+    strict = rollout(steps=[10], bakeMinutes=4, monitor={"failOnFailure": True})
+    assert judge(state(), seen(monitor=monitor), strict).decision == "ROLLBACK"
+
+
+def test_too_few_invocations_is_inconclusive_not_healthy_and_extends_the_bake() -> None:
+    after = judge(state(checks=1), seen(candidateInvocations=3), ROLLOUT)
+    assert (after.verdict, after.decision, after.extensionsUsed) == ("INCONCLUSIVE", "WAIT", 1)
+    assert "bake extended" in after.reasons[0]
+
+
+def test_inconclusive_with_no_extension_left_rolls_back() -> None:
+    after = judge(state(checks=3, extensionsUsed=2), seen(candidateInvocations=3), ROLLOUT)
+    assert (after.verdict, after.decision) == ("INCONCLUSIVE", "ROLLBACK")
+    assert "no extension left" in after.reasons[0]
+
+
+def test_inconclusive_rolls_back_at_once_when_the_plan_says_so() -> None:
+    strict = rollout(steps=[10], bakeMinutes=4, onInconclusive="rollback")
+    after = judge(state(checks=1), seen(candidateInvocations=0), strict)
+    assert after.decision == "ROLLBACK"
+
+
+def test_weights_still_applying_is_pending_and_not_counted_as_bake() -> None:
+    after = judge(state(checks=1), seen(endpointStatus="Updating", weightsApplied=False), ROLLOUT)
+    assert (after.verdict, after.decision, after.checks, after.pendingChecks) == ("PENDING", "WAIT", 1, 1)
+
+
+def test_weights_that_never_apply_roll_back() -> None:
+    after = judge(state(pendingChecks=10), seen(endpointStatus="Updating", weightsApplied=False), ROLLOUT)
+    assert after.decision == "ROLLBACK"
+
+
+def test_strategy_config_rejects_unknown_monitor_keys() -> None:
+    with pytest.raises(ValidationError):
+        StrategyConfig.model_validate({"monitor": {"failOnViolation": True}})
