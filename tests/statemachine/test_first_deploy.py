@@ -173,7 +173,10 @@ def test_package_already_serving_is_skipped_without_touching_the_endpoint(tmp_pa
             "groups": CHURN,
             "timeline": [
                 {"at": 0, "approve": {"group": "churn", "version": 1}},
-                {"at": 3600, "start": {"stateMachine": "deploy", "input": {"modelPackageArn": PACKAGE.format(1)}}},
+                {
+                    "at": 3600,
+                    "start": {"stateMachine": "deploy", "input": {"modelPackageArn": PACKAGE.format(1)}},
+                },
             ],
         },
     )

@@ -208,7 +208,8 @@ def test_next_to_missing_state_inside_parallel_branch_is_reported(deploy_asl: di
     }
     problems = structure(deploy_asl)
     assert problems == [
-        f"{SOURCE}: Start canary at first step Branches[1] state 'B': Next 'Shift traffic to candidate' is not a state"
+        f"{SOURCE}: Start canary at first step Branches[1] state 'B': "
+        "Next 'Shift traffic to candidate' is not a state"
     ]
 
 
