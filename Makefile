@@ -7,6 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TOOLS := .tools
 SAM_VENV := $(TOOLS)/sam
+CHECKOV_VENV := $(TOOLS)/checkov
 NODE_TOOLS := $(TOOLS)/node
 STAMP := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
@@ -32,6 +33,12 @@ $(STAMP): requirements/dev.txt pyproject.toml
 $(SAM_VENV)/.installed: requirements/sam.txt
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/sam.txt
+	touch $@
+
+# checkov has its own environment too: it pins boto3 and networkx, which clash with SAM and with ours.
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/checkov.txt
 	touch $@
 
 $(NODE_TOOLS)/.installed: tools/package.json tools/package-lock.json
@@ -61,11 +68,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-validate: $(STAMP) $(SAM_VENV)/.installed $(NODE_TOOLS)/.installed
+validate: $(STAMP) $(SAM_VENV)/.installed $(NODE_TOOLS)/.installed $(CHECKOV_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region $(AWS_DEFAULT_REGION) --template template.yaml
 	@# One file per run, errors shown (--silent would hide them too). Its ARN check accepts DefinitionSubstitutions placeholders.
 	@set -e; for asl in statemachines/*.asl.json; do $(NODE_TOOLS)/node_modules/.bin/asl-validator --json-path "$$asl"; done
 	$(PY) tools/check_template.py
+	@# checkov on template.yaml and on its offline translation (.aws-sam/translated.json), where the IAM checks run.
+	$(SAM_VENV)/bin/python tools/run_checkov.py --checkov $(CHECKOV_VENV)/bin/checkov
 
 build: $(SAM_VENV)/.installed
 	@# A pyenv shim for python3.13 exists even when 3.13 is not selected, so each candidate must run.

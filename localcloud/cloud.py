@@ -21,12 +21,15 @@ import boto3
 from moto import mock_aws
 
 from localcloud import moto_hooks
+from localcloud.alarms import AlarmEvaluator
 from localcloud.apicalls import ApiCalls, Fault
 from localcloud.eventbus import LocalEventBus
 from localcloud.lambdas import LambdaRuntime
+from localcloud.monitor import ModelMonitorSimulator
 from localcloud.sagemaker_sim import SageMakerSimulator, SimulationSettings
 from localcloud.scheduler import Scheduler
 from localcloud.template import TEMPLATE_PATH, Template
+from localcloud.traffic import TrafficSimulator
 from smdeploy import clock as smdeploy_clock
 from smdeploy.adapters import aws as smdeploy_aws
 
@@ -79,7 +82,13 @@ class ExecutionTimes:
 
 
 class LocalCloud:
-    """Context manager: ``with LocalCloud() as cloud: cloud.put_event(...); cloud.run()``."""
+    """Context manager: ``with LocalCloud() as cloud: cloud.put_event(...); cloud.run()``.
+
+    Besides moto and the state machines it runs ``sagemaker_sim`` (endpoints in virtual time),
+    ``traffic`` (per-minute requests and AWS/SageMaker metrics), ``alarms`` (CloudWatch alarm
+    evaluation) and ``monitor`` (Model Monitor); the last three are background work, once a
+    virtual minute, seeded by ``seed``.
+    """
 
     def __init__(
         self,
@@ -102,6 +111,20 @@ class LocalCloud:
             self.template.functions(), {**LOCAL_LAMBDA_ENV, "POWERTOOLS_LOG_LEVEL": lambda_log_level}
         )
         self.sagemaker_sim = SageMakerSimulator(self.scheduler, self.simulation, self._emit)
+        self.seed = seed
+        self.traffic = TrafficSimulator(
+            self.simulation,
+            self.sagemaker_sim,
+            seed=seed,
+            epoch=EPOCH,
+            cloudwatch_backend=self._cloudwatch_backend,
+        )
+        self.alarms = AlarmEvaluator(
+            self.scheduler, self.traffic.series, self._emit, account=account, region=region
+        )
+        self.monitor = ModelMonitorSimulator(
+            self.scheduler, self.simulation, self.traffic, account=account, region=region
+        )
         rules = [rule for spec in self.machines.values() for rule in spec.rules]
         self.bus = LocalEventBus(
             rules, self._start_from_rule, lambda: self.scheduler.now, self.now_iso, account, region
@@ -134,6 +157,11 @@ class LocalCloud:
             )
         )
         self._install_patches()
+        # moto draws every identifier (SNS message ids, receipt handles...) from one seedable
+        # generator: seed it so that the same scenario gives the same report.
+        moto_random = moto_hooks.resolve("moto.moto_api._internal", "mock_random")
+        stack.callback(moto_random.setstate, moto_random.getstate())
+        moto_random.seed(self.seed)
         global _handler_clients_region
         if _handler_clients_region != self.region:
             # Handler containers stay warm across rehearsals, as on Lambda, unless the region changes.
@@ -142,6 +170,7 @@ class LocalCloud:
         smdeploy_clock.set_source(self.scheduler.datetime)
         stack.callback(smdeploy_clock.set_source, None)
         self._create_resources()
+        self.scheduler.at(60.0, self._minute, background=True)
         self.api.counting = True
         return self
 
@@ -237,6 +266,10 @@ class LocalCloud:
 
         self.sagemaker_sim.install()
         stack.callback(self.sagemaker_sim.uninstall)
+        self.alarms.install()
+        stack.callback(self.alarms.uninstall)
+        self.monitor.install()
+        stack.callback(self.monitor.uninstall)
 
         parser_logger = logging.getLogger("moto.stepfunctions.parser")
         previous_level = parser_logger.level
@@ -282,7 +315,25 @@ class LocalCloud:
         return self.scheduler.datetime().strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def run(self, until: float | None = None) -> None:
+        """Run the clock: without ``until`` until only background work (metrics, alarms,
+        monitoring) is left; with it, everything up to ``until``."""
         self.scheduler.run(until)
+
+    def _minute(self) -> None:
+        """Background, every virtual minute: the minute's traffic and metrics, then alarm evaluation."""
+        closed = round(self.scheduler.now / 60.0) - 1
+        self.traffic.minute(closed)
+        self.alarms.evaluate_all(closed + 1)
+        self.scheduler.at(self.scheduler.now + 60.0, self._minute, background=True)
+
+    def sagemaker_backend(self) -> Any:
+        """moto's SageMaker backend of the cloud's account and region (no API round trip)."""
+        backends = moto_hooks.resolve("moto.sagemaker.models", "sagemaker_backends")
+        return backends[self.account][self.region]
+
+    def _cloudwatch_backend(self) -> Any:
+        backends = moto_hooks.resolve("moto.cloudwatch.models", "cloudwatch_backends")
+        return backends[self.account][self.region]
 
     # --- entry points -----------------------------------------------------------------------
     def _emit(self, source: str, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:

@@ -75,6 +75,33 @@ def render(rehearsal: Rehearsal) -> str:
         )
     for fault in report["faultsInjected"]:
         happenings.append((fault["at"], 4.5, f"fault      {fault['call']} answered {fault['error']}"))
+    for change in report.get("weightChanges", []):
+        packages = change.get("packages", {})
+        weights = ", ".join(
+            f"{variant} ({package_key(packages[variant])}) {weight:g}"
+            if packages.get(variant)
+            else f"{variant} {weight:g}"
+            for variant, weight in change["weights"].items()
+        )
+        happenings.append((change["at"], 5.6, f"traffic    {change['endpoint']} weights: {weights}"))
+    for change in report.get("alarmStateChanges", []):
+        happenings.append(
+            (change["at"], 5.7, f"alarm      {change['alarm']} {change['from']} -> {change['to']}")
+        )
+    for monitored in report.get("monitoringExecutions", []):
+        if monitored["endedAt"] is None:
+            continue
+        start, end = monitored["window"]
+        served = ", ".join(f"{package_key(p)} {n}" for p, n in monitored["packages"].items())
+        why = f" ({monitored['failureReason']})" if monitored["failureReason"] else ""
+        happenings.append(
+            (
+                monitored["endedAt"],
+                5.8,
+                f"monitor    {monitored['schedule']} {clock(start)}-{clock(end)}: {monitored['status']}{why}"
+                + (f"  [requests: {served}]" if served else ""),
+            )
+        )
     for ex in report["executions"]:
         label = f"{ex['name']} ({ex['stateMachine']})"
         if ex["startedAt"] is not None:
@@ -99,11 +126,27 @@ def render(rehearsal: Rehearsal) -> str:
             f"  {name}: {endpoint['status']}, config {endpoint['endpointConfigName']}"
             + (f", serving {now_serving}" if now_serving else "")
         )
+        if endpoint.get("failureReason"):
+            out.append(f"    failure reason: {endpoint['failureReason']}")
+        traffic = report.get("invocations", {}).get(name, {})
         for v in endpoint["variants"]:
+            served = traffic.get(v["name"])
+            load = (
+                f"; {served['requests']:.0f} requests, {served['errors']:.0f} 5XX"
+                f" ({served['errors'] / served['requests']:.1%})"
+                if served and served["requests"]
+                else ""
+            )
             out.append(
                 f"    variant {v['name']}: {package_key(v['modelPackageArn'] or '?')} "
-                f"weight {v['weight']:g}, {v['instanceCount']} x {v['instanceType']}"
+                f"weight {v['weight']:g}, {v['instanceCount']} x {v['instanceType']}{load}"
             )
+    if report.get("alarms"):
+        out.append("")
+        out.append("Alarms")
+        for alarm_name, alarm in report["alarms"].items():
+            note = f"  (not evaluated: {alarm['notEvaluated']})" if alarm.get("notEvaluated") else ""
+            out.append(f"  {alarm_name}: {alarm['state']}{note}")
     out.append("")
     calls = report["apiCalls"]
     sagemaker_calls = {k: v for k, v in calls.items() if k.startswith("sagemaker:")}

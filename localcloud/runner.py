@@ -10,13 +10,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from localcloud.apicalls import Fault
 from localcloud.cloud import LocalCloud
 from localcloud.sagemaker_sim import ModelBehaviour, SimulationSettings, package_key
 from localcloud.scenario import Expect, PackageRef, Scenario, Step, resolve_relative
 
-# A scenario without ``until`` runs until nothing is left to happen, at most this long.
-HORIZON_SECONDS = 30 * 24 * 3600
+# A scenario without ``until`` runs until nothing but background work (metric minutes, alarm
+# evaluation, Model Monitor executions) is left to happen.
 INFERENCE_SPEC = {
     "Containers": [
         {
@@ -48,6 +50,7 @@ def simulation_settings(scenario: Scenario) -> SimulationSettings:
             error_rate=spec.errorRate,
             latency_ms=spec.latencyMs,
             fail_deploy=spec.failDeploy,
+            monitor=spec.monitor,
             **({"failure_reason": spec.failureReason} if spec.failureReason else {}),
         )
         for key, spec in scenario.models.items()
@@ -56,6 +59,9 @@ def simulation_settings(scenario: Scenario) -> SimulationSettings:
     return SimulationSettings(
         endpoint_create_seconds=sim.endpointCreateSeconds,
         endpoint_update_seconds=sim.endpointUpdateSeconds,
+        weight_update_seconds=sim.weightUpdateSeconds,
+        requests_per_minute=sim.requestsPerMinute,
+        no_traffic_metrics=sim.noTrafficMetrics,
         registry_events=sim.registryEvents,
         behaviours=behaviours,
     )
@@ -126,6 +132,64 @@ class Runner:
         elif step.schedule is not None:
             cloud.fire_schedule(step.schedule)
             self.note(cloud, f"schedule   {step.schedule} fired")
+        elif step.setAlarm is not None:
+            target = step.setAlarm
+            try:
+                with cloud.quietly():
+                    cloud.client("cloudwatch").set_alarm_state(
+                        AlarmName=target.name, StateValue=target.state, StateReason=target.reason
+                    )
+            except ClientError as exc:  # e.g. an alarm the control plane has not created (yet)
+                self.note(
+                    cloud, f"alarm      SetAlarmState {target.name} failed: {exc.response['Error']['Code']}"
+                )
+            else:
+                self.note(cloud, f"alarm      SetAlarmState {target.name} {target.state}")
+
+    # --- set-up -----------------------------------------------------------------------------
+    def _create_alarms(self, cloud: LocalCloud) -> None:
+        cw = cloud.client("cloudwatch")
+        for alarm in self.scenario.alarms:
+            kwargs: dict[str, Any] = {
+                "AlarmName": alarm.name,
+                "Namespace": alarm.namespace,
+                "MetricName": alarm.metric,
+                "Dimensions": alarm.dimension_list(),
+                "Period": alarm.period,
+                "EvaluationPeriods": alarm.evaluationPeriods,
+                "Threshold": alarm.threshold,
+                "ComparisonOperator": alarm.comparison,
+                "TreatMissingData": alarm.treatMissingData,
+            }
+            if alarm.statistic.startswith("p"):
+                kwargs["ExtendedStatistic"] = alarm.statistic
+            else:
+                kwargs["Statistic"] = alarm.statistic
+            if alarm.datapointsToAlarm is not None:
+                kwargs["DatapointsToAlarm"] = alarm.datapointsToAlarm
+            if alarm.description:
+                kwargs["AlarmDescription"] = alarm.description
+            cw.put_metric_alarm(**kwargs)
+            if alarm.state is not None:
+                cw.set_alarm_state(
+                    AlarmName=alarm.name,
+                    StateValue=alarm.state,
+                    StateReason="initial state set by the scenario",
+                )
+
+    def _create_monitors(self, cloud: LocalCloud) -> None:
+        for endpoint, spec in self.scenario.monitors.items():
+            name = spec.name or f"{endpoint}-monitor"
+            cloud.monitor.create_schedule(
+                cloud.sagemaker_backend(),
+                name=name,
+                config={"MonitoringType": spec.type},
+                every_minutes=spec.everyMinutes,
+                start_delay=spec.startDelayMinutes * 60.0,
+                run=spec.runMinutes * 60.0,
+                endpoint=endpoint,
+                check_endpoint=False,  # the schedule waits for the endpoint the rehearsal deploys
+            )
 
     def run(self) -> Rehearsal:
         s = self.scenario
@@ -139,13 +203,11 @@ class Runner:
                 ssm = cloud.client("ssm")
                 for group, config in s.groups.items():
                     ssm.put_parameter(Name=f"{prefix}{group}", Value=json.dumps(config), Type="String")
+                self._create_alarms(cloud)
+                self._create_monitors(cloud)
             for index, step in enumerate(s.timeline):
                 cloud.scheduler.at(step.at, functools.partial(self._do, cloud, index, step))
-            cloud.run(s.until if s.until is not None else HORIZON_SECONDS)
-            if s.until is None:
-                cloud.scheduler.now = max(
-                    [t.stopped or 0.0 for t in cloud.times.values()] + [step.at for step in s.timeline]
-                )
+            cloud.run(s.until)
             with cloud.quietly():
                 self.rehearsal.report = build_report(self, cloud, time.perf_counter() - wall_start)
         return self.rehearsal
@@ -208,19 +270,30 @@ def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
     for summary in sm.list_endpoints()["Endpoints"]:
         name = summary["EndpointName"]
         described = sm.describe_endpoint(EndpointName=name)
-        config = sm.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+        try:
+            config = sm.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+        except ClientError:  # the live config may be deleted; the endpoint keeps serving
+            config = {"ProductionVariants": []}
         by_name = {v["VariantName"]: v for v in config["ProductionVariants"]}
+        live_packages = cloud.sagemaker_sim.live_packages(name)
         variants = []
         for live in described.get("ProductionVariants", []):
             configured = by_name.get(live["VariantName"], {})
-            model = sm.describe_model(ModelName=configured.get("ModelName", "")) if configured else {}
+            try:
+                model = sm.describe_model(ModelName=configured["ModelName"]) if configured else {}
+            except ClientError:
+                model = {}
             containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
+            package_arn = next((c.get("ModelPackageName") for c in containers if c), None)
+            known = live_packages.get(live["VariantName"], "")
+            if package_arn is None and not known.startswith("model:") and "/" in known:
+                package_arn = f"arn:aws:sagemaker:{cloud.region}:{cloud.account}:model-package/{known}"
             weight = live.get("CurrentWeight", configured.get("InitialVariantWeight", 1.0))
             variants.append(
                 {
                     "name": live["VariantName"],
                     "modelName": configured.get("ModelName"),
-                    "modelPackageArn": next((c.get("ModelPackageName") for c in containers if c), None),
+                    "modelPackageArn": package_arn,
                     "weight": float(weight if weight is not None else 1.0),
                     "instanceCount": live.get("CurrentInstanceCount", configured.get("InitialInstanceCount")),
                     "instanceType": configured.get("InstanceType"),
@@ -231,7 +304,37 @@ def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
             "endpointConfigName": described["EndpointConfigName"],
             "variants": variants,
         }
+        if described.get("FailureReason"):
+            endpoints[name]["failureReason"] = described["FailureReason"]
+        pending = described.get("PendingDeploymentSummary")
+        if pending:
+            endpoints[name]["pendingEndpointConfigName"] = pending["EndpointConfigName"]
     return endpoints
+
+
+def describe_invocations(cloud: LocalCloud) -> dict[str, dict[str, dict[str, float]]]:
+    """endpoint -> variant -> requests and 5XX errors over the whole rehearsal."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    series = cloud.traffic.series.data
+    for (metric, endpoint, variant), minutes in sorted(series.items()):
+        if metric not in ("Invocations", "Invocation5XXErrors"):
+            continue
+        entry = out.setdefault(endpoint, {}).setdefault(variant, {"requests": 0.0, "errors": 0.0})
+        total = sum(stat.total for stat in minutes.values())
+        entry["requests" if metric == "Invocations" else "errors"] = total
+    return out
+
+
+def describe_alarms(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
+    """alarm name -> final state (and why it was not evaluated, if it was not)."""
+    out: dict[str, dict[str, Any]] = {}
+    for alarm in cloud.client("cloudwatch").describe_alarms()["MetricAlarms"]:
+        entry: dict[str, Any] = {"state": alarm["StateValue"], "reason": alarm["StateReason"]}
+        why = cloud.alarms.skipped.get(alarm["AlarmName"])
+        if why:
+            entry["notEvaluated"] = why
+        out[alarm["AlarmName"]] = entry
+    return out
 
 
 def serving(endpoint: dict[str, Any]) -> str | None:
@@ -309,6 +412,29 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
         ],
         "notifications": cloud.notifications(),
         "faultsInjected": [{"at": t, "call": call, "error": err} for t, call, err in cloud.api.log if err],
+        "weightChanges": [
+            {"at": c.at, "endpoint": c.endpoint, "weights": c.weights, "packages": c.packages}
+            for c in cloud.sagemaker_sim.weight_log
+        ],
+        "invocations": describe_invocations(cloud),
+        "alarms": describe_alarms(cloud),
+        "alarmStateChanges": [
+            {"at": c.at, "alarm": c.alarm, "from": c.old, "to": c.new, "reason": c.reason}
+            for c in cloud.alarms.transitions
+        ],
+        "monitoringExecutions": [
+            {
+                "schedule": e.schedule,
+                "endpoint": e.endpoint,
+                "scheduledAt": e.scheduled_at,
+                "window": list(e.window),
+                "status": e.status,
+                "failureReason": e.failure_reason,
+                "endedAt": e.ended_at,
+                "packages": e.packages,
+            }
+            for e in cloud.monitor.executions
+        ],
     }
     checks = []
     for expect in s.expect:

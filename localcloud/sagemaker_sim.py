@@ -2,35 +2,62 @@
 
 - Endpoints take virtual time: ``Creating`` → ``InService`` (or ``Failed``) after
   ``endpointCreateSeconds``.
+- ``UpdateEndpoint`` (moto has none): ``Updating`` with a ``PendingDeploymentSummary`` while the old
+  variants keep serving; after ``endpointUpdateSeconds`` the new config's variants go live. When a
+  variant of the new config serves a package whose behaviour has ``failDeploy``, the update fails
+  as a blue/green update does on SageMaker: the endpoint returns to ``InService`` on the OLD config
+  and ``FailureReason`` says why (no ``Failed`` status: the old fleet never stopped serving).
+- ``UpdateEndpointWeightsAndCapacities``: ``Desired*`` change at once, the endpoint is ``Updating``
+  and ``Current*`` follow after ``weightUpdateSeconds``; a weight-only request keeps the instance
+  counts (moto drops them).
+- ``DescribeEndpoint`` variants always carry ``CurrentWeight``/``DesiredWeight`` (weight 0
+  included) and the instance counts; endpoint configs keep ``InitialVariantWeight: 0.0`` and
+  default it to 1.0 as SageMaker does.
 - Names are unique (case-insensitive for endpoints); a second create raises the
-  ``ValidationException`` SageMaker raises, and so does a change to an in-progress endpoint.
+  ``ValidationException`` SageMaker raises, and so does a change to an in-progress endpoint, the
+  deletion of an endpoint config an in-flight update is moving to, and the deletion of a model or
+  config that does not exist (with SageMaker's messages).
 - ``UpdateModelPackage`` keeps the fields it is not given (moto blanks them) and, like SageMaker,
   every registry change emits a "SageMaker Model Package State Change" event on the local bus.
-- Endpoint status changes emit "SageMaker Endpoint State Change" events.
+- Every endpoint status change emits a "SageMaker Endpoint State Change" event.
+- Creation and modification times come from the virtual clock (with a microsecond sequence so
+  that "newest first" listings keep creation order within one virtual second).
+
+The simulator also keeps, per endpoint, the history of what serves traffic (variant, current
+weight, model package, instances) for the traffic simulator (``localcloud/traffic.py``), and the
+history of current weights for the report.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
+from moto.core.responses import ActionResult
 from moto.sagemaker import models as sm_models
+from moto.sagemaker import responses as sm_responses
 from moto.sagemaker.exceptions import ValidationError
 
 from localcloud.scheduler import Scheduler
 
 IN_PROGRESS = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
+SERVING = {"InService", "Updating", "SystemUpdating", "RollingBack"}  # statuses in which traffic flows
 EVENT_STATUS = {
     "Creating": "CREATING",
     "Updating": "UPDATING",
     "InService": "IN_SERVICE",
     "Failed": "FAILED",
     "Deleting": "DELETING",
+    "RollingBack": "ROLLING_BACK",
+    "SystemUpdating": "SYSTEM_UPDATING",
 }
+MONITOR_OUTCOMES = ("ok", "violations", "failed")
 
 
 @dataclass
@@ -41,20 +68,76 @@ class ModelBehaviour:
     latency_ms: float = 40.0
     fail_deploy: bool = False
     failure_reason: str = "The primary container for production variant failed the ping health check."
+    monitor: str = "ok"  # Model Monitor verdict on this version's traffic: ok | violations | failed
 
 
 @dataclass
 class SimulationSettings:
     endpoint_create_seconds: float = 480.0
     endpoint_update_seconds: float = 300.0
+    weight_update_seconds: float = 30.0
+    requests_per_minute: float = 600.0
+    no_traffic_metrics: bool = False  # a variant without traffic: zeros (True) or no datapoints
     registry_events: bool = True
     behaviours: dict[str, ModelBehaviour] = field(default_factory=dict)  # "group/version" -> behaviour
+
+    def behaviour(self, package: str) -> ModelBehaviour:
+        return self.behaviours.get(package) or _DEFAULT_BEHAVIOUR
+
+
+_DEFAULT_BEHAVIOUR = ModelBehaviour()
 
 
 def package_key(arn: str) -> str:
     """``group/version`` of a model package ARN."""
     match = re.search(r":model-package/([^/]+)/(\d+)$", arn)
     return f"{match[1]}/{match[2]}" if match else arn
+
+
+@dataclass(frozen=True)
+class ServingVariant:
+    """One live variant as traffic sees it."""
+
+    name: str
+    weight: float
+    package: str  # "group/version", or "model:<ModelName>" for a model not made from a package
+    instances: int | None
+
+
+Snapshot = tuple[ServingVariant, ...]
+
+
+@dataclass(frozen=True)
+class WeightChange:
+    """The current weights of an endpoint's live variants from ``at`` on (and what each serves)."""
+
+    at: float
+    endpoint: str
+    weights: dict[str, float]
+    packages: dict[str, str]
+
+
+@dataclass
+class _PendingUpdate:
+    kind: str  # "config" | "weights"
+    config_name: str | None = None
+    variants: list[dict[str, Any]] = field(default_factory=list)
+    packages: dict[str, str] = field(default_factory=dict)
+
+
+def epoch_millis(when: datetime) -> int:
+    """Epoch milliseconds of a datetime (naive ones are UTC, as moto stores them)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return round(when.timestamp() * 1000)
+
+
+def _not_found(kind: str, arn: str) -> ValidationError:
+    return ValidationError(f'Could not find {kind} "{arn}".')
+
+
+def _in_progress(endpoint: Any) -> ValidationError:
+    return ValidationError(f'Cannot update in-progress endpoint "{endpoint.arn}".')
 
 
 class SageMakerSimulator:
@@ -68,7 +151,20 @@ class SageMakerSimulator:
         self.settings = settings
         self._emit = emit
         self._stack = ExitStack()
+        self._stamps = itertools.count()
         self.status_log: list[tuple[float, str, str]] = []  # (t, endpoint, status)
+        # endpoint name -> [(t, what serves from t on)]; an empty snapshot means no traffic
+        self.serving: dict[str, list[tuple[float, Snapshot]]] = {}
+        self.weight_log: list[WeightChange] = []
+        self._last_weights: dict[str, dict[str, float]] = {}
+        self._live_packages: dict[str, dict[str, str]] = {}  # endpoint -> variant -> package
+        self._pending: dict[str, _PendingUpdate] = {}  # endpoint name -> in-flight update
+
+    # --- time -----------------------------------------------------------------------------
+    def stamp(self) -> datetime:
+        """Virtual now as moto stores times (naive UTC), plus a microsecond sequence for ordering."""
+        now = self.scheduler.datetime().replace(tzinfo=None)
+        return now + timedelta(microseconds=next(self._stamps) % 1_000_000)
 
     # --- patching -------------------------------------------------------------------------
     def install(self) -> None:
@@ -79,7 +175,10 @@ class SageMakerSimulator:
                 "create_endpoint",
                 "delete_endpoint",
                 "create_model",
+                "delete_model",
                 "create_endpoint_config",
+                "describe_endpoint_config",
+                "delete_endpoint_config",
                 "update_model_package",
                 "create_model_package",
             )
@@ -90,13 +189,20 @@ class SageMakerSimulator:
             for existing in backend.endpoints.values():
                 if existing.endpoint_name.lower() == endpoint_name.lower():
                     raise ValidationError(f'Cannot create already existing endpoint "{existing.arn}".')
+            config = backend.endpoint_configs.get(endpoint_config_name)
+            if config is None:
+                raise _not_found("endpoint configuration", sim._config_arn(backend, endpoint_config_name))
             endpoint = originals["create_endpoint"](backend, endpoint_name, endpoint_config_name, tags)
+            endpoint.production_variants = sim._variants_from_config(config)
+            endpoint.creation_time = endpoint.last_modified_time = sim.stamp()
+            sim._live_packages[endpoint_name] = sim._packages_of_config(backend, config)
             sim._set_status(endpoint, "Creating")
-            behaviour = sim._behaviour_of_config(backend, endpoint_config_name)
-            if behaviour.fail_deploy:
+            failing = sim._failing_behaviour(backend, config)
+            if failing is not None:
+                reason = failing.failure_reason
                 sim.scheduler.after(
                     sim.settings.endpoint_create_seconds,
-                    lambda: sim._set_status(endpoint, "Failed", behaviour.failure_reason),
+                    lambda: sim._set_status(endpoint, "Failed", reason),
                 )
             else:
                 sim.scheduler.after(
@@ -107,22 +213,61 @@ class SageMakerSimulator:
         def delete_endpoint(backend: Any, endpoint_name: str) -> None:
             endpoint = backend.endpoints.get(endpoint_name)
             if endpoint is not None and endpoint.endpoint_status in IN_PROGRESS:
-                raise ValidationError(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+                raise _in_progress(endpoint)
             originals["delete_endpoint"](backend, endpoint_name)
             if endpoint is not None:
                 sim.status_log.append((sim.scheduler.now, endpoint_name, "Deleted"))
+                sim._record_serving(endpoint_name, ())
+                sim._live_packages.pop(endpoint_name, None)
+                sim._last_weights.pop(endpoint_name, None)
 
         def create_model(backend: Any, model_name: str, *args: Any, **kwargs: Any) -> Any:
             if model_name in backend._models:
                 arn = backend._models[model_name].arn
                 raise ValidationError(f'Cannot create already existing model "{arn}".')
-            return originals["create_model"](backend, model_name, *args, **kwargs)
+            model = originals["create_model"](backend, model_name, *args, **kwargs)
+            model.creation_time = sim.stamp()
+            return model
+
+        def delete_model(backend: Any, model_name: str) -> None:
+            if model_name not in backend._models:
+                raise _not_found("model", sm_models.arn_formatter("model", model_name, *sim._where(backend)))
+            originals["delete_model"](backend, model_name)
 
         def create_endpoint_config(backend: Any, endpoint_config_name: str, *args: Any, **kwargs: Any) -> Any:
             if endpoint_config_name in backend.endpoint_configs:
                 arn = backend.endpoint_configs[endpoint_config_name].endpoint_config_arn
                 raise ValidationError(f'Cannot create already existing endpoint configuration "{arn}".')
-            return originals["create_endpoint_config"](backend, endpoint_config_name, *args, **kwargs)
+            config = originals["create_endpoint_config"](backend, endpoint_config_name, *args, **kwargs)
+            for variant in config.production_variants:
+                # SageMaker answers 1.0 when the weight was not given, and keeps an explicit 0.0
+                weight = variant.get("InitialVariantWeight")
+                variant["InitialVariantWeight"] = 1.0 if weight is None else float(weight)
+            config.creation_time = sim.stamp()
+            return config
+
+        def describe_endpoint_config(backend: Any, endpoint_config_name: str) -> Any:
+            if endpoint_config_name not in backend.endpoint_configs:
+                raise _not_found("endpoint configuration", sim._config_arn(backend, endpoint_config_name))
+            return originals["describe_endpoint_config"](backend, endpoint_config_name)
+
+        def delete_endpoint_config(backend: Any, endpoint_config_name: str) -> None:
+            arn = sim._config_arn(backend, endpoint_config_name)
+            if endpoint_config_name not in backend.endpoint_configs:
+                raise _not_found("endpoint configuration", arn)
+            for endpoint_name, pending in sim._pending.items():
+                endpoint = backend.endpoints.get(endpoint_name)
+                if pending.config_name == endpoint_config_name and endpoint is not None:
+                    raise ValidationError(
+                        f'Cannot delete endpoint configuration "{arn}": the in-progress update of '
+                        f'endpoint "{endpoint.arn}" uses it.'
+                    )
+            originals["delete_endpoint_config"](backend, endpoint_config_name)
+
+        def update_endpoint_weights_and_capacities(
+            backend: Any, endpoint_name: str, desired_weights_and_capacities: list[dict[str, Any]]
+        ) -> str:
+            return sim.update_weights(backend, endpoint_name, desired_weights_and_capacities)
 
         def update_model_package(
             backend: Any,
@@ -158,25 +303,208 @@ class SageMakerSimulator:
             "create_endpoint": create_endpoint,
             "delete_endpoint": delete_endpoint,
             "create_model": create_model,
+            "delete_model": delete_model,
             "create_endpoint_config": create_endpoint_config,
+            "describe_endpoint_config": describe_endpoint_config,
+            "delete_endpoint_config": delete_endpoint_config,
+            "update_endpoint_weights_and_capacities": update_endpoint_weights_and_capacities,
             "update_model_package": update_model_package,
             "create_model_package": create_model_package,
         }
         for name, replacement in replacements.items():
             self._stack.enter_context(mock.patch.object(backend_cls, name, replacement))
 
+        def update_endpoint(response: Any) -> ActionResult:
+            arn = sim.update_endpoint(
+                response.sagemaker_backend,
+                endpoint_name=response._get_param("EndpointName"),
+                config_name=response._get_param("EndpointConfigName"),
+                retain=bool(response._get_param("RetainAllVariantProperties")),
+                exclude=[
+                    p.get("VariantPropertyType")
+                    for p in response._get_param("ExcludeRetainedVariantProperties") or []
+                ],
+            )
+            return ActionResult({"EndpointArn": arn})
+
+        self._stack.enter_context(
+            mock.patch.object(sm_responses.SageMakerResponse, "update_endpoint", update_endpoint, create=True)
+        )
+
     def uninstall(self) -> None:
         self._stack.close()
 
-    # --- behaviour ------------------------------------------------------------------------
-    def _behaviour_of_config(self, backend: Any, config_name: str) -> ModelBehaviour:
+    # --- endpoint updates -------------------------------------------------------------------
+    def update_endpoint(
+        self,
+        backend: Any,
+        *,
+        endpoint_name: str,
+        config_name: str,
+        retain: bool = False,
+        exclude: list[str] | None = None,
+    ) -> str:
+        """``UpdateEndpoint``: blue/green, all at once, after ``endpointUpdateSeconds``."""
+        endpoint = backend.endpoints.get(endpoint_name)
+        if endpoint is None:
+            raise _not_found(
+                "endpoint", sm_models.FakeEndpoint.arn_formatter(endpoint_name, *self._where(backend))
+            )
         config = backend.endpoint_configs.get(config_name)
-        variants = config.production_variants if config is not None else []
-        for variant in variants:
-            package_arn = self.package_of_model(backend, variant.get("ModelName", ""))
-            if package_arn:
-                return self.settings.behaviours.get(package_key(package_arn), ModelBehaviour())
-        return ModelBehaviour()
+        if config is None:
+            raise _not_found("endpoint configuration", self._config_arn(backend, config_name))
+        if endpoint.endpoint_status != "InService":
+            raise _in_progress(endpoint)
+        previous = endpoint.production_variants if retain else None
+        variants = self._variants_from_config(config, previous=previous, exclude=set(exclude or []))
+        pending = _PendingUpdate(
+            kind="config",
+            config_name=config_name,
+            variants=variants,
+            packages=self._packages_of_config(backend, config),
+        )
+        self._pending[endpoint_name] = pending
+        started = self.stamp()
+        instance_types = {v["VariantName"]: v.get("InstanceType") for v in config.production_variants}
+        endpoint.pending_deployment_summary = {
+            "EndpointConfigName": config_name,
+            "StartTime": started,
+            "ProductionVariants": [
+                {
+                    **{k: v for k, v in variant.items() if k.startswith("Desired")},
+                    "VariantName": variant["VariantName"],
+                    **(
+                        {"InstanceType": instance_types[variant["VariantName"]]}
+                        if instance_types.get(variant["VariantName"])
+                        else {}
+                    ),
+                    "VariantStatus": [{"Status": "Creating", "StartTime": started}],
+                }
+                for variant in variants
+            ],
+        }
+        self._set_status(endpoint, "Updating")
+        failing = self._failing_behaviour(backend, config)
+
+        def finish() -> None:
+            if backend.endpoints.get(endpoint_name) is not endpoint:
+                return
+            self._pending.pop(endpoint_name, None)
+            endpoint.pending_deployment_summary = None
+            if failing is not None:
+                # The new fleet never became healthy: the old one keeps serving, as it did all along.
+                self._set_status(endpoint, "InService", failing.failure_reason)
+                return
+            endpoint.production_variants = pending.variants
+            endpoint.endpoint_config_name = config_name
+            endpoint.data_capture_config = config.data_capture_config
+            self._live_packages[endpoint_name] = pending.packages
+            self._set_status(endpoint, "InService")
+
+        self.scheduler.after(self.settings.endpoint_update_seconds, finish)
+        return str(endpoint.arn)
+
+    def update_weights(self, backend: Any, endpoint_name: str, desired: list[dict[str, Any]]) -> str:
+        """``UpdateEndpointWeightsAndCapacities``: ``Updating`` for ``weightUpdateSeconds``."""
+        endpoint = backend.endpoints.get(endpoint_name)
+        if endpoint is None:
+            raise _not_found(
+                "endpoint", sm_models.FakeEndpoint.arn_formatter(endpoint_name, *self._where(backend))
+            )
+        if endpoint.endpoint_status != "InService":
+            raise _in_progress(endpoint)
+        live = {v["VariantName"]: v for v in endpoint.production_variants}
+        seen: set[str] = set()
+        for entry in desired:
+            name = entry.get("VariantName")
+            if name in seen:
+                raise ValidationError(f'The variant name "{name}" was non-unique within the request.')
+            if name not in live:
+                raise ValidationError(
+                    f'The variant name(s) "{name}" is/are not present within endpoint configuration '
+                    f'"{endpoint.endpoint_config_name}".'
+                )
+            seen.add(str(name))
+        for entry in desired:
+            variant = live[entry["VariantName"]]
+            if entry.get("DesiredWeight") is not None:
+                variant["DesiredWeight"] = float(entry["DesiredWeight"])
+            if entry.get("DesiredInstanceCount") is not None:
+                variant["DesiredInstanceCount"] = int(entry["DesiredInstanceCount"])
+        self._pending[endpoint_name] = _PendingUpdate(kind="weights")
+        self._set_status(endpoint, "Updating")
+
+        def finish() -> None:
+            if backend.endpoints.get(endpoint_name) is not endpoint:
+                return
+            self._pending.pop(endpoint_name, None)
+            for variant in endpoint.production_variants:
+                if "DesiredWeight" in variant:
+                    variant["CurrentWeight"] = variant["DesiredWeight"]
+                if "DesiredInstanceCount" in variant:
+                    variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"]
+            self._set_status(endpoint, "InService")
+
+        self.scheduler.after(self.settings.weight_update_seconds, finish)
+        return str(endpoint.arn)
+
+    # --- behaviour ------------------------------------------------------------------------
+    def live_packages(self, endpoint_name: str) -> dict[str, str]:
+        """variant -> package version (``group/version``) an endpoint's live variants serve."""
+        return dict(self._live_packages.get(endpoint_name, {}))
+
+    @staticmethod
+    def _where(backend: Any) -> tuple[str, str]:
+        return str(backend.account_id), str(backend.region_name)
+
+    def _config_arn(self, backend: Any, name: str) -> str:
+        return str(sm_models.FakeEndpointConfig.arn_formatter(name, *self._where(backend)))
+
+    @staticmethod
+    def _variants_from_config(
+        config: Any, previous: list[dict[str, Any]] | None = None, exclude: set[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Live variants (``Current*``/``Desired*``) of a config, as an endpoint reports them."""
+        retained = {v["VariantName"]: v for v in previous or []}
+        exclude = exclude or set()
+        variants = []
+        for configured in config.production_variants:
+            name = configured["VariantName"]
+            weight = configured.get("InitialVariantWeight")
+            variant: dict[str, Any] = {
+                "VariantName": name,
+                "CurrentWeight": 1.0 if weight is None else float(weight),
+            }
+            if configured.get("InitialInstanceCount") is not None:
+                variant["CurrentInstanceCount"] = int(configured["InitialInstanceCount"])
+            if configured.get("ServerlessConfig"):
+                variant["CurrentServerlessConfig"] = dict(configured["ServerlessConfig"])
+            old = retained.get(name)
+            if old is not None:
+                if "DesiredWeight" not in exclude and old.get("DesiredWeight") is not None:
+                    variant["CurrentWeight"] = float(old["DesiredWeight"])
+                if "DesiredInstanceCount" not in exclude and old.get("DesiredInstanceCount") is not None:
+                    variant["CurrentInstanceCount"] = int(old["DesiredInstanceCount"])
+            for key in [k for k in variant if k.startswith("Current")]:
+                variant[key.replace("Current", "Desired", 1)] = variant[key]
+            variants.append(variant)
+        return variants
+
+    def _packages_of_config(self, backend: Any, config: Any) -> dict[str, str]:
+        packages = {}
+        for variant in config.production_variants:
+            model_name = str(variant.get("ModelName", ""))
+            arn = self.package_of_model(backend, model_name)
+            packages[str(variant["VariantName"])] = package_key(arn) if arn else f"model:{model_name}"
+        return packages
+
+    def _failing_behaviour(self, backend: Any, config: Any) -> ModelBehaviour | None:
+        """The behaviour of the first variant whose package fails to deploy, if any."""
+        for package in self._packages_of_config(backend, config).values():
+            behaviour = self.settings.behaviour(package)
+            if behaviour.fail_deploy:
+                return behaviour
+        return None
 
     @staticmethod
     def package_of_model(backend: Any, model_name: str) -> str | None:
@@ -191,16 +519,60 @@ class SageMakerSimulator:
                 return str(container["ModelPackageName"])
         return None
 
+    # --- state changes ------------------------------------------------------------------
+    def _snapshot(self, endpoint: Any) -> Snapshot:
+        if endpoint.endpoint_status not in SERVING:
+            return ()
+        packages = self._live_packages.get(endpoint.endpoint_name, {})
+        return tuple(
+            ServingVariant(
+                name=str(v["VariantName"]),
+                weight=float(v.get("CurrentWeight", 1.0)),
+                package=packages.get(str(v["VariantName"]), ""),
+                instances=v.get("CurrentInstanceCount"),
+            )
+            for v in endpoint.production_variants
+        )
+
+    def _record_serving(self, endpoint_name: str, snapshot: Snapshot) -> None:
+        now = self.scheduler.now
+        history = self.serving.setdefault(endpoint_name, [])
+        if history and history[-1][1] == snapshot:
+            return
+        if history and history[-1][0] == now:
+            history.pop()
+            if history and history[-1][1] == snapshot:
+                return
+        history.append((now, snapshot))
+        if snapshot:
+            weights = {v.name: v.weight for v in snapshot}
+            if self._last_weights.get(endpoint_name) != weights:
+                self._last_weights[endpoint_name] = weights
+                packages = {v.name: v.package for v in snapshot}
+                self.weight_log.append(WeightChange(now, endpoint_name, weights, packages))
+
     def _set_status(self, endpoint: Any, status: str, reason: str | None = None) -> None:
         endpoint.endpoint_status = status
         endpoint.failure_reason = reason
+        endpoint.last_modified_time = self.stamp()
         self.status_log.append((self.scheduler.now, endpoint.endpoint_name, status))
+        self._record_serving(endpoint.endpoint_name, self._snapshot(endpoint))
         detail = {
             "EndpointName": endpoint.endpoint_name,
             "EndpointArn": endpoint.arn,
             "EndpointConfigName": endpoint.endpoint_config_name,
+            "ProductionVariants": [
+                {
+                    key: v[key]
+                    for key in ("VariantName", "DesiredWeight", "DesiredInstanceCount")
+                    if v.get(key) is not None
+                }
+                for v in endpoint.production_variants
+            ],
             "EndpointStatus": EVENT_STATUS.get(status, status.upper()),
             "FailureReason": reason,
+            "CreationTime": epoch_millis(endpoint.creation_time),
+            "LastModifiedTime": epoch_millis(endpoint.last_modified_time),
             "Tags": {tag["Key"]: tag["Value"] for tag in endpoint.tags or []},
         }
         self._emit("aws.sagemaker", "SageMaker Endpoint State Change", detail, [endpoint.arn])

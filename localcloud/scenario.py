@@ -30,18 +30,133 @@ class _Strict(BaseModel):
 
 
 class ModelSpec(_Strict):
-    errorRate: float = Field(default=0.001, ge=0, le=1)
-    latencyMs: float = Field(default=40.0, gt=0)
-    failDeploy: bool = False
-    failureReason: str | None = None
+    errorRate: float = Field(
+        default=0.001, ge=0, le=1, description="share of requests answered 5XX (Invocation5XXErrors)"
+    )
+    latencyMs: float = Field(
+        default=40.0, gt=0, description="median ModelLatency in ms (lognormal per request, p99 about 1.8x)"
+    )
+    failDeploy: bool = Field(
+        default=False,
+        description="CreateEndpoint ends Failed; UpdateEndpoint returns to InService on the old config "
+        "with FailureReason",
+    )
+    failureReason: str | None = Field(
+        default=None, description="FailureReason SageMaker gives for failDeploy"
+    )
     metadata: dict[str, str] = Field(default_factory=dict, description="CustomerMetadataProperties")
+    monitor: Literal["ok", "violations", "failed"] = Field(
+        default="ok",
+        description="Model Monitor verdict on this version's traffic: ok -> Completed, violations -> "
+        "CompletedWithViolations, failed -> Failed",
+    )
 
 
 class SimulationSpec(_Strict):
-    endpointCreateSeconds: float = Field(default=480.0, ge=0)
-    endpointUpdateSeconds: float = Field(default=300.0, ge=0)
-    requestsPerMinute: float = Field(default=600.0, ge=0)
+    endpointCreateSeconds: float = Field(default=480.0, ge=0, description="Creating -> InService")
+    endpointUpdateSeconds: float = Field(
+        default=300.0, ge=0, description="UpdateEndpoint: Updating -> InService"
+    )
+    weightUpdateSeconds: float = Field(
+        default=30.0, ge=0, description="UpdateEndpointWeightsAndCapacities: Updating -> InService"
+    )
+    requestsPerMinute: float = Field(default=600.0, ge=0, description="traffic of every serving endpoint")
+    noTrafficMetrics: bool = Field(
+        default=False,
+        description="a variant without traffic (weight 0) publishes zeros (true) or no datapoints (false)",
+    )
     registryEvents: bool = True
+
+
+ALARM_STATES = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
+COMPARISONS = Literal[
+    "GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"
+]
+
+
+class AlarmSpec(_Strict):
+    """A CloudWatch metric alarm the scenario creates at the start (``PutMetricAlarm``)."""
+
+    name: str = Field(min_length=1, max_length=255, description="AlarmName")
+    metric: str = Field(min_length=1, description="MetricName, e.g. Invocation5XXErrors, ModelLatency")
+    namespace: str = Field(
+        default="AWS/SageMaker",
+        description="only AWS/SageMaker alarms are evaluated; others keep what `state`/`setAlarm` set",
+    )
+    endpoint: str | None = Field(default=None, description="dimension EndpointName")
+    variant: str | None = Field(default=None, description="dimension VariantName")
+    dimensions: dict[str, str] = Field(default_factory=dict, description="further dimensions, Name: Value")
+    statistic: str = Field(
+        default="Average", description="Sum, Average, SampleCount, Minimum, Maximum or pNN"
+    )
+    threshold: float
+    comparison: COMPARISONS = "GreaterThanThreshold"
+    period: int = Field(default=60, ge=60, description="seconds, a multiple of 60")
+    evaluationPeriods: int = Field(default=1, ge=1)
+    datapointsToAlarm: int | None = Field(default=None, ge=1, description="M of N; default N")
+    treatMissingData: Literal["missing", "notBreaching", "breaching", "ignore"] = "missing"
+    description: str | None = None
+    state: ALARM_STATES | None = Field(default=None, description="SetAlarmState right after creation")
+
+    @field_validator("statistic")
+    @classmethod
+    def _statistic(cls, value: str) -> str:
+        if value not in {"Sum", "Average", "SampleCount", "Minimum", "Maximum"} and not re.fullmatch(
+            r"p(\d{1,2}(\.\d+)?)", value
+        ):
+            raise ValueError(
+                "expected Sum, Average, SampleCount, Minimum, Maximum or a percentile such as p99"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AlarmSpec:
+        if self.period % 60:
+            raise ValueError(f"period must be a multiple of 60 seconds, got {self.period}")
+        if self.datapointsToAlarm is not None and self.datapointsToAlarm > self.evaluationPeriods:
+            raise ValueError("datapointsToAlarm cannot exceed evaluationPeriods")
+        return self
+
+    def dimension_list(self) -> list[dict[str, str]]:
+        dims = dict(self.dimensions)
+        if self.endpoint is not None:
+            dims["EndpointName"] = self.endpoint
+        if self.variant is not None:
+            dims["VariantName"] = self.variant
+        return [{"Name": k, "Value": v} for k, v in dims.items()]
+
+
+_MONITOR_PERIODS = sorted(
+    {m for m in range(1, 61) if 60 % m == 0} | {60 * h for h in (1, 2, 3, 4, 6, 8, 12, 24)}
+)
+
+
+class MonitorSpec(_Strict):
+    """A Model Monitor schedule on an endpoint (the key of ``monitors``), created at the start."""
+
+    everyMinutes: int = Field(
+        default=60,
+        description="period; AWS runs hourly to daily, a rehearsal may use a divisor of 60 (e.g. 10)",
+    )
+    startDelayMinutes: float = Field(
+        default=5, ge=0, le=60, description="an execution starts this long after its scheduled time"
+    )
+    runMinutes: float = Field(default=5, gt=0, le=120, description="how long an execution runs")
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$",
+        description="MonitoringScheduleName (default <endpoint>-monitor)",
+    )
+    type: Literal["DataQuality", "ModelQuality", "ModelBias", "ModelExplainability"] = "DataQuality"
+
+    @field_validator("everyMinutes")
+    @classmethod
+    def _period(cls, value: int) -> int:
+        if value not in _MONITOR_PERIODS:
+            raise ValueError(
+                "expected a divisor of 60 (1, 2, 5, 10, 15, 30...) or 60, 120, 180, 240, 360, 480, 720, 1440"
+            )
+        return value
 
 
 class FaultSpec(_Strict):
@@ -65,6 +180,14 @@ class StartSpec(_Strict):
     input: Any = Field(default_factory=dict)
 
 
+class SetAlarmSpec(_Strict):
+    """``SetAlarmState`` on an alarm (lasts until the next evaluation of an AWS/SageMaker alarm)."""
+
+    name: str = Field(min_length=1)
+    state: ALARM_STATES
+    reason: str = "set by the scenario"
+
+
 class Step(_Strict):
     at: float = Field(ge=0)
     register_: PackageRef | None = Field(default=None, alias="register")
@@ -73,6 +196,7 @@ class Step(_Strict):
     event: str | None = None
     start: StartSpec | None = None
     schedule: str | None = None
+    setAlarm: SetAlarmSpec | None = None
 
     @model_validator(mode="after")
     def _one_action(self) -> Step:
@@ -86,7 +210,7 @@ class Step(_Strict):
         return next(name for name in ACTIONS if getattr(self, _ATTR.get(name, name)) is not None)
 
 
-ACTIONS = ("register", "approve", "reject", "event", "start", "schedule")
+ACTIONS = ("register", "approve", "reject", "event", "start", "schedule", "setAlarm")
 _ATTR = {"register": "register_"}  # "register" would shadow BaseModel.register
 
 
@@ -148,9 +272,34 @@ class Scenario(_Strict):
     models: dict[str, ModelSpec] = Field(default_factory=dict)
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
     faults: list[FaultSpec] = Field(default_factory=list)
+    alarms: list[AlarmSpec] = Field(
+        default_factory=list, description="CloudWatch alarms created at the start"
+    )
+    monitors: dict[str, MonitorSpec] = Field(
+        default_factory=dict, description="endpoint name -> Model Monitor schedule created at the start"
+    )
     timeline: list[Step] = Field(min_length=1)
-    until: float | None = Field(default=None, ge=0)
+    until: float | None = Field(
+        default=None, ge=0, description="run the clock to here; default: until only background work is left"
+    )
     expect: list[Expect] = Field(default_factory=list)
+
+    @field_validator("alarms")
+    @classmethod
+    def _alarm_names(cls, value: list[AlarmSpec]) -> list[AlarmSpec]:
+        names = [a.name for a in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"alarm names must be unique, {duplicates[0]!r} is repeated")
+        return value
+
+    @field_validator("monitors")
+    @classmethod
+    def _monitor_endpoints(cls, value: dict[str, MonitorSpec]) -> dict[str, MonitorSpec]:
+        for endpoint in value:
+            if not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", endpoint):
+                raise ValueError(f"monitor key {endpoint!r} is not an endpoint name")
+        return value
 
     @field_validator("models")
     @classmethod

@@ -5,6 +5,10 @@ simulation. Only one participant runs at a time (the baton): an execution thread
 sleeps in virtual time (a Wait state, a Retry back-off) or ends, and hands the baton back.
 Simulator happenings (an endpoint reaching ``InService``, a timeline step, an event delivery) are
 plain callbacks on the scheduler's thread.
+
+Background entries (metric minutes, alarm evaluation, Model Monitor executions) never keep a run
+alive: ``run()`` without ``until`` returns as soon as only background entries are left, so a
+rehearsal ends when nothing but the passing of time remains.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ class Scheduler:
     def __init__(self, epoch: datetime) -> None:
         self.epoch = epoch
         self.now = 0.0
-        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._queue: list[tuple[float, int, bool, Callable[[], None]]] = []  # (t, seq, background, cb)
         self._seq = itertools.count()
+        self._foreground = 0  # entries in the queue that are not background work
         self._baton = threading.Event()
         self._participants = threading.local()
         self.errors: list[BaseException] = []
@@ -37,25 +42,41 @@ class Scheduler:
     def datetime(self) -> datetime:
         return self.epoch + timedelta(seconds=self.now)
 
-    def at(self, when: float, callback: Callable[[], None]) -> None:
-        heapq.heappush(self._queue, (max(when, self.now), next(self._seq), callback))
+    def at(self, when: float, callback: Callable[[], None], *, background: bool = False) -> None:
+        """Run ``callback`` at virtual second ``when``; ``background`` work never keeps a run alive."""
+        heapq.heappush(self._queue, (max(when, self.now), next(self._seq), background, callback))
+        if not background:
+            self._foreground += 1
 
-    def after(self, delay: float, callback: Callable[[], None]) -> None:
-        self.at(self.now + max(0.0, delay), callback)
+    def after(self, delay: float, callback: Callable[[], None], *, background: bool = False) -> None:
+        self.at(self.now + max(0.0, delay), callback, background=background)
 
     def pending(self) -> int:
         return len(self._queue)
+
+    def pending_foreground(self) -> int:
+        return self._foreground
 
     def next_time(self) -> float | None:
         return self._queue[0][0] if self._queue else None
 
     def run(self, until: float | None = None) -> None:
-        """Run callbacks in time order until the queue is empty or the next one is past ``until``."""
+        """Run callbacks in time order.
+
+        Without ``until``: until only background entries are left (the clock stays at the last
+        foreground happening). With ``until``: every entry, background ones included, up to
+        ``until``; the clock then reads ``until``.
+        """
         while self._queue:
             when = self._queue[0][0]
-            if until is not None and when > until:
+            if until is None:
+                if self._foreground == 0:
+                    break
+            elif when > until:
                 break
-            _, _, callback = heapq.heappop(self._queue)
+            _, _, background, callback = heapq.heappop(self._queue)
+            if not background:
+                self._foreground -= 1
             self.now = max(self.now, when)
             callback()
             if self.errors:

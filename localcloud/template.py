@@ -7,6 +7,7 @@ intrinsics resolved against local resource names.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -57,6 +58,18 @@ for _short, _long in {
 def load_yaml(path: Path) -> dict[str, Any]:
     with path.open() as handle:
         return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+_PARSED: dict[tuple[Path, int, int], dict[str, Any]] = {}
+
+
+def _load_template(path: Path) -> dict[str, Any]:
+    """``load_yaml`` once per file version in a process; each caller gets its own copy."""
+    stat = path.stat()
+    key = (path.resolve(), stat.st_mtime_ns, stat.st_size)
+    if key not in _PARSED:
+        _PARSED[key] = load_yaml(path)
+    return copy.deepcopy(_PARSED[key])
 
 
 @dataclass(frozen=True)
@@ -112,7 +125,7 @@ class Template:
         self.region = region
         self.account = account
         self.stack_name = stack_name
-        self.doc = load_yaml(path)
+        self.doc = _load_template(path)
         self.resources: dict[str, dict[str, Any]] = self.doc.get("Resources", {})
         self.parameters = {
             name: str(spec.get("Default", "")) for name, spec in self.doc.get("Parameters", {}).items()

@@ -7,6 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smdeploy import deploy
+from smdeploy.adapters.locks import LockTable
 from smdeploy.adapters.notifier import Notifier
 from smdeploy.adapters.records import DeploymentRecords
 from smdeploy.models import RecordTaskInput
@@ -27,6 +28,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         task.fields(),
         records=DeploymentRecords(SETTINGS.deployments_table),
         notifier=Notifier(SETTINGS.notify_topic_arn),
+        locks=LockTable(SETTINGS.deployments_table),
     )
     metrics.add_metric(
         name=f"Outcome{task.outcome.value.title().replace('_', '')}", unit=MetricUnit.Count, value=1

@@ -28,6 +28,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         configs=GroupConfigStore(SETTINGS.group_config_prefix),
         defaults=SETTINGS.defaults(),
         cloudwatch=CloudWatchGateway(),
+        under_lock=bool(event.get("underLock")),
     )
     metrics.add_metric(name="PlansResolved", unit=MetricUnit.Count, value=1)
     logger.info("resolved deployment plan", extra={"plan": plan.model_dump(mode="json")})

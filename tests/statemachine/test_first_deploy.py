@@ -40,7 +40,9 @@ def test_deployment_record_is_written_per_execution(tmp_path: Path) -> None:
     assert output["outcome"] == "DEPLOYED"
     assert output["modelPackageArn"] == PACKAGE.format(1)
     assert output["executionArn"].endswith(":exec-0001")
-    assert result.report["apiCalls"]["dynamodb:PutItem"] == 1
+    # the claim, the lock and the record; the lock is released and the claim closed by the record step
+    assert result.report["apiCalls"]["dynamodb:PutItem"] == 3
+    assert output["released"] == {"lockReleased": True, "claimClosed": True}
 
 
 def test_approvals_for_two_endpoints_interleave_in_virtual_time(tmp_path: Path) -> None:

@@ -40,6 +40,8 @@ def test_plan_settings_read_a_good_environment_and_ignore_other_variables() -> N
         "initialInstanceCount": 1,
         "pollSeconds": 30,
         "firstCheckSeconds": 240,
+        "lockWaitSeconds": 3600,
+        "lockPollSeconds": 60,
         "deployTimeoutSeconds": 1800,
     }
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from smdeploy import clock
+from smdeploy import clock, locking
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.config_store import GroupConfigStore
+from smdeploy.adapters.locks import LockTable
 from smdeploy.adapters.notifier import Notifier
 from smdeploy.adapters.records import DeploymentRecords
 from smdeploy.adapters.sagemaker import SageMakerGateway
@@ -47,8 +48,13 @@ def resolve_plan(
     configs: GroupConfigStore,
     defaults: dict[str, Any],
     cloudwatch: CloudWatchGateway | None = None,
+    under_lock: bool = False,
 ) -> DeploymentPlan:
-    """Normalize the input and resolve the plan; :class:`InvalidRequest` touches nothing."""
+    """Normalize the input and resolve the plan; :class:`InvalidRequest` touches nothing.
+
+    Resolved again ``under_lock`` (the endpoint may have changed while this execution waited),
+    an approval for which a newer version of the group is approved by now is ``SUPERSEDED``.
+    """
     request = normalize(raw)
     _region, _account, group, _version = parse_package_arn(request.modelPackageArn)
     package = sagemaker.find_model_package(request.modelPackageArn)
@@ -58,7 +64,8 @@ def resolve_plan(
         )
     config = configs.load(group)
     endpoint_name = request.overrides.get("endpointName") or (config.endpoint if config else None)
-    live = sagemaker.find_endpoint(endpoint_name) if endpoint_name else None
+    # The endpoint is only read under its lock: before, another deployment may be changing it.
+    live = sagemaker.find_endpoint(endpoint_name) if endpoint_name and under_lock else None
     live_variants = (
         sagemaker.variants_serving(live) if live and live.get("EndpointStatus") == "InService" else []
     )
@@ -71,6 +78,13 @@ def resolve_plan(
         live_endpoint=live,
         live_variants=live_variants,
     )
+    if not under_lock:
+        return plan.model_copy(update={"action": "PENDING"})
+    if plan.source == "approval" and plan.action != "SKIP":
+        latest = sagemaker.latest_approved_package(plan.modelPackageGroup)
+        latest_arn = str((latest or {}).get("ModelPackageArn", ""))
+        if latest_arn and int(latest_arn.rsplit("/", 1)[-1]) > plan.modelPackageVersion:
+            return plan.model_copy(update={"action": "SUPERSEDED", "supersededBy": latest_arn})
     if plan.action == "UPDATE" and plan.rollout and plan.rollout.alarms and cloudwatch is not None:
         missing = cloudwatch.missing_alarms(plan.rollout.alarms)
         if missing:
@@ -183,9 +197,9 @@ def remove_failed_endpoint(plan: DeploymentPlan, *, sagemaker: SageMakerGateway)
 
 
 def record_outcome(
-    event: dict[str, Any], *, records: DeploymentRecords, notifier: Notifier
+    event: dict[str, Any], *, records: DeploymentRecords, notifier: Notifier, locks: LockTable | None = None
 ) -> dict[str, Any]:
-    """Write the deployment record, then publish the notification; returns the record."""
+    """Write the record, release the endpoint lock and claim, then notify; returns the record."""
     outcome = Outcome(event["outcome"])
     plan = event.get("plan") or {}
     error = event.get("error") or {}
@@ -216,8 +230,23 @@ def record_outcome(
         "verdictHistory": verdict.get("history"),
         "cleanup": event.get("cleanup"),
     }
+    if plan.get("kind") == "transform":
+        record.update(
+            {
+                "transformJobName": plan.get("transformJobName"),
+                "scheduledTime": plan.get("scheduledTime"),
+                "inputPrefix": plan.get("inputPrefix"),
+                "outputPrefix": plan.get("outputPrefix"),
+                "transformStatus": (event.get("transform") or {}).get("status"),
+            }
+        )
+    if locks is not None:
+        record["released"] = locking.release(plan, event["executionArn"], outcome.value, table=locks)
+    if plan.get("supersededBy"):
+        record["supersededBy"] = plan["supersededBy"]
     records.put(record)
-    target = record["endpointName"] or "-"
+    job = plan.get("transformJobName")
+    target = record["endpointName"] or (f"transform {job}" if job else "-")
     package = record["modelPackageArn"] or "unknown package"
     subject = f"smdeploy {outcome.value}: {target} <- {'/'.join(package.split('/')[-2:])}"
     message_id = notifier.publish(subject, record)

@@ -67,6 +67,18 @@ class EndpointUpdateFailed(TerminalError):
     """SageMaker could not apply an endpoint update and went back to the previous config."""
 
 
+class LockWaitTimeout(TerminalError):
+    """Another deployment held the endpoint's lock for longer than this one may wait."""
+
+
+class NoApprovedModel(TerminalError):
+    """A batch transform found no Approved model package in its group."""
+
+
+class TransformJobFailed(TerminalError):
+    """SageMaker reported the transform job ``Failed`` (or ``Stopped``)."""
+
+
 class DeploymentRolledBack(TerminalError):
     """The candidate was judged unhealthy (or the rollout failed) and the baseline was restored."""
 
@@ -79,6 +91,9 @@ TERMINAL_ERRORS: tuple[type[TerminalError], ...] = (
     AwsRequestRejected,
     EndpointUpdateFailed,
     DeploymentRolledBack,
+    NoApprovedModel,
+    TransformJobFailed,
+    LockWaitTimeout,
 )
 
 

@@ -34,6 +34,8 @@ def _loads(text: str, field: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidRequest(field, f"not valid JSON ({exc.msg})") from exc
+    except ValueError as exc:  # valid JSON Python will not read: an integer of more than 4300 digits
+        raise InvalidRequest(field, f"not readable JSON ({exc})") from exc
     except RecursionError as exc:
         raise InvalidRequest(field, "JSON nested too deeply") from exc
 

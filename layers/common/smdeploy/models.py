@@ -36,6 +36,8 @@ class Outcome(StrEnum):
     SUPERSEDED = "SUPERSEDED"
     INVALID_REQUEST = "INVALID_REQUEST"
     FAILED = "FAILED"
+    COMPLETED = "COMPLETED"  # a batch transform job finished
+    NO_APPROVED_MODEL = "NO_APPROVED_MODEL"  # a batch transform found nothing to score with
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -49,7 +51,7 @@ def parse_timestamp(value: Any) -> datetime | None:
     if isinstance(value, bool):
         raise ValueError("a timestamp cannot be a boolean")
     if isinstance(value, int | float):
-        return _from_epoch_millis(float(value), value)
+        return _from_epoch_millis(value, value)
     if isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"\d+(\.\d+)?", text):
@@ -64,10 +66,11 @@ def parse_timestamp(value: Any) -> datetime | None:
 
 
 def _from_epoch_millis(millis: float, original: Any) -> datetime:
-    # Out-of-range values raise OverflowError or OSError from the C library; pydantic only turns
-    # ValueError into a validation error, so every failure is reported as ValueError here.
+    # Out-of-range values raise OverflowError or OSError from the C library (an int too large for a
+    # float already in float()); pydantic only turns ValueError into a validation error, so every
+    # failure is reported as ValueError here.
     try:
-        return datetime.fromtimestamp(millis / 1000.0, UTC)
+        return datetime.fromtimestamp(float(millis) / 1000.0, UTC)
     except (OverflowError, OSError, ValueError) as exc:
         raise ValueError(f"epoch milliseconds out of range: {original!r}") from exc
 
@@ -222,7 +225,8 @@ class DeploymentPlan(BaseModel):
     modelPackageGroup: str
     modelPackageVersion: int
     endpointName: str
-    action: Literal["CREATE", "UPDATE", "SKIP"]
+    # PENDING: resolved before the endpoint's lock was taken; the endpoint is read again under it.
+    action: Literal["PENDING", "CREATE", "UPDATE", "SKIP", "SUPERSEDED"]
     modelName: str
     endpointConfigName: str
     variantName: str
@@ -237,6 +241,10 @@ class DeploymentPlan(BaseModel):
     configSources: list[str] = Field(default_factory=list)
     rollout: RolloutPlan | None = None
     retainConfigs: int = 2
+    lockWaitSeconds: int = 3600
+    lockPollSeconds: int = 60
+    lockLeaseSeconds: int = 4 * 3600
+    supersededBy: str | None = None
     # UPDATE only: what serves now, and the configs the rollout goes through.
     baselineVariantName: str | None = None
     baselineModelName: str | None = None
@@ -284,4 +292,5 @@ class RecordTaskInput(BaseModel):
             "raw": self.state.get("raw"),
             "verdict": self.state.get("judgement"),
             "cleanup": self.state.get("cleanup"),
+            "transform": self.state.get("transform"),
         }

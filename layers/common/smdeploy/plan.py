@@ -210,8 +210,23 @@ def build_plan(
         firstCheckSeconds=first_check,
         rollout=rollout,
         retainConfigs=int(merged.get("retainConfigs", DEFAULT_RETAIN_CONFIGS)),
+        lockWaitSeconds=int(merged.get("lockWaitSeconds", 3600)),
+        lockPollSeconds=int(merged.get("lockPollSeconds", 60)),
+        lockLeaseSeconds=lease_seconds(timeout, rollout),
         **update,
     )
+
+
+def lease_seconds(timeout: int, rollout: RolloutPlan) -> int:
+    """How long a deployment may hold its endpoint's lock: its longest possible run, plus an hour.
+
+    Three endpoint changes at most (canary config, promotion or rollback config, and a rollback
+    after a failed promotion), and every step baked with every extension.
+    """
+    bake = sum(
+        rollout.bakeSeconds + rollout.maxExtensions * rollout.checkIntervalSeconds for _ in rollout.steps
+    )
+    return 3 * timeout + bake + 3600
 
 
 def _update_fields(

@@ -33,7 +33,8 @@ class MonitorPolicy(BaseModel):
 class StrategyConfig(BaseModel):
     """The ``strategy`` object of a group config or a manual input (every key optional)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # JSON's 1e400 reads as inf: no threshold or percentage may be infinite (or NaN).
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     type: Literal["all-at-once", "canary", "linear"] = "canary"
     canaryPercent: float = Field(default=10, gt=0, lt=100)
@@ -61,6 +62,15 @@ class StrategyConfig(BaseModel):
             if after <= before:
                 raise ValueError(f"steps must increase, got {before:g} then {after:g}")
         return steps
+
+    @field_validator("alarms")
+    @classmethod
+    def _alarm_names(cls, alarms: list[str]) -> list[str]:
+        # CloudWatch's limits: outside them DescribeAlarms rejects the request itself.
+        for name in alarms:
+            if not 1 <= len(name) <= 255:
+                raise ValueError(f"alarm names are 1-255 characters, got {len(name)}")
+        return alarms
 
     @model_validator(mode="after")
     def _consistent(self) -> StrategyConfig:
@@ -166,7 +176,14 @@ MAX_PENDING_CHECKS = 10
 def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judgement:
     """Decide after one check: wait, move to the next step, promote or roll back."""
     last_step = previous.stepIndex >= len(rollout.steps) - 1
+    alarming = [
+        f"alarm {alarm['name']} is ALARM" + (f": {alarm['reason']}" if alarm.get("reason") else "")
+        for alarm in seen.alarms
+        if alarm.get("state") == "ALARM"
+    ]
     if not seen.weightsApplied or seen.endpointStatus != "InService":
+        if alarming:  # an alarm in ALARM rolls back even while the weights are still applying
+            return _decide(previous, "UNHEALTHY", "ROLLBACK", alarming, seen)
         pending = previous.pendingChecks + 1
         if pending > MAX_PENDING_CHECKS:
             reason = f"endpoint still {seen.endpointStatus} after {pending} checks; weights never applied"
@@ -175,11 +192,7 @@ def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judge
             pendingChecks=pending, verdict="PENDING", decision="WAIT", reasons=["weights still applying"]
         )
 
-    reasons = [
-        f"alarm {alarm['name']} is ALARM" + (f": {alarm['reason']}" if alarm.get("reason") else "")
-        for alarm in seen.alarms
-        if alarm.get("state") == "ALARM"
-    ]
+    reasons = list(alarming)
     monitor = seen.monitor or {}
     status = monitor.get("MonitoringExecutionStatus")
     if status == "CompletedWithViolations" and rollout.monitor.failOnViolations:

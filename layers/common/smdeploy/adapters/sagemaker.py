@@ -210,3 +210,46 @@ class SageMakerGateway:
                 }
             )
         return out
+
+    # --- registry and batch ---------------------------------------------------------------------
+    def package_arn(self, group: str, version: int) -> str | None:
+        """The ARN of ``group/version`` (from the group's ARN), or ``None`` when there is no such group."""
+        try:
+            group_arn = str(
+                self._sm.describe_model_package_group(ModelPackageGroupName=group)["ModelPackageGroupArn"]
+            )
+        except AWS_ERRORS as exc:
+            if _not_found(exc):
+                return None
+            raise translate(exc, "DescribeModelPackageGroup") from exc
+        return group_arn.replace(":model-package-group/", ":model-package/") + f"/{version}"
+
+    def latest_approved_package(self, group: str) -> dict[str, Any] | None:
+        try:
+            page = self._sm.list_model_packages(
+                ModelPackageGroupName=group,
+                ModelApprovalStatus="Approved",
+                SortBy="CreationTime",
+                SortOrder="Descending",
+                MaxResults=1,
+            )
+        except AWS_ERRORS as exc:
+            if _not_found(exc):
+                return None
+            raise translate(exc, "ListModelPackages") from exc
+        summaries = page.get("ModelPackageSummaryList", [])
+        return dict(summaries[0]) if summaries else None
+
+    def find_transform_job(self, name: str) -> dict[str, Any] | None:
+        try:
+            return dict(self._sm.describe_transform_job(TransformJobName=name))
+        except AWS_ERRORS as exc:
+            if _not_found(exc):
+                return None
+            raise translate(exc, "DescribeTransformJob") from exc
+
+    def create_transform_job(self, **request: Any) -> None:
+        try:
+            self._sm.create_transform_job(**request)
+        except AWS_ERRORS as exc:
+            raise translate(exc, "CreateTransformJob") from exc

@@ -1,0 +1,27 @@
+"""S3 adapter: is there anything to score under a prefix?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smdeploy.adapters.aws import AWS_ERRORS, client, translate
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+class S3Gateway:
+    def __init__(self, s3: Any | None = None) -> None:
+        self._s3 = s3 or client("s3")
+
+    def has_objects(self, uri: str) -> bool:
+        bucket, prefix = split_s3_uri(uri)
+        try:
+            answer = self._s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
+        except AWS_ERRORS as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "NoSuchBucket":
+                return False
+            raise translate(exc, "ListObjectsV2") from exc
+        return int(answer.get("KeyCount", 0)) > 0

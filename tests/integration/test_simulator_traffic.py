@@ -1,0 +1,162 @@
+"""Traffic and AWS/SageMaker metrics in virtual time; background work and determinism."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from localcloud.scheduler import Scheduler
+from localcloud.traffic import MinuteStat, aggregate, binomial
+from tests.integration.test_simulator_support import (
+    ENDPOINT,
+    canary_endpoint,
+    cloud_with_models,
+    dims,
+    settings,
+)
+
+
+def _statistics(cloud: Any, metric: str, variant: str, minutes: int, stat: str) -> list[dict[str, Any]]:
+    """Datapoints of the last ``minutes`` whole minutes."""
+    now = cloud.scheduler.datetime()
+    end = now.replace(second=0, microsecond=0)
+    return list(
+        cloud.client("cloudwatch").get_metric_statistics(
+            Namespace="AWS/SageMaker",
+            MetricName=metric,
+            Dimensions=dims(variant),
+            StartTime=end - timedelta(minutes=minutes),
+            EndTime=end,
+            Period=60,
+            Statistics=[stat],
+        )["Datapoints"]
+    )
+
+
+def test_traffic_is_split_by_current_weight() -> None:
+    with cloud_with_models() as cloud:
+        shifted = canary_endpoint(cloud, candidate_weight=0.1)
+        cloud.run(until=shifted + 15 * 60)
+        candidate = _statistics(cloud, "Invocations", "candidate", 10, "Sum")
+        baseline = _statistics(cloud, "Invocations", "baseline", 10, "Sum")
+        # 600 requests a minute (the default): exactly 10% to the candidate, every whole minute
+        assert [p["Sum"] for p in candidate] == [60.0] * 10
+        assert [p["Sum"] for p in baseline] == [540.0] * 10
+        # what Model Monitor sees: requests per package version in a window
+        end_minute = int(cloud.scheduler.now // 60)
+        totals = cloud.traffic.packages_served(ENDPOINT, end_minute - 10, end_minute)
+        assert totals == {"churn/1": 5400, "churn/2": 600}
+
+
+def test_a_weight_change_within_a_minute_splits_that_minute_by_time() -> None:
+    with cloud_with_models() as cloud:
+        shifted = canary_endpoint(cloud, candidate_weight=0.5)
+        cloud.run(until=shifted + 120)
+        minute = int(shifted // 60)
+        offset = shifted - 60 * minute  # the new weights held for the rest of that minute
+        stat = cloud.traffic.series.get(("Invocations", ENDPOINT, "candidate"))
+        assert stat is not None
+        assert stat[minute].total == pytest.approx(600 * 0.5 * (60 - offset) / 60, abs=1)
+        assert stat[minute + 1].total == 300
+
+
+def test_error_rate_and_latency_follow_the_model_behaviour() -> None:
+    simulation = settings(
+        v1={"error_rate": 0.001, "latency_ms": 40}, v2={"error_rate": 0.2, "latency_ms": 200}
+    )
+    with cloud_with_models(simulation) as cloud:
+        shifted = canary_endpoint(cloud, candidate_weight=0.5)
+        cloud.run(until=shifted + 31 * 60)
+        errors = _statistics(cloud, "Invocation5XXErrors", "candidate", 30, "Average")
+        mean_rate = sum(p["Average"] for p in errors) / len(errors)
+        assert 0.17 < mean_rate < 0.23
+        assert (
+            max(p["Average"] for p in _statistics(cloud, "Invocation5XXErrors", "baseline", 30, "Average"))
+            < 0.02
+        )
+        sums = _statistics(cloud, "Invocation5XXErrors", "candidate", 30, "Sum")
+        assert all(float(p["Sum"]).is_integer() for p in sums)
+        latency = _statistics(cloud, "ModelLatency", "candidate", 30, "Average")
+        assert all(180_000 < p["Average"] < 250_000 for p in latency)  # microseconds
+        series = cloud.traffic.series.get(("ModelLatency", ENDPOINT, "candidate"))
+        assert series is not None
+        p99 = aggregate(list(series.values()), "p99")
+        assert p99 is not None and 300_000 < p99 < 420_000  # median x e^(2.33 x 0.25) ~ 1.8 x
+
+
+def test_a_variant_without_traffic_has_no_datapoints_unless_zeros_are_asked_for() -> None:
+    with cloud_with_models() as cloud:
+        shifted = canary_endpoint(cloud, candidate_weight=0.0)
+        cloud.run(until=shifted + 300)
+        assert _statistics(cloud, "Invocations", "candidate", 5, "Sum") == []
+    simulation = settings()
+    simulation.no_traffic_metrics = True
+    with cloud_with_models(simulation) as cloud:
+        shifted = canary_endpoint(cloud, candidate_weight=0.0)
+        cloud.run(until=shifted + 300)
+        assert [p["Sum"] for p in _statistics(cloud, "Invocations", "candidate", 5, "Sum")] == [0.0] * 5
+        assert [
+            p["Average"] for p in _statistics(cloud, "Invocation5XXErrors", "candidate", 5, "Average")
+        ] == [0.0] * 5
+
+
+def test_background_work_does_not_keep_a_run_alive() -> None:
+    with cloud_with_models() as cloud:
+        shifted = canary_endpoint(cloud)
+        # the weight update was the last foreground happening; metric minutes are still queued
+        assert cloud.scheduler.now == shifted
+        assert cloud.scheduler.pending() > 0 and cloud.scheduler.pending_foreground() == 0
+        cloud.run()
+        assert cloud.scheduler.now == shifted
+
+
+def test_the_scheduler_runs_background_entries_only_up_to_until_or_while_foreground_remains() -> None:
+    scheduler = Scheduler(epoch=datetime(2026, 1, 1))
+    ran: list[tuple[str, float]] = []
+
+    def tick() -> None:
+        ran.append(("tick", scheduler.now))
+        scheduler.at(scheduler.now + 60, tick, background=True)
+
+    scheduler.at(60, tick, background=True)
+    scheduler.at(150, lambda: ran.append(("work", scheduler.now)))
+    scheduler.run()
+    assert ran == [("tick", 60), ("tick", 120), ("work", 150)]
+    assert scheduler.now == 150
+    scheduler.run(until=300)
+    assert ran[-3:] == [("tick", 180), ("tick", 240), ("tick", 300)]
+    assert scheduler.now == 300
+
+
+def _metrics(seed: int) -> dict[Any, Any]:
+    simulation = settings(v2={"error_rate": 0.05})
+    with cloud_with_models(simulation, seed=seed) as cloud:
+        shifted = canary_endpoint(cloud, candidate_weight=0.25)
+        cloud.run(until=shifted + 20 * 60)
+        return {key: dict(minutes) for key, minutes in cloud.traffic.series.data.items()}
+
+
+def test_metrics_are_deterministic_for_a_seed() -> None:
+    first, second = _metrics(7), _metrics(7)
+    assert first == second
+    assert _metrics(8) != first
+
+
+def test_binomial_draws_have_the_right_mean() -> None:
+    rng = random.Random(1)
+    for n, p in ((60, 0.2), (600, 0.001), (5000, 0.3), (10, 0.9)):
+        draws = [binomial(rng, n, p) for _ in range(400)]
+        assert all(0 <= d <= n for d in draws)
+        assert sum(draws) / len(draws) == pytest.approx(n * p, rel=0.1, abs=0.1)
+
+
+def test_aggregate_statistics_over_minutes() -> None:
+    errors = [MinuteStat(100, 5, 0, 1, "binary"), MinuteStat(300, 45, 0, 1, "binary")]
+    assert aggregate(errors, "Average") == pytest.approx(50 / 400)
+    assert aggregate(errors, "Sum") == 50
+    assert aggregate(errors, "SampleCount") == 400
+    assert aggregate(errors, "p99") == 1.0 and aggregate(errors, "p50") == 0.0
+    assert aggregate([], "Average") is None
