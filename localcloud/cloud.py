@@ -70,7 +70,7 @@ def _cached_jsonpath(parse: Any) -> Any:
 LOCAL_LAMBDA_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_LOG_LEVEL": "ERROR",
     "AWS_LAMBDA_FUNCTION_NAME": "local",
 }
 
@@ -99,7 +99,7 @@ class LocalCloud:
         simulation: SimulationSettings | None = None,
         faults: list[Fault] | None = None,
         seed: int = 7,
-        lambda_log_level: str = "WARNING",
+        lambda_log_level: str = "ERROR",
     ) -> None:
         self.template = Template(template_path, region=region, account=account)
         self.region, self.account = region, account

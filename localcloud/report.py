@@ -109,6 +109,16 @@ def render(rehearsal: Rehearsal) -> str:
         for start, stop, text in _collapse(ex["states"], ex["stoppedAt"]):
             took = f"  [{duration(stop - start)}]" if stop - start >= 1 else ""
             happenings.append((start, 5, f"  {ex['name']}  {text}{took}"))
+        for v in ex.get("verdicts", []):
+            reasons = "; ".join(v["reasons"])
+            happenings.append(
+                (
+                    v["at"],
+                    5.2,
+                    f"verdict    {ex['name']} step {v['step']} ({v['percent']:g}%): "
+                    f"{v['verdict']} -> {v['decision']}: {reasons}",
+                )
+            )
         if ex["stoppedAt"] is not None:
             verdict = ex["outcome"] or "-"
             error = f"  {ex['error']}: {ex['cause']}" if ex["error"] else ""

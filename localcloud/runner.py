@@ -259,9 +259,37 @@ def describe_executions(cloud: LocalCloud) -> list[dict[str, Any]]:
                     }
                     for e in entered
                 ],
+                "verdicts": _verdicts(cloud, history),
             }
         )
     return out
+
+
+JUDGE_STATE = "Judge candidate"
+
+
+def _verdicts(cloud: LocalCloud, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each check of a canary bake that decided something (or extended the bake), with its reasons."""
+    verdicts = []
+    for event in history:
+        details = event.get("stateExitedEventDetails") or {}
+        if details.get("name") != JUDGE_STATE or not details.get("output"):
+            continue
+        judgement = json.loads(details["output"]).get("judgement") or {}
+        extended = any("bake extended" in reason for reason in judgement.get("reasons", []))
+        if judgement.get("decision") == "WAIT" and not extended:
+            continue
+        verdicts.append(
+            {
+                "at": (_timestamp(event["timestamp"]) - cloud.scheduler.epoch).total_seconds(),
+                "step": int(judgement.get("stepIndex", 0)) + 1,
+                "percent": judgement.get("percent"),
+                "verdict": judgement.get("verdict"),
+                "decision": judgement.get("decision"),
+                "reasons": judgement.get("reasons", []),
+            }
+        )
+    return verdicts
 
 
 def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:

@@ -55,3 +55,13 @@ class RecordSettings(_EnvSettings):
 
     deployments_table: str = Field(alias="DEPLOYMENTS_TABLE", min_length=3)
     notify_topic_arn: str = Field(alias="NOTIFY_TOPIC_ARN", pattern=r"^arn:aws[a-z-]*:sns:")
+
+
+class WithdrawalSettings(_EnvSettings):
+    """withdrawn_approval: where group configs and the history live, and what to start."""
+
+    group_config_prefix: str = Field(alias="GROUP_CONFIG_PREFIX", pattern=r"^/.*/$")
+    deployments_table: str = Field(alias="DEPLOYMENTS_TABLE", min_length=3)
+    deploy_state_machine_arn: str = Field(
+        alias="DEPLOY_STATE_MACHINE_ARN", pattern=r"^arn:aws[a-z-]*:states:"
+    )

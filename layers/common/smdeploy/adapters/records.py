@@ -44,3 +44,21 @@ class DeploymentRecords:
             self._ddb.put_item(TableName=self._table, Item=item)
         except AWS_ERRORS as exc:
             raise translate(exc, "PutItem") from exc
+
+    def deployments_of(self, endpoint: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The endpoint's records, newest first (index ``byEndpoint``)."""
+        try:
+            answer = self._ddb.query(
+                TableName=self._table,
+                IndexName="byEndpoint",
+                KeyConditionExpression="gsi1pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"ENDPOINT#{endpoint}"}},
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+        except AWS_ERRORS as exc:
+            raise translate(exc, "Query") from exc
+        return [
+            {key: next(iter(value.values())) for key, value in item.items()}
+            for item in answer.get("Items", [])
+        ]

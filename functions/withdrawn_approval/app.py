@@ -1,0 +1,36 @@
+"""On a rejection of the version an endpoint serves, start the deployment of the last good version."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from smdeploy import withdrawal
+from smdeploy.adapters.config_store import GroupConfigStore
+from smdeploy.adapters.executions import ExecutionStarter
+from smdeploy.adapters.records import DeploymentRecords
+from smdeploy.adapters.sagemaker import SageMakerGateway
+from smdeploy.settings import WithdrawalSettings
+
+SETTINGS = WithdrawalSettings.from_env()
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.set_correlation_id(str(event.get("id", "")))
+    result = withdrawal.handle_rejection(
+        event,
+        sagemaker=SageMakerGateway(),
+        configs=GroupConfigStore(SETTINGS.group_config_prefix),
+        records=DeploymentRecords(SETTINGS.deployments_table),
+        starter=ExecutionStarter(SETTINGS.deploy_state_machine_arn),
+    )
+    metrics.add_metric(name="Restores", unit=MetricUnit.Count, value=int(result["action"] == "restore"))
+    logger.info("withdrawn approval handled", extra={"result": result})
+    return result
