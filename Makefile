@@ -49,7 +49,7 @@ $(NODE_TOOLS)/.installed: tools/package.json tools/package-lock.json
 	touch $@
 
 demo: $(STAMP)
-	$(VENV)/bin/smdeploy simulate scenarios/first-deploy.yaml
+	$(VENV)/bin/smdeploy simulate scenarios/demo.yaml
 
 test: lint validate
 	$(PY) -m pytest

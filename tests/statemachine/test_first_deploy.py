@@ -85,7 +85,7 @@ def test_rejected_create_endpoint_is_recorded_as_failed_and_notified(tmp_path: P
         {
             "name": "t",
             "groups": CHURN,
-            "faults": [{"call": "sagemaker:CreateEndpoint", "error": "ResourceLimitExceeded", "times": 1}],
+            "faults": [{"call": "sagemaker:CreateEndpoint", "error": "ResourceLimitExceeded", "times": 3}],
             "timeline": [{"at": 0, "approve": {"group": "churn", "version": 1}}],
         },
     )
