@@ -88,6 +88,9 @@ build: $(SAM_VENV)/.installed
 
 bench: $(STAMP)
 	$(PY) bench/bench_first_deploy.py
+	$(PY) bench/bench_canary.py
+	$(PY) bench/bench_concurrency.py
+	@if [ -f bench/bench_batch.py ]; then $(PY) bench/bench_batch.py; fi
 
 schema: $(STAMP)
 	$(PY) tools/generate_schema.py
