@@ -488,3 +488,20 @@ def test_good_group_config_parses() -> None:
     config = parse_group_config({"endpoint": "churn-prod", "initialInstanceCount": 2}, SSM)
 
     assert config == GroupConfig(endpoint="churn-prod", initialInstanceCount=2)
+
+
+def test_a_package_from_another_account_needs_the_group_to_allow_that_account() -> None:
+    foreign = approval("arn:aws:sagemaker:us-east-1:210987654321:model-package/churn/4")
+    own = {**DEFAULTS, "accountId": "123456789012"}
+    with pytest.raises(InvalidRequest) as caught:
+        plan_for(foreign, defaults=own)
+    assert caught.value.field == "modelPackageArn"
+    assert "allowedAccounts" in caught.value.problem
+    allowed = GroupConfig(endpoint="churn-prod", allowedAccounts=["210987654321"])
+    assert plan_for(foreign, defaults=own, group=allowed).modelPackageArn.startswith(
+        "arn:aws:sagemaker:us-east-1:2109"
+    )
+
+
+def test_a_package_from_the_own_account_needs_no_allowance() -> None:
+    assert plan_for(defaults={**DEFAULTS, "accountId": "123456789012"}).action == "CREATE"

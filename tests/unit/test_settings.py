@@ -42,6 +42,7 @@ def test_plan_settings_read_a_good_environment_and_ignore_other_variables() -> N
         "firstCheckSeconds": 240,
         "lockWaitSeconds": 3600,
         "lockPollSeconds": 60,
+        "accountId": None,
         "deployTimeoutSeconds": 1800,
     }
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from smdeploy import clock
 from smdeploy.adapters.s3 import S3Gateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
-from smdeploy.errors import InvalidRequest, NoApprovedModel, TransformJobFailed
+from smdeploy.errors import AwsRequestRejected, InvalidRequest, NoApprovedModel, TransformJobFailed
 from smdeploy.events import first_error
 from smdeploy.models import GROUP_NAME_RE, parse_timestamp, validate_instance_type
 from smdeploy.plan import resource_name
@@ -164,6 +164,19 @@ def start_transform(
     existing = sagemaker.find_transform_job(plan.transformJobName)
     if existing is not None:
         return {"started": False, "duplicate": True, "status": existing.get("TransformJobStatus"), "polls": 0}
+    try:
+        _create_job(plan, sagemaker, tags)
+    except AwsRequestRejected:
+        # Two deliveries of one tick may both find no job and both create it: SageMaker refuses
+        # the second (ResourceInUse). The job exists now, so this execution is the duplicate.
+        existing = sagemaker.find_transform_job(plan.transformJobName)
+        if existing is None:
+            raise
+        return {"started": False, "duplicate": True, "status": existing.get("TransformJobStatus"), "polls": 0}
+    return {"started": True, "duplicate": False, "status": "InProgress", "polls": 0}
+
+
+def _create_job(plan: BatchPlan, sagemaker: SageMakerGateway, tags: list[dict[str, str]]) -> None:
     s = plan.settings
     sagemaker.create_transform_job(
         TransformJobName=plan.transformJobName,
@@ -179,7 +192,6 @@ def start_transform(
         TransformResources={"InstanceType": s["instanceType"], "InstanceCount": s["instanceCount"]},
         Tags=tags,
     )
-    return {"started": True, "duplicate": False, "status": "InProgress", "polls": 0}
 
 
 def check_transform(plan: BatchPlan, *, sagemaker: SageMakerGateway) -> dict[str, Any]:

@@ -177,6 +177,9 @@ class GroupConfig(BaseModel):
     initialInstanceCount: int | None = Field(default=None, ge=1, le=100)
     strategy: StrategyConfig | None = None
     retainConfigs: int | None = Field(default=None, ge=1, le=10)
+    allowedAccounts: list[Annotated[str, Field(pattern=r"^\d{12}$")]] = Field(
+        default_factory=list, description="Other AWS accounts whose model packages this group may deploy"
+    )
 
     @field_validator("endpoint")
     @classmethod

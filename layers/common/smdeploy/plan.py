@@ -134,7 +134,16 @@ def build_plan(
     of the target endpoint, or ``None`` when it does not exist; ``live_variants`` what each of
     its variants serves (``VariantName``, ``ModelName``, ``ModelPackageArn``, ``CurrentWeight``).
     """
-    _region, _account, group, version = parse_package_arn(request.modelPackageArn)
+    _region, account, group, version = parse_package_arn(request.modelPackageArn)
+    own_account = defaults.get("accountId")
+    if own_account and account != own_account:
+        allowed = group_config.allowedAccounts if group_config is not None else []
+        if account not in allowed:
+            raise InvalidRequest(
+                "modelPackageArn",
+                f"the package belongs to account {account}; list it in 'allowedAccounts' of "
+                f"{group_config_source} to deploy packages from that account",
+            )
     approval = package.get("ModelApprovalStatus")
     if approval != "Approved":
         raise InvalidRequest("modelPackageArn", f"the package is {approval!r}; only Approved packages deploy")
@@ -147,7 +156,7 @@ def build_plan(
     strategy_layers: list[dict[str, Any] | None] = []
     explicit_instances = False
     if group_config is not None:
-        layer = group_config.model_dump(exclude_none=True, exclude={"strategy"})
+        layer = group_config.model_dump(exclude_none=True, exclude={"strategy", "allowedAccounts"})
         merged.update(layer)
         strategy_layers.append(
             group_config.strategy.model_dump(exclude_unset=True) if group_config.strategy else None

@@ -30,6 +30,7 @@ class PlanSettings(_EnvSettings):
     first_check_seconds: int = Field(default=240, alias="ENDPOINT_FIRST_CHECK_SECONDS", ge=5, le=3600)
     deploy_timeout_seconds: int = Field(alias="ENDPOINT_DEPLOY_TIMEOUT_SECONDS", ge=60, le=86400)
     lock_wait_seconds: int = Field(default=3600, alias="LOCK_WAIT_SECONDS", ge=0, le=86400)
+    account_id: str | None = Field(default=None, alias="ACCOUNT_ID", pattern=r"^\d{12}$")
     lock_poll_seconds: int = Field(default=60, alias="LOCK_POLL_SECONDS", ge=5, le=3600)
 
     def defaults(self) -> dict[str, object]:
@@ -39,6 +40,7 @@ class PlanSettings(_EnvSettings):
             "pollSeconds": self.poll_seconds,
             "firstCheckSeconds": self.first_check_seconds,
             "lockWaitSeconds": self.lock_wait_seconds,
+            "accountId": self.account_id,
             "lockPollSeconds": self.lock_poll_seconds,
             "deployTimeoutSeconds": self.deploy_timeout_seconds,
         }
