@@ -69,6 +69,12 @@ def test_strategy_layers_merge_key_by_key_later_winning() -> None:
     }
 
 
+def test_a_later_type_without_steps_drops_earlier_steps() -> None:
+    merged = merge_strategy({"type": "canary", "steps": [10, 50]}, {"type": "all-at-once"})
+    assert merged == {"type": "all-at-once"}
+    assert resolve_strategy([{"type": "canary", "steps": [10]}, {"type": "all-at-once"}]).steps == [100.0]
+
+
 def test_checks_per_step_cover_the_bake() -> None:
     plan = rollout(bakeMinutes=10, checkIntervalSeconds=120)
     assert (plan.bakeSeconds, plan.checksPerStep) == (600, 5)

@@ -129,9 +129,14 @@ def resolve_rollout(config: StrategyConfig) -> RolloutPlan:
 
 
 def merge_strategy(*layers: dict[str, Any] | None) -> dict[str, Any]:
-    """Merge strategy objects key by key, later layers winning (``monitor`` merged one level deeper)."""
+    """Merge strategy objects key by key, later layers winning (``monitor`` merged one level deeper).
+
+    A layer that sets ``type`` without ``steps`` drops the steps of earlier layers.
+    """
     merged: dict[str, Any] = {}
     for layer in layers:
+        if layer and "type" in layer and "steps" not in layer:
+            merged.pop("steps", None)  # a new type brings its own steps
         for key, value in (layer or {}).items():
             if key == "monitor" and isinstance(value, dict) and isinstance(merged.get("monitor"), dict):
                 merged["monitor"] = {**merged["monitor"], **value}
