@@ -19,7 +19,7 @@ class Fault:
     call: str
     error: str
     times: int = 1
-    message: str = "injected by the local cloud"
+    message: str | None = None  # default: "injected by the local cloud (<error>)"
     after: float = 0.0  # only from this virtual second on
     injected: int = 0
 
@@ -28,6 +28,8 @@ class ApiCalls:
     def __init__(self, faults: list[Fault] | None = None, now: Any = None) -> None:
         self.counts: Counter[str] = Counter()
         self.counting = False
+        self.injecting = True  # off while the local cloud acts as a user or an AWS service itself
+        self.external: Counter[str] = Counter()  # the calls made while not injecting
         self.faults = list(faults or [])
         self._now = now or (lambda: 0.0)
         self.log: list[tuple[float, str, str | None]] = []  # (t, call, injected error)
@@ -38,7 +40,14 @@ class ApiCalls:
         service = SERVICE_NAMES.get(module[1], module[1]) if len(module) > 1 else "unknown"
         return f"{service}:{response._get_action()}"
 
+    def control_plane(self) -> Counter[str]:
+        """The calls made by the control plane (handlers, state machines), not by the scenario acting
+        as a user or by the local cloud acting as EventBridge or Scheduler."""
+        return self.counts - self.external
+
     def fault_for(self, call: str) -> Fault | None:
+        if not self.injecting:
+            return None
         for fault in self.faults:
             if fault.call == call and fault.injected < fault.times and self._now() >= fault.after:
                 fault.injected += 1
@@ -53,14 +62,22 @@ class ApiCalls:
                 return original(response)
             call = calls.call_name(response)
             calls.counts[call] += 1
+            if not calls.injecting:
+                calls.external[call] += 1
             fault = calls.fault_for(call)
             calls.log.append((calls._now(), call, fault.error if fault else None))
             if fault is not None:
                 error_cls = type(fault.error, (ServiceException,), {"code": fault.error})
                 method_name = camelcase_to_underscores(call.split(":", 1)[1])
 
+                text = (
+                    fault.message
+                    if fault.message is not None
+                    else f"injected by the local cloud ({fault.error})"
+                )
+
                 def fail() -> Any:
-                    raise error_cls(f"{fault.message} ({fault.error})")
+                    raise error_cls(text)
 
                 setattr(response, method_name, fail)
             return original(response)

@@ -7,8 +7,10 @@ import logging
 import os
 import random
 import time as real_time
+import uuid
 import warnings
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -28,7 +30,7 @@ from localcloud.lambdas import LambdaRuntime
 from localcloud.monitor import ModelMonitorSimulator
 from localcloud.sagemaker_sim import SageMakerSimulator, SimulationSettings
 from localcloud.scheduler import Scheduler
-from localcloud.template import TEMPLATE_PATH, Template
+from localcloud.template import TEMPLATE_PATH, RuleSpec, ScheduleSpec, Template
 from localcloud.traffic import TrafficSimulator
 from smdeploy import clock as smdeploy_clock
 from smdeploy.adapters import aws as smdeploy_aws
@@ -81,6 +83,25 @@ class ExecutionTimes:
     stopped: float | None = None
 
 
+# Lambda's waits before the 2nd and the 3rd attempt of a failed asynchronous invocation.
+ASYNC_RETRY_DELAYS = (60.0, 120.0)
+SCHEDULER_TIME_ATTRIBUTE = "<aws.scheduler.scheduled-time>"
+
+
+@dataclass
+class AsyncInvocation:
+    """One attempt of an asynchronous invocation (an EventBridge rule or schedule -> a function)."""
+
+    at: float
+    function: str  # logical id
+    trigger: str  # the rule or schedule that delivered the event
+    attempt: int
+    ok: bool = False
+    result: Any = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+
 class LocalCloud:
     """Context manager: ``with LocalCloud() as cloud: cloud.put_event(...); cloud.run()``.
 
@@ -100,15 +121,20 @@ class LocalCloud:
         faults: list[Fault] | None = None,
         seed: int = 7,
         lambda_log_level: str = "ERROR",
+        parameters: dict[str, str] | None = None,
     ) -> None:
-        self.template = Template(template_path, region=region, account=account)
+        self.template = Template(
+            template_path, region=region, account=account, parameter_overrides=parameters
+        )
         self.region, self.account = region, account
         self.scheduler = Scheduler(EPOCH)
         self.simulation = simulation or SimulationSettings()
         self.api = ApiCalls(faults, now=lambda: self.scheduler.now)
         self.machines = self.template.state_machines()
+        self.functions = self.template.functions()
+        self._machine_by_arn = {spec.arn: lid for lid, spec in self.machines.items()}
         self.lambdas = LambdaRuntime(
-            self.template.functions(), {**LOCAL_LAMBDA_ENV, "POWERTOOLS_LOG_LEVEL": lambda_log_level}
+            self.functions, {**LOCAL_LAMBDA_ENV, "POWERTOOLS_LOG_LEVEL": lambda_log_level}
         )
         self.sagemaker_sim = SageMakerSimulator(self.scheduler, self.simulation, self._emit)
         self.seed = seed
@@ -125,13 +151,17 @@ class LocalCloud:
         self.monitor = ModelMonitorSimulator(
             self.scheduler, self.simulation, self.traffic, account=account, region=region
         )
-        rules = [rule for spec in self.machines.values() for rule in spec.rules]
+        rules = [rule for spec in self.machines.values() for rule in spec.rules] + [
+            rule for spec in self.functions.values() for rule in spec.rules
+        ]
         self.bus = LocalEventBus(
-            rules, self._start_from_rule, lambda: self.scheduler.now, self.now_iso, account, region
+            rules, self._deliver, lambda: self.scheduler.now, self.now_iso, account, region
         )
-        self.executions: list[str] = []  # ARNs in start order
+        self.executions: list[str] = []  # ARNs in start order, however started (rule, console, handler)
         self.execution_machine: dict[str, str] = {}
         self.times: dict[str, ExecutionTimes] = {}
+        self.async_invocations: list[AsyncInvocation] = []
+        self.schedule_firings: list[dict[str, Any]] = []
         self._random = random.Random(seed)
         self._stack = ExitStack()
         self._sqs_queue_url: str | None = None
@@ -187,6 +217,9 @@ class LocalCloud:
 
         def start(worker: Any) -> None:
             arn = worker._evaluation_details.execution_details.arn
+            # Every execution is numbered here, in start order, whoever called StartExecution
+            # (a rule, a scenario step, a handler through boto3).
+            cloud._register_execution(arn, worker._evaluation_details.state_machine_details.arn)
             times = cloud.times.setdefault(arn, ExecutionTimes())
 
             def run() -> None:
@@ -252,7 +285,12 @@ class LocalCloud:
             _backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
         ) -> bytes:
             payload = json.loads(body) if body else {}
-            result, function_error = cloud.lambdas.invoke(function_name, payload)
+            # The handler is the control plane, whoever invoked it: its own calls may be faulted.
+            saved, cloud.api.injecting = cloud.api.injecting, True
+            try:
+                result, function_error = cloud.lambdas.invoke(function_name, payload)
+            finally:
+                cloud.api.injecting = saved
             if function_error:
                 response_headers["x-amz-function-error"] = function_error
             return json.dumps(result).encode()
@@ -344,21 +382,81 @@ class LocalCloud:
         """Put an event on the local bus now (as ``PutEvents`` or an AWS service would)."""
         self.bus.put(event)
 
-    def _start_from_rule(self, logical_id: str, event: dict[str, Any]) -> None:
-        self.start_execution(logical_id, event)
+    def _deliver(self, rule: RuleSpec, event: dict[str, Any]) -> None:
+        """A rule matched: hand its target the event (or the rule's ``Input``/``InputPath`` of it)."""
+        payload = rule_input(rule, event)
+        if rule.target_kind == "function":
+            self.invoke_async(rule.target_logical_id, payload, trigger=rule.name)
+        else:
+            self.start_execution(rule.target_logical_id, payload)
+
+    def _register_execution(self, arn: str, machine_arn: str) -> None:
+        if arn in self.execution_machine:
+            return
+        self.executions.append(arn)
+        self.execution_machine[arn] = self._machine_by_arn.get(machine_arn, machine_arn)
+        self.times.setdefault(arn, ExecutionTimes())
 
     def start_execution(self, machine: str, execution_input: Any) -> str:
         """Start a state machine (logical id or alias such as ``deploy``); returns the ARN."""
         spec = self.template.state_machine_by_alias(machine)
         number = len(self.executions) + 1
         sfn = self.client("stepfunctions")
-        arn = sfn.start_execution(
-            stateMachineArn=spec.arn, name=f"exec-{number:04d}", input=json.dumps(execution_input)
-        )["executionArn"]
-        self.executions.append(arn)
-        self.execution_machine[arn] = spec.logical_id
-        self.times.setdefault(arn, ExecutionTimes())
-        return str(arn)
+        with self.unfaulted():  # the console, a rule or a schedule starts it, not the control plane
+            arn = str(
+                sfn.start_execution(
+                    stateMachineArn=spec.arn, name=f"exec-{number:04d}", input=json.dumps(execution_input)
+                )["executionArn"]
+            )
+        self._register_execution(arn, spec.arn)
+        return arn
+
+    def invoke_async(self, function: str, payload: Any, *, trigger: str, attempt: int = 1) -> None:
+        """Queue an asynchronous invocation (``InvocationType=Event``) at the current virtual time.
+
+        As on Lambda, a handler error is retried after one, then two more minutes, up to the
+        function's ``EventInvokeConfig.MaximumRetryAttempts`` (default 2); errors are recorded in
+        ``async_invocations``, never raised.
+        """
+        spec = self.functions[function]
+
+        def attempt_now() -> None:
+            record = AsyncInvocation(self.scheduler.now, function, trigger, attempt)
+            self.async_invocations.append(record)
+            before = len(self.lambdas.invocations)
+            try:
+                with self.unfaulted():  # EventBridge (or Scheduler) invokes, not the control plane
+                    self.client("lambda").invoke(
+                        FunctionName=spec.arn, InvocationType="Event", Payload=json.dumps(payload).encode()
+                    )
+            except Exception as exc:  # the Invoke call itself failed
+                record.error_type = type(exc).__name__
+                record.error_message = str(exc)
+                return
+            done = self.lambdas.invocations[before:]
+            outcome = done[-1] if done else None
+            record.ok = bool(outcome and outcome.ok)
+            if outcome is not None:
+                record.result = outcome.result
+                record.error_type, record.error_message = outcome.error_type, outcome.error_message
+            if not record.ok and attempt <= min(spec.async_retries, len(ASYNC_RETRY_DELAYS)):
+                self.scheduler.after(
+                    ASYNC_RETRY_DELAYS[attempt - 1],
+                    lambda: self.invoke_async(function, payload, trigger=trigger, attempt=attempt + 1),
+                )
+
+        self.scheduler.after(0, attempt_now)
+
+    @contextmanager
+    def unfaulted(self) -> Iterator[None]:
+        """Calls made in this block are counted but never fail by injection: the local cloud acting
+        as a user (registering, approving, starting from the console) or as EventBridge."""
+        saved = self.api.injecting
+        self.api.injecting = False
+        try:
+            yield
+        finally:
+            self.api.injecting = saved
 
     # --- observation (not counted as API calls) ----------------------------------------------
     def quietly(self) -> Any:
@@ -398,14 +496,116 @@ class LocalCloud:
                     messages.append({"subject": body.get("Subject"), "message": json.loads(body["Message"])})
                     sqs.delete_message(QueueUrl=self._sqs_queue_url, ReceiptHandle=message["ReceiptHandle"])
 
-    def fire_schedule(self, name: str) -> str:
-        """Fire a schedule written in template.yaml, as EventBridge would at its next tick."""
-        for spec in self.machines.values():
-            for schedule in spec.schedules:
-                if name in {
-                    schedule.name,
-                    schedule.name.lower(),
-                    spec.logical_id.removesuffix("StateMachine").lower(),
-                }:
-                    return self.start_execution(spec.logical_id, schedule.input or {})
-        raise KeyError(f"no schedule {name!r} in template.yaml")
+    def find_schedule(self, name: str) -> ScheduleSpec:
+        """A schedule of template.yaml by its event id (``NightlyScoring``), schedule name or the
+        short alias of its state machine (``batchtransform``)."""
+        known = []
+        for schedule in self.template.schedules():
+            alias = schedule.target_logical_id.removesuffix("StateMachine").lower()
+            names = {schedule.name, schedule.name.lower(), schedule.schedule_name}
+            if schedule.target_kind == "stateMachine":
+                names.add(alias)
+            if name in names:
+                return schedule
+            known.append(schedule.name)
+        raise KeyError(f"no schedule {name!r} in template.yaml (known: {', '.join(known) or 'none'})")
+
+    def fire_schedule(self, name: str) -> dict[str, Any]:
+        """Fire a schedule written in template.yaml now, as EventBridge would at a tick.
+
+        EventBridge Scheduler (``ScheduleV2``) delivers the ``Input`` with its context attributes
+        (``<aws.scheduler.scheduled-time>`` ...) replaced, or a "Scheduled Event" envelope with
+        ``detail`` the string ``"{}"`` when there is no ``Input``; a ``Schedule`` (an EventBridge rule)
+        delivers its ``Input`` or the "Scheduled Event" envelope of ``aws.events``. A schedule whose
+        State is ``DISABLED`` in the template fires all the same: the scenario says that it ticks.
+        Returns what was fired: ``target``, ``input``, ``scheduledTime``, ``enabled`` and the
+        execution ARN (``execution``) when the target is a state machine.
+        """
+        schedule = self.find_schedule(name)
+        when = self.now_iso()
+        number = len(self.schedule_firings) + 1
+        attributes: dict[str, str] = {}
+        detail: Any = {}
+        if schedule.kind == "ScheduleV2":
+            arn = (
+                f"arn:aws:scheduler:{self.region}:{self.account}:schedule/"
+                f"{schedule.group}/{schedule.schedule_name}"
+            )
+            attributes = {
+                SCHEDULER_TIME_ATTRIBUTE: when,
+                "<aws.scheduler.schedule-arn>": arn,
+                "<aws.scheduler.execution-id>": str(uuid.UUID(int=number)),
+                "<aws.scheduler.attempt-number>": "1",
+            }
+            source, detail = "aws.scheduler", "{}"
+        else:
+            arn = f"arn:aws:events:{self.region}:{self.account}:rule/{schedule.schedule_name}"
+            source = "aws.events"
+        if schedule.input is not None:
+            text = json.dumps(schedule.input)
+            for attribute, value in attributes.items():
+                text = text.replace(attribute, value)
+            payload = json.loads(text)
+        else:
+            payload = {
+                "version": "0",
+                "id": str(uuid.UUID(int=number)),
+                "detail-type": "Scheduled Event",
+                "source": source,
+                "account": self.account,
+                "time": when,
+                "region": self.region,
+                "resources": [arn],
+                "detail": detail,
+            }
+        fired: dict[str, Any] = {
+            "at": self.scheduler.now,
+            "schedule": schedule.name,
+            "target": schedule.target_logical_id,
+            "scheduledTime": when,
+            "enabled": schedule.enabled,
+            "input": payload,
+        }
+        if schedule.target_kind == "function":
+            self.invoke_async(schedule.target_logical_id, payload, trigger=schedule.name)
+        else:
+            fired["execution"] = self.start_execution(schedule.target_logical_id, payload)
+        self.schedule_firings.append(fired)
+        return fired
+
+    def locks(self) -> list[dict[str, Any]]:
+        """Lock and claim items (``pk`` ``LOCK#...`` / ``CLAIM#...``) left in the template's tables."""
+        out = []
+        with self.quietly():
+            ddb = self.client("dynamodb")
+            for table in self.template.tables():
+                for page in ddb.get_paginator("scan").paginate(TableName=table):
+                    for item in page.get("Items", []):
+                        pk = item.get("pk", {}).get("S", "")
+                        if not pk.startswith(("LOCK#", "CLAIM#")):
+                            continue
+                        flat = {key: next(iter(value.values())) for key, value in item.items()}
+                        expires = flat.get("expiresAt")
+                        out.append(
+                            {
+                                "pk": pk,
+                                "owner": flat.get("owner"),
+                                "state": flat.get("state"),
+                                "expiresAt": int(expires) if expires is not None else None,
+                            }
+                        )
+        return sorted(out, key=lambda lock: str(lock["pk"]))
+
+
+def rule_input(rule: RuleSpec, event: dict[str, Any]) -> Any:
+    """What a rule's target receives: its constant ``Input``, the ``InputPath`` of the event, or the event."""
+    if rule.input is not None:
+        return rule.input
+    if rule.input_path:
+        value: Any = event
+        for part in rule.input_path.removeprefix("$").strip(".").split("."):
+            if not part:
+                continue
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+    return event

@@ -1,4 +1,9 @@
-"""The local default event bus: routes events with the rule patterns written in template.yaml."""
+"""The local default event bus: routes events with the rule patterns written in template.yaml.
+
+Rules target state machines (an execution starts at once) or functions (an asynchronous
+invocation, queued at the current virtual time); a rule whose ``State`` is ``DISABLED`` matches
+nothing.
+"""
 
 from __future__ import annotations
 
@@ -24,14 +29,14 @@ class LocalEventBus:
     def __init__(
         self,
         rules: list[RuleSpec],
-        start_target: Callable[[str, dict[str, Any]], None],
+        deliver: Callable[[RuleSpec, dict[str, Any]], None],
         now: Callable[[], float],
         now_iso: Callable[[], str],
         account: str,
         region: str,
     ) -> None:
-        self._rules = [(rule, EventPattern.load(json.dumps(rule.pattern))) for rule in rules]
-        self._start_target = start_target
+        self._rules = [(rule, EventPattern.load(json.dumps(rule.pattern))) for rule in rules if rule.enabled]
+        self._deliver = deliver
         self._now = now
         self._now_iso = now_iso
         self._account = account
@@ -55,11 +60,11 @@ class LocalEventBus:
         }
 
     def put(self, event: dict[str, Any]) -> Delivery:
-        """Match ``event`` against every rule and start each matching rule's target."""
+        """Match ``event`` against every rule and deliver it to each matching rule's target."""
         delivery = Delivery(at=self._now(), event=event)
         for rule, pattern in self._rules:
             if pattern.matches_event(event):  # type: ignore[arg-type]
                 delivery.matched_rules.append(rule.name)
-                self._start_target(rule.target_logical_id, event)
+                self._deliver(rule, event)
         self.deliveries.append(delivery)
         return delivery

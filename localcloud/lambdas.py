@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from aws_lambda_powertools import Metrics
+
 from localcloud.template import FunctionSpec
 
 
@@ -44,6 +46,8 @@ class Invocation:
     function: str
     ok: bool
     error_type: str | None = None
+    error_message: str | None = None
+    result: Any = None
 
 
 @contextmanager
@@ -110,7 +114,8 @@ class LambdaRuntime:
             try:
                 result = handler(payload, context)
             except Exception as exc:
-                self.invocations.append(Invocation(spec.logical_id, False, type(exc).__name__))
+                _clear_metrics()
+                self.invocations.append(Invocation(spec.logical_id, False, type(exc).__name__, str(exc)))
                 return (
                     {
                         "errorType": type(exc).__name__,
@@ -120,5 +125,13 @@ class LambdaRuntime:
                     },
                     "Unhandled",
                 )
-        self.invocations.append(Invocation(spec.logical_id, True))
-        return json.loads(json.dumps(result, default=str)), None
+        _clear_metrics()
+        answer = json.loads(json.dumps(result, default=str))
+        self.invocations.append(Invocation(spec.logical_id, True, result=answer))
+        return answer, None
+
+
+def _clear_metrics() -> None:
+    """Drop the metrics an invocation added: with metrics disabled locally, Powertools never flushes
+    them, so they would pile up across invocations (and print if a later one ran with them on)."""
+    Metrics().clear_metrics()  # every Metrics instance shares one metric set

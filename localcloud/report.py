@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from localcloud.runner import Rehearsal, serving
@@ -72,6 +73,32 @@ def render(rehearsal: Rehearsal) -> str:
     for change in report["endpointStatusChanges"]:
         happenings.append(
             (change["at"], 5.5, f"sagemaker  endpoint {change['endpoint']} is {change['status']}")
+        )
+    jobs = {job["name"]: job for job in report.get("transformJobs", [])}
+    for change in report.get("transformJobStatusChanges", []):
+        job = jobs.get(change["transformJob"], {})
+        package = package_key(job["modelPackageArn"]) if job.get("modelPackageArn") else job.get("modelName")
+        if change["status"] == "InProgress":
+            what = f"InProgress ({package}; {job.get('inputPrefix')} -> {job.get('outputPrefix')})"
+        elif change["status"] == "Completed":
+            count = len(job.get("outputObjects", []))
+            what = f"Completed ({count} output object{'' if count == 1 else 's'})"
+        else:
+            what = f"{change['status']}: {job.get('failureReason') or 'no reason given'}"
+        happenings.append((change["at"], 5.5, f"sagemaker  transform job {change['transformJob']} {what}"))
+    for invocation in report.get("asyncInvocations", []):
+        if invocation["ok"]:
+            answer = json.dumps(invocation["result"], default=str)
+            outcome = "ok" + (f": {answer[:117]}..." if len(answer) > 120 else f": {answer}")
+        else:
+            outcome = f"{invocation['errorType']}: {invocation['errorMessage']}"
+        retry = f" (attempt {invocation['attempt']})" if invocation["attempt"] > 1 else ""
+        happenings.append(
+            (
+                invocation["at"],
+                3.5,
+                f"lambda     {invocation['function']} <- {invocation['trigger']}{retry}: {outcome}",
+            )
         )
     for fault in report["faultsInjected"]:
         happenings.append((fault["at"], 4.5, f"fault      {fault['call']} answered {fault['error']}"))
@@ -150,6 +177,29 @@ def render(rehearsal: Rehearsal) -> str:
             out.append(
                 f"    variant {v['name']}: {package_key(v['modelPackageArn'] or '?')} "
                 f"weight {v['weight']:g}, {v['instanceCount']} x {v['instanceType']}{load}"
+            )
+    if report.get("transformJobs"):
+        out.append("")
+        out.append("Transform jobs")
+        for job in report["transformJobs"]:
+            package = package_key(job["modelPackageArn"]) if job["modelPackageArn"] else job["modelName"]
+            where = f"{job['inputPrefix']} -> {job['outputPrefix']}"
+            out.append(f"  {job['name']}: {job['status']} with {package}, {where}")
+            if job["failureReason"]:
+                out.append(f"    failure reason: {job['failureReason']}")
+            for uri in job["outputObjects"]:
+                out.append(f"    {uri}")
+    held = [lock for lock in report.get("locks", []) if lock["state"] != "DONE"]
+    closed = len(report.get("locks", [])) - len(held)
+    if held or closed:
+        out.append("")
+        out.append("Locks and claims left")
+        for lock in held:
+            owner = str(lock["owner"]).rsplit(":", 1)[-1]
+            out.append(f"  {lock['pk']}: {lock['state'] or 'held'} by {owner}")
+        if closed:
+            out.append(
+                f"  {closed} closed claim{'s' if closed > 1 else ''} (DONE, kept to drop late duplicates)"
             )
     if report.get("alarms"):
         out.append("")

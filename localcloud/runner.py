@@ -15,7 +15,8 @@ from botocore.exceptions import ClientError
 from localcloud.apicalls import Fault
 from localcloud.cloud import LocalCloud
 from localcloud.sagemaker_sim import ModelBehaviour, SimulationSettings, package_key
-from localcloud.scenario import Expect, PackageRef, Scenario, Step, resolve_relative
+from localcloud.scenario import Expect, PackageRef, Scenario, Step, parameter_text, resolve_relative
+from localcloud.transforms import split_s3_uri
 
 # A scenario without ``until`` runs until nothing but background work (metric minutes, alarm
 # evaluation, Model Monitor executions) is left to happen.
@@ -51,7 +52,13 @@ def simulation_settings(scenario: Scenario) -> SimulationSettings:
             latency_ms=spec.latencyMs,
             fail_deploy=spec.failDeploy,
             monitor=spec.monitor,
+            transform_fails=spec.transformFails,
             **({"failure_reason": spec.failureReason} if spec.failureReason else {}),
+            **(
+                {"transform_failure_reason": spec.transformFailureReason}
+                if spec.transformFailureReason
+                else {}
+            ),
         )
         for key, spec in scenario.models.items()
     }
@@ -61,6 +68,7 @@ def simulation_settings(scenario: Scenario) -> SimulationSettings:
         endpoint_update_seconds=sim.endpointUpdateSeconds,
         weight_update_seconds=sim.weightUpdateSeconds,
         requests_per_minute=sim.requestsPerMinute,
+        transform_seconds=sim.transformSeconds,
         no_traffic_metrics=sim.noTrafficMetrics,
         registry_events=sim.registryEvents,
         behaviours=behaviours,
@@ -112,6 +120,11 @@ class Runner:
 
     # --- timeline -----------------------------------------------------------------------------
     def _do(self, cloud: LocalCloud, index: int, step: Step) -> None:
+        # The scenario acts as a user of AWS here: injected faults are for the control plane's calls.
+        with cloud.unfaulted():
+            self._step(cloud, step)
+
+    def _step(self, cloud: LocalCloud, step: Step) -> None:
         if step.register_ is not None:
             self._register(cloud, step.register_)
         elif step.approve is not None:
@@ -130,8 +143,13 @@ class Runner:
                 cloud, f"console    StartExecution {step.start.stateMachine} -> {arn.rsplit(':', 1)[-1]}"
             )
         elif step.schedule is not None:
-            cloud.fire_schedule(step.schedule)
-            self.note(cloud, f"schedule   {step.schedule} fired")
+            fired = cloud.fire_schedule(step.schedule)
+            target = fired.get("execution", fired["target"]).rsplit(":", 1)[-1]
+            disabled = "" if fired["enabled"] else " (State DISABLED in the template: fired as if ENABLED)"
+            self.note(
+                cloud,
+                f"schedule   {step.schedule} fired for {fired['scheduledTime']} -> {target}{disabled}",
+            )
         elif step.setAlarm is not None:
             target = step.setAlarm
             try:
@@ -191,12 +209,40 @@ class Runner:
                 check_endpoint=False,  # the schedule waits for the endpoint the rehearsal deploys
             )
 
+    def _put_data(self, cloud: LocalCloud) -> None:
+        """The scenario's ``data``: objects in the local S3 before the timeline starts."""
+        s3 = cloud.client("s3")
+        buckets: set[str] = set()
+        for uri, text in self.scenario.data.items():
+            bucket, key = split_s3_uri(uri)
+            if bucket not in buckets:
+                kwargs: dict[str, Any] = {"Bucket": bucket}
+                if cloud.region != "us-east-1":
+                    kwargs["CreateBucketConfiguration"] = {"LocationConstraint": cloud.region}
+                try:
+                    s3.create_bucket(**kwargs)
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] not in {
+                        "BucketAlreadyOwnedByYou",
+                        "BucketAlreadyExists",
+                    }:
+                        raise
+                buckets.add(bucket)
+            s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
+
     def run(self) -> Rehearsal:
         s = self.scenario
         wall_start = time.perf_counter()
-        faults = [Fault(call=f.call, error=f.error, times=f.times, after=f.after) for f in s.faults]
+        faults = [
+            Fault(call=f.call, error=f.error, times=f.times, after=f.after, message=f.message)
+            for f in s.faults
+        ]
         with LocalCloud(
-            region=s.region, account=s.account, simulation=simulation_settings(s), faults=faults
+            region=s.region,
+            account=s.account,
+            simulation=simulation_settings(s),
+            faults=faults,
+            parameters={name: parameter_text(value) for name, value in s.parameters.items()},
         ) as cloud:
             prefix = cloud.template.parameters["GroupConfigPrefix"]
             with cloud.quietly():
@@ -205,6 +251,7 @@ class Runner:
                     ssm.put_parameter(Name=f"{prefix}{group}", Value=json.dumps(config), Type="String")
                 self._create_alarms(cloud)
                 self._create_monitors(cloud)
+                self._put_data(cloud)
             for index, step in enumerate(s.timeline):
                 cloud.scheduler.at(step.at, functools.partial(self._do, cloud, index, step))
             cloud.run(s.until)
@@ -295,7 +342,8 @@ def _verdicts(cloud: LocalCloud, history: list[dict[str, Any]]) -> list[dict[str
 def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
     sm = cloud.client("sagemaker")
     endpoints: dict[str, Any] = {}
-    for summary in sm.list_endpoints()["Endpoints"]:
+    summaries = [s for page in sm.get_paginator("list_endpoints").paginate() for s in page["Endpoints"]]
+    for summary in sorted(summaries, key=lambda s: s["EndpointName"]):
         name = summary["EndpointName"]
         described = sm.describe_endpoint(EndpointName=name)
         try:
@@ -353,6 +401,12 @@ def describe_invocations(cloud: LocalCloud) -> dict[str, dict[str, dict[str, flo
     return out
 
 
+def _names(cloud: LocalCloud, operation: str, key: str, name: str) -> list[str]:
+    """Every resource name a SageMaker List* operation returns (all pages), sorted."""
+    pages = cloud.client("sagemaker").get_paginator(operation).paginate()
+    return sorted(item[name] for page in pages for item in page[key])
+
+
 def describe_alarms(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
     """alarm name -> final state (and why it was not evaluated, if it was not)."""
     out: dict[str, dict[str, Any]] = {}
@@ -363,6 +417,42 @@ def describe_alarms(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
             entry["notEvaluated"] = why
         out[alarm["AlarmName"]] = entry
     return out
+
+
+def describe_transform_jobs(cloud: LocalCloud) -> list[dict[str, Any]]:
+    """Transform jobs in creation order, as the simulator ran them."""
+    return [
+        {
+            "name": job.name,
+            "status": job.status,
+            "modelName": job.model_name,
+            "modelPackageArn": job.model_package_arn,
+            "createdAt": job.created_at,
+            "endedAt": job.ended_at,
+            "failureReason": job.failure_reason,
+            "inputPrefix": job.input_prefix,
+            "outputPrefix": job.output_prefix,
+            "outputObjects": list(job.output_objects),
+        }
+        for job in cloud.sagemaker_sim.transforms.jobs
+    ]
+
+
+def describe_async_invocations(cloud: LocalCloud) -> list[dict[str, Any]]:
+    """Asynchronous invocations of functions (by rules and schedules), one entry per attempt."""
+    return [
+        {
+            "at": i.at,
+            "function": i.function,
+            "trigger": i.trigger,
+            "attempt": i.attempt,
+            "ok": i.ok,
+            "result": i.result if i.ok else None,
+            "errorType": i.error_type,
+            "errorMessage": i.error_message,
+        }
+        for i in cloud.async_invocations
+    ]
 
 
 def serving(endpoint: dict[str, Any]) -> str | None:
@@ -403,6 +493,8 @@ def check(expect: Expect, report: dict[str, Any]) -> tuple[bool, str]:
             problems.append(f"status {ex['status']}")
         if expect.error is not None and ex["error"] != expect.error:
             problems.append(f"error {ex['error']}")
+        if expect.cause is not None and expect.cause not in (ex["cause"] or ""):
+            problems.append(f"cause {ex['cause']!r}")
         detail = f"{ex['name']}: {ex['status']}, outcome {ex['outcome']}" + (
             f", error {ex['error']}" if ex["error"] else ""
         )
@@ -410,6 +502,33 @@ def check(expect: Expect, report: dict[str, Any]) -> tuple[bool, str]:
     if expect.executions is not None:
         count = len(report["executions"])
         return count == expect.executions, f"{count} executions started"
+    if expect.transformJobs is not None:
+        count = len(report["transformJobs"])
+        return count == expect.transformJobs, f"{count} transform jobs created"
+    if expect.transformJob is not None:
+        jobs = report["transformJobs"]
+        if expect.transformJob > len(jobs):
+            return False, f"only {len(jobs)} transform jobs created"
+        job = jobs[expect.transformJob - 1]
+        package = package_key(job["modelPackageArn"]) if job["modelPackageArn"] else None
+        problems = []
+        if expect.status is not None and job["status"] != expect.status:
+            problems.append("status")
+        if expect.modelPackage is not None and package != expect.modelPackage:
+            problems.append("package")
+        if expect.failureReason is not None and expect.failureReason not in (job["failureReason"] or ""):
+            problems.append("reason")
+        reason = f", {job['failureReason']}" if job["failureReason"] else ""
+        return not problems, f"{job['name']}: {job['status']} with {package or job['modelName']}{reason}"
+    if expect.outputs is not None:
+        written = [
+            uri
+            for job in report["transformJobs"]
+            for uri in job["outputObjects"]
+            if uri.startswith(expect.outputs.prefix)
+        ]
+        count = len(written)
+        return count == expect.outputs.count, f"{count} output objects under {expect.outputs.prefix}"
     calls = report["apiCalls"]
     made = {call: calls[call] for call in expect.noCalls or [] if calls.get(call)}
     return not made, (f"made: {made}" if made else "none made")
@@ -423,8 +542,20 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
         "wallSeconds": round(wall, 4),
         "executions": describe_executions(cloud),
         "endpoints": describe_endpoints(cloud),
-        "transformJobs": [],
+        "transformJobs": describe_transform_jobs(cloud),
+        "transformJobStatusChanges": [
+            {"at": t, "transformJob": name, "status": status}
+            for t, name, status in cloud.sagemaker_sim.transforms.status_log
+        ],
+        "scheduleFirings": [
+            {key: value for key, value in fired.items() if key != "execution"}
+            | ({"execution": fired["execution"].rsplit(":", 1)[-1]} if "execution" in fired else {})
+            for fired in cloud.schedule_firings
+        ],
+        "asyncInvocations": describe_async_invocations(cloud),
+        "locks": cloud.locks(),
         "apiCalls": dict(sorted(cloud.api.counts.items())),
+        "controlPlaneApiCalls": dict(sorted(cloud.api.control_plane().items())),
         "events": [
             {
                 "at": d.at,
@@ -446,6 +577,8 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
         ],
         "invocations": describe_invocations(cloud),
         "alarms": describe_alarms(cloud),
+        "endpointConfigs": _names(cloud, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName"),
+        "models": _names(cloud, "list_models", "Models", "ModelName"),
         "alarmStateChanges": [
             {"at": c.at, "alarm": c.alarm, "from": c.old, "to": c.new, "reason": c.reason}
             for c in cloud.alarms.transitions

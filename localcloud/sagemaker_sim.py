@@ -20,6 +20,8 @@
 - ``UpdateModelPackage`` keeps the fields it is not given (moto blanks them) and, like SageMaker,
   every registry change emits a "SageMaker Model Package State Change" event on the local bus.
 - Every endpoint status change emits a "SageMaker Endpoint State Change" event.
+- Batch transform jobs take ``transformSeconds`` and write their output objects in the local S3, or
+  fail when the model's behaviour says ``transform_fails`` (``localcloud/transforms.py``).
 - Creation and modification times come from the virtual clock (with a microsecond sequence so
   that "newest first" listings keep creation order within one virtual second).
 
@@ -45,6 +47,7 @@ from moto.sagemaker import responses as sm_responses
 from moto.sagemaker.exceptions import ValidationError
 
 from localcloud.scheduler import Scheduler
+from localcloud.transforms import DEFAULT_FAILURE_REASON, TransformJobs
 
 IN_PROGRESS = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
 SERVING = {"InService", "Updating", "SystemUpdating", "RollingBack"}  # statuses in which traffic flows
@@ -69,6 +72,8 @@ class ModelBehaviour:
     fail_deploy: bool = False
     failure_reason: str = "The primary container for production variant failed the ping health check."
     monitor: str = "ok"  # Model Monitor verdict on this version's traffic: ok | violations | failed
+    transform_fails: bool = False  # its batch transform jobs end Failed
+    transform_failure_reason: str = DEFAULT_FAILURE_REASON
 
 
 @dataclass
@@ -76,6 +81,7 @@ class SimulationSettings:
     endpoint_create_seconds: float = 480.0
     endpoint_update_seconds: float = 300.0
     weight_update_seconds: float = 30.0
+    transform_seconds: float = 900.0  # CreateTransformJob: InProgress -> Completed / Failed
     requests_per_minute: float = 600.0
     no_traffic_metrics: bool = False  # a variant without traffic: zeros (True) or no datapoints
     registry_events: bool = True
@@ -159,6 +165,14 @@ class SageMakerSimulator:
         self._last_weights: dict[str, dict[str, float]] = {}
         self._live_packages: dict[str, dict[str, str]] = {}  # endpoint -> variant -> package
         self._pending: dict[str, _PendingUpdate] = {}  # endpoint name -> in-flight update
+        self.transforms = TransformJobs(
+            scheduler,
+            lambda: self.settings.transform_seconds,
+            lambda arn: self.settings.behaviour(package_key(arn)) if arn else _DEFAULT_BEHAVIOUR,
+            emit,
+            self.stamp,
+            self.package_of_model,
+        )
 
     # --- time -----------------------------------------------------------------------------
     def stamp(self) -> datetime:
@@ -330,6 +344,8 @@ class SageMakerSimulator:
         self._stack.enter_context(
             mock.patch.object(sm_responses.SageMakerResponse, "update_endpoint", update_endpoint, create=True)
         )
+        self.transforms.install()
+        self._stack.callback(self.transforms.uninstall)
 
     def uninstall(self) -> None:
         self._stack.close()

@@ -12,9 +12,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from localcloud.template import REPO_ROOT
+from localcloud.template import REPO_ROOT, Template, parameter_problem, template_parameters
 
 PACKAGE_KEY_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}/[1-9]\d*$")
+S3_OBJECT_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/.+$")
+S3_PREFIX_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
 
 
 class ScenarioError(Exception):
@@ -50,6 +52,14 @@ class ModelSpec(_Strict):
         description="Model Monitor verdict on this version's traffic: ok -> Completed, violations -> "
         "CompletedWithViolations, failed -> Failed",
     )
+    transformFails: bool = Field(
+        default=False, description="batch transform jobs with this version end Failed"
+    )
+    transformFailureReason: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="FailureReason of those jobs (default: ClientError: See job logs for more information)",
+    )
 
 
 class SimulationSpec(_Strict):
@@ -61,6 +71,9 @@ class SimulationSpec(_Strict):
         default=30.0, ge=0, description="UpdateEndpointWeightsAndCapacities: Updating -> InService"
     )
     requestsPerMinute: float = Field(default=600.0, ge=0, description="traffic of every serving endpoint")
+    transformSeconds: float = Field(
+        default=900.0, ge=0, description="CreateTransformJob: InProgress -> Completed (or Failed)"
+    )
     noTrafficMetrics: bool = Field(
         default=False,
         description="a variant without traffic (weight 0) publishes zeros (true) or no datapoints (false)",
@@ -164,6 +177,12 @@ class FaultSpec(_Strict):
     error: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9.]+$")
     times: int = Field(default=1, ge=1)
     after: float = Field(default=0.0, ge=0)
+    message: str | None = Field(
+        default=None,
+        min_length=1,
+        description='the error message, e.g. Cannot update in-progress endpoint "..." (default: '
+        '"injected by the local cloud (<error>)")',
+    )
 
 
 class PackageRef(_Strict):
@@ -214,6 +233,21 @@ ACTIONS = ("register", "approve", "reject", "event", "start", "schedule", "setAl
 _ATTR = {"register": "register_"}  # "register" would shadow BaseModel.register
 
 
+class OutputsSpec(_Strict):
+    prefix: str = Field(description="s3://bucket/prefix of transform job outputs")
+    count: int = Field(ge=0, description="how many output objects the transform jobs wrote under it")
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not S3_PREFIX_RE.fullmatch(value):
+            raise ValueError("expected s3://bucket/prefix")
+        return value
+
+
+SUBJECTS = ("endpoint", "execution", "executions", "noCalls", "transformJob", "transformJobs", "outputs")
+
+
 class Expect(_Strict):
     endpoint: str | None = None
     serving: str | None = None
@@ -229,14 +263,24 @@ class Expect(_Strict):
             "SUPERSEDED",
             "INVALID_REQUEST",
             "FAILED",
+            "COMPLETED",
+            "NO_APPROVED_MODEL",
         ]
         | None
     ) = None
     error: str | None = None
+    cause: str | None = Field(default=None, description="a part of the execution's cause")
     executions: int | None = Field(default=None, ge=0)
     noCalls: list[str] | None = None
+    transformJob: int | None = Field(
+        default=None, ge=1, description="transform jobs numbered in creation order"
+    )
+    modelPackage: str | None = Field(default=None, description="GROUP/VERSION the transform job scored with")
+    failureReason: str | None = Field(default=None, description="a part of the transform job's FailureReason")
+    transformJobs: int | None = Field(default=None, ge=0, description="how many transform jobs were created")
+    outputs: OutputsSpec | None = None
 
-    @field_validator("serving")
+    @field_validator("serving", "modelPackage")
     @classmethod
     def _serving_shape(cls, value: str | None) -> str | None:
         if value is not None and not PACKAGE_KEY_RE.match(value):
@@ -245,19 +289,25 @@ class Expect(_Strict):
 
     @model_validator(mode="after")
     def _one_subject(self) -> Expect:
-        subjects = [
-            n for n in ("endpoint", "execution", "executions", "noCalls") if getattr(self, n) is not None
-        ]
+        subjects = [n for n in SUBJECTS if getattr(self, n) is not None]
         if len(subjects) != 1:
-            raise ValueError("each expectation names exactly one of endpoint, execution, executions, noCalls")
+            raise ValueError(f"each expectation names exactly one of {', '.join(SUBJECTS)}")
+        if (self.modelPackage is not None or self.failureReason is not None) and self.transformJob is None:
+            raise ValueError("modelPackage and failureReason belong to a transformJob expectation")
+        if self.transformJob is not None and (
+            self.status is None and self.modelPackage is None and self.failureReason is None
+        ):
+            raise ValueError("a transformJob expectation needs status, modelPackage or failureReason")
+        if self.cause is not None and self.execution is None:
+            raise ValueError("cause belongs to an execution expectation")
         if self.endpoint is not None:
             if self.serving is None and self.absent is None and self.status is None:
                 raise ValueError("an endpoint expectation needs serving, absent or status")
             if self.outcome is not None or self.error is not None:
                 raise ValueError("outcome and error belong to an execution expectation")
         if self.execution is not None:
-            if self.outcome is None and self.status is None and self.error is None:
-                raise ValueError("an execution expectation needs outcome, status or error")
+            if self.outcome is None and self.status is None and self.error is None and self.cause is None:
+                raise ValueError("an execution expectation needs outcome, status, error or cause")
             if self.serving is not None or self.absent is not None:
                 raise ValueError("serving and absent belong to an endpoint expectation")
         return self
@@ -277,6 +327,14 @@ class Scenario(_Strict):
     )
     monitors: dict[str, MonitorSpec] = Field(
         default_factory=dict, description="endpoint name -> Model Monitor schedule created at the start"
+    )
+    data: dict[str, str] = Field(
+        default_factory=dict,
+        description="objects put in the local S3 before the timeline starts: s3://bucket/key -> text "
+        "(buckets are created as needed)",
+    )
+    parameters: dict[str, str | int | float] = Field(
+        default_factory=dict, description="template.yaml parameter values instead of their defaults"
     )
     timeline: list[Step] = Field(min_length=1)
     until: float | None = Field(
@@ -299,6 +357,14 @@ class Scenario(_Strict):
         for endpoint in value:
             if not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", endpoint):
                 raise ValueError(f"monitor key {endpoint!r} is not an endpoint name")
+        return value
+
+    @field_validator("data")
+    @classmethod
+    def _data_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for uri in value:
+            if not S3_OBJECT_RE.fullmatch(uri) or uri.endswith("/"):
+                raise ValueError(f"data key {uri!r} is not an object URI s3://bucket/key")
         return value
 
     @field_validator("models")
@@ -346,13 +412,51 @@ def load_scenario(path: Path) -> Scenario:
         if err["type"] == "extra_forbidden":
             problem = "unknown key"
         raise ScenarioError(file, _key_of(loc), problem) from exc
+    schedules: set[str] | None = None
     for index, step in enumerate(scenario.timeline):
         if step.event is not None and resolve_relative(path, step.event) is None:
             raise ScenarioError(file, f"timeline[{index}].event", f"no such file {step.event!r}")
+        if step.schedule is not None:
+            schedules = _schedule_names() if schedules is None else schedules
+            if step.schedule not in schedules:
+                known = ", ".join(sorted(n for n in schedules if n[:1].isupper())) or "none"
+                raise ScenarioError(
+                    file,
+                    f"timeline[{index}].schedule",
+                    f"no schedule {step.schedule!r} in template.yaml (known: {known})",
+                )
     for index, expect in enumerate(scenario.expect):
         if expect.execution is not None and expect.execution > 10_000:
             raise ScenarioError(file, f"expect[{index}].execution", "execution numbers start at 1")
+    declared = template_parameters()
+    for name, value in scenario.parameters.items():
+        if name not in declared:
+            raise ScenarioError(
+                file,
+                f"parameters.{name}",
+                f"no such parameter in template.yaml (known: {', '.join(declared)})",
+            )
+        refused = parameter_problem(declared[name], parameter_text(value))
+        if refused:
+            raise ScenarioError(file, f"parameters.{name}", refused)
     return scenario
+
+
+def _schedule_names() -> set[str]:
+    """Every name a ``schedule`` step may use (as ``LocalCloud.find_schedule`` accepts them)."""
+    names: set[str] = set()
+    for schedule in Template().schedules():
+        names |= {schedule.name, schedule.name.lower(), schedule.schedule_name}
+        if schedule.target_kind == "stateMachine":
+            names.add(schedule.target_logical_id.removesuffix("StateMachine").lower())
+    return names
+
+
+def parameter_text(value: str | float) -> str:
+    """A parameter value as CloudFormation passes it (a string; ``3`` rather than ``3.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def resolve_relative(scenario_path: Path, name: str) -> Path | None:

@@ -1,8 +1,10 @@
 """Read ``template.yaml`` the way the local cloud needs it.
 
 Functions (``CodeUri`` + ``Handler`` + environment), state machines (``DefinitionUri`` +
-``DefinitionSubstitutions``) and the EventBridge rules that target them, with CloudFormation
-intrinsics resolved against local resource names.
+``DefinitionSubstitutions``), the EventBridge rules that target either (``EventBridgeRule`` /
+``CloudWatchEvent`` events with their patterns, ``Input``/``InputPath`` and ``State``) and their
+schedules (``Schedule`` / ``ScheduleV2``), with CloudFormation intrinsics resolved against local
+resource names and the parameters' defaults (or overrides).
 """
 
 from __future__ import annotations
@@ -72,21 +74,46 @@ def _load_template(path: Path) -> dict[str, Any]:
     return copy.deepcopy(_PARSED[key])
 
 
-@dataclass(frozen=True)
-class FunctionSpec:
-    logical_id: str
-    physical_name: str
-    arn: str
-    code_uri: Path
-    handler: str
-    environment: dict[str, str]
+RULE_EVENT_TYPES = {"EventBridgeRule", "CloudWatchEvent"}
+SCHEDULE_EVENT_TYPES = {"Schedule", "ScheduleV2"}
+LAMBDA_ASYNC_RETRIES = 2  # Lambda retries a failed asynchronous invocation twice unless told otherwise
+
+
+def template_parameters(path: Path = TEMPLATE_PATH) -> dict[str, dict[str, Any]]:
+    """The ``Parameters`` section of a template (name -> declaration)."""
+    return dict(_load_template(path).get("Parameters", {}))
+
+
+def parameter_problem(declaration: dict[str, Any], value: str) -> str | None:
+    """Why CloudFormation would refuse ``value`` for a parameter so declared, or ``None``."""
+    allowed = declaration.get("AllowedValues")
+    if allowed is not None and value not in [str(v) for v in allowed]:
+        return f"expected one of {', '.join(str(v) for v in allowed)}, got {value!r}"
+    pattern = declaration.get("AllowedPattern")
+    if pattern is not None and not re.fullmatch(str(pattern), value):
+        return f"{value!r} does not match the parameter's AllowedPattern {pattern}"
+    if declaration.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return f"expected a number, got {value!r}"
+        low, high = declaration.get("MinValue"), declaration.get("MaxValue")
+        if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+            return f"{value} is outside {low}..{high}"
+    return None
 
 
 @dataclass(frozen=True)
 class RuleSpec:
+    """An EventBridge rule written as an event source of a function or a state machine."""
+
     name: str
     pattern: dict[str, Any]
     target_logical_id: str
+    target_kind: str = "stateMachine"  # "stateMachine" | "function"
+    input: Any = None  # the target's constant ``Input`` (parsed JSON), if any
+    input_path: str | None = None  # ``InputPath`` (e.g. ``$.detail``), if any
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -95,6 +122,24 @@ class ScheduleSpec:
     expression: str
     target_logical_id: str
     input: Any
+    kind: str = "ScheduleV2"  # "Schedule" (an EventBridge rule) | "ScheduleV2" (EventBridge Scheduler)
+    enabled: bool = True
+    schedule_name: str = ""  # the rule's or the Scheduler schedule's name
+    group: str = "default"  # Scheduler schedule group
+    target_kind: str = "stateMachine"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    physical_name: str
+    arn: str
+    code_uri: Path
+    handler: str
+    environment: dict[str, str]
+    rules: list[RuleSpec] = field(default_factory=list)
+    schedules: list[ScheduleSpec] = field(default_factory=list)
+    async_retries: int = LAMBDA_ASYNC_RETRIES  # EventInvokeConfig.MaximumRetryAttempts
 
 
 @dataclass(frozen=True)
@@ -233,6 +278,11 @@ class Template:
         for lid, res in self._of_type("AWS::Serverless::Function").items():
             props = res.get("Properties", {})
             env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+            rules, schedules = self._event_sources(lid, props, "function")
+            invoke_config = {
+                **globals_fn.get("EventInvokeConfig", {}),
+                **props.get("EventInvokeConfig", {}),
+            }
             specs[lid] = FunctionSpec(
                 logical_id=lid,
                 physical_name=self.physical_name(lid),
@@ -240,8 +290,69 @@ class Template:
                 code_uri=(self.root / props.get("CodeUri", globals_fn.get("CodeUri", "."))).resolve(),
                 handler=props.get("Handler", globals_fn.get("Handler", "")),
                 environment={k: str(self.resolve(v)) for k, v in env.items()},
+                rules=rules,
+                schedules=schedules,
+                async_retries=int(
+                    self.resolve(invoke_config.get("MaximumRetryAttempts", LAMBDA_ASYNC_RETRIES))
+                ),
             )
         return specs
+
+    def _event_sources(
+        self, lid: str, props: dict[str, Any], kind: str
+    ) -> tuple[list[RuleSpec], list[ScheduleSpec]]:
+        """The EventBridge rules and schedules declared as ``Events`` of a function or state machine."""
+        rules, schedules = [], []
+        for event_id, event in props.get("Events", {}).items():
+            etype = event.get("Type")
+            eprops = event.get("Properties", {})
+            raw_input = self.resolve(eprops.get("Input"))
+            parsed_input = json.loads(raw_input) if isinstance(raw_input, str) and raw_input else raw_input
+            if etype in RULE_EVENT_TYPES:
+                if "InputTransformer" in eprops:
+                    raise ValueError(
+                        f"{lid}.Events.{event_id}: InputTransformer is not supported by the local cloud"
+                    )
+                rules.append(
+                    RuleSpec(
+                        name=f"{lid}{event_id}",
+                        pattern=self.resolve(eprops["Pattern"]),
+                        target_logical_id=lid,
+                        target_kind=kind,
+                        input=parsed_input,
+                        input_path=self.resolve(eprops.get("InputPath")),
+                        enabled=str(self.resolve(eprops.get("State", "ENABLED"))) != "DISABLED",
+                    )
+                )
+            elif etype in SCHEDULE_EVENT_TYPES:
+                expression = eprops["Schedule" if etype == "Schedule" else "ScheduleExpression"]
+                enabled = eprops.get("Enabled", True) if etype == "Schedule" else True
+                state = str(self.resolve(eprops.get("State", "ENABLED" if enabled else "DISABLED")))
+                schedules.append(
+                    ScheduleSpec(
+                        name=event_id,
+                        expression=str(self.resolve(expression)),
+                        target_logical_id=lid,
+                        input=parsed_input,
+                        kind=str(etype),
+                        enabled=state != "DISABLED",
+                        schedule_name=str(self.resolve(eprops.get("Name", f"{lid}{event_id}"))),
+                        group=str(self.resolve(eprops.get("GroupName", "default"))),
+                        target_kind=kind,
+                    )
+                )
+        return rules, schedules
+
+    def rules(self) -> list[RuleSpec]:
+        """Every EventBridge rule of the template: those of state machines, then those of functions."""
+        return [rule for spec in self.state_machines().values() for rule in spec.rules] + [
+            rule for spec in self.functions().values() for rule in spec.rules
+        ]
+
+    def schedules(self) -> list[ScheduleSpec]:
+        return [s for spec in self.state_machines().values() for s in spec.schedules] + [
+            s for spec in self.functions().values() for s in spec.schedules
+        ]
 
     def state_machines(self) -> dict[str, StateMachineSpec]:
         specs = {}
@@ -251,29 +362,7 @@ class Template:
             definition = path.read_text()
             for key, value in props.get("DefinitionSubstitutions", {}).items():
                 definition = definition.replace("${" + key + "}", str(self.resolve(value)))
-            rules, schedules = [], []
-            for event_id, event in props.get("Events", {}).items():
-                eprops = event.get("Properties", {})
-                if event.get("Type") == "EventBridgeRule":
-                    rules.append(RuleSpec(f"{lid}{event_id}", self.resolve(eprops["Pattern"]), lid))
-                elif event.get("Type") in {"Schedule", "ScheduleV2"}:
-                    raw_input = eprops.get("Input")
-                    schedules.append(
-                        ScheduleSpec(
-                            event_id,
-                            str(
-                                self.resolve(
-                                    eprops[
-                                        "Schedule" if event["Type"] == "Schedule" else "ScheduleExpression"
-                                    ]
-                                )
-                            ),
-                            lid,
-                            json.loads(self.resolve(raw_input))
-                            if isinstance(raw_input, str | dict) and raw_input
-                            else None,
-                        )
-                    )
+            rules, schedules = self._event_sources(lid, props, "stateMachine")
             specs[lid] = StateMachineSpec(
                 logical_id=lid,
                 name=self.physical_name(lid),

@@ -632,6 +632,8 @@ EVENT_FILE_EXPECTATIONS: dict[str, DeployRequest | str] = {
         modelPackageArn="arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/99",
         overrides={"endpointName": "churn-prod"},
     ),
+    # The batch-transform schedule's input is not a deploy input: read as manual, it lacks the ARN.
+    "scheduled_batch_input.json": "modelPackageArn",
 }
 
 

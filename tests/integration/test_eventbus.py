@@ -1,0 +1,199 @@
+"""The local bus delivers to functions too: rules and schedules on AWS::Serverless::Function.
+
+A tiny template holds one state machine and one function whose handler starts that state machine
+with boto3, as the withdrawn-approval handler does; executions started by a handler are numbered
+and timed like any other.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localcloud.apicalls import Fault
+from localcloud.cloud import LocalCloud
+from localcloud.template import Template
+
+TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  TargetStateMachine:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Name: !Sub ${AWS::StackName}-target
+      DefinitionUri: target.asl.json
+  StarterFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: starter/
+      Handler: app.handler
+      Runtime: python3.13
+      Environment:
+        Variables:
+          TARGET_ARN: !Ref TargetStateMachine
+      EventInvokeConfig:
+        MaximumRetryAttempts: 1
+      Events:
+        Go:
+          Type: EventBridgeRule
+          Properties:
+            Pattern: {source: [test.source], detail-type: [Go]}
+        DetailOnly:
+          Type: EventBridgeRule
+          Properties:
+            Pattern: {source: [test.source], detail-type: [Detail]}
+            InputPath: $.detail
+        Paused:
+          Type: EventBridgeRule
+          Properties:
+            State: DISABLED
+            Pattern: {source: [test.source]}
+        Hourly:
+          Type: ScheduleV2
+          Properties:
+            ScheduleExpression: rate(1 hour)
+            Input: '{"tick": "<aws.scheduler.scheduled-time>"}'
+"""
+
+HANDLER = """\
+import json
+import os
+
+import boto3
+
+
+def handler(event, context):
+    if event.get("fail"):
+        raise RuntimeError("asked to fail")
+    name = event.get("id") or "tick-" + event["tick"].replace(":", "")
+    answer = boto3.client("stepfunctions").start_execution(
+        stateMachineArn=os.environ["TARGET_ARN"], name=name, input=json.dumps({"event": event})
+    )
+    return {"execution": answer["executionArn"]}
+"""
+
+DEFINITION = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
+
+
+@pytest.fixture
+def tiny_template(tmp_path: Path) -> Path:
+    (tmp_path / "starter").mkdir()
+    (tmp_path / "starter" / "app.py").write_text(HANDLER)
+    (tmp_path / "target.asl.json").write_text(json.dumps(DEFINITION))
+    path = tmp_path / "template.yaml"
+    path.write_text(TEMPLATE)
+    return path
+
+
+@pytest.fixture
+def cloud(tiny_template: Path) -> Iterator[LocalCloud]:
+    with LocalCloud(tiny_template) as local:
+        yield local
+
+
+def event(detail_type: str, detail: dict[str, Any], event_id: str = "evt-1") -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": detail_type,
+        "source": "test.source",
+        "account": "123456789012",
+        "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def test_function_rules_are_read_from_the_template_with_input_path_and_state(tiny_template: Path) -> None:
+    rules = {rule.name: rule for rule in Template(tiny_template).rules()}
+    assert set(rules) == {"StarterFunctionGo", "StarterFunctionDetailOnly", "StarterFunctionPaused"}
+    assert {rule.target_kind for rule in rules.values()} == {"function"}
+    assert rules["StarterFunctionDetailOnly"].input_path == "$.detail"
+    assert not rules["StarterFunctionPaused"].enabled
+    (function,) = Template(tiny_template).functions().values()
+    assert function.async_retries == 1
+
+
+def test_the_real_templates_withdrawn_approval_rule_targets_its_function() -> None:
+    rules = {rule.name: rule for rule in Template().rules()}
+    rejected = rules["WithdrawnApprovalFunctionModelPackageRejected"]
+    assert (rejected.target_kind, rejected.target_logical_id) == ("function", "WithdrawnApprovalFunction")
+    assert rejected.pattern["detail"] == {"ModelApprovalStatus": ["Rejected"]}
+
+
+def test_a_matching_event_invokes_the_handler_asynchronously_and_its_execution_is_numbered(
+    cloud: LocalCloud,
+) -> None:
+    cloud.scheduler.at(10, lambda: cloud.put_event(event("Go", {})))
+    cloud.scheduler.at(20, lambda: cloud.start_execution("TargetStateMachine", {"from": "console"}))
+    cloud.run()
+    (delivery,) = cloud.bus.deliveries
+    assert delivery.matched_rules == ["StarterFunctionGo"]  # the DISABLED rule matches nothing
+    (invocation,) = cloud.async_invocations
+    assert (invocation.at, invocation.function, invocation.trigger, invocation.ok) == (
+        10.0,
+        "StarterFunction",
+        "StarterFunctionGo",
+        True,
+    )
+    names = [arn.rsplit(":", 1)[-1] for arn in cloud.executions]
+    assert names == ["evt-1", "exec-0002"]  # numbered in start order, however started
+    assert invocation.result == {"execution": cloud.executions[0]}
+    assert set(cloud.execution_machine.values()) == {"TargetStateMachine"}
+    assert [(cloud.times[arn].started, cloud.times[arn].stopped) for arn in cloud.executions] == [
+        (10.0, 10.0),
+        (20.0, 20.0),
+    ]
+    sfn = cloud.client("stepfunctions")
+    assert {sfn.describe_execution(executionArn=arn)["status"] for arn in cloud.executions} == {"SUCCEEDED"}
+    assert cloud.api.counts["lambda:Invoke"] == 1
+    assert cloud.api.counts["states:StartExecution"] == 2
+
+
+def test_a_failing_handler_is_logged_and_retried_as_lambda_does_never_raised(cloud: LocalCloud) -> None:
+    cloud.put_event(event("Detail", {"fail": True}))  # InputPath: the handler gets the detail only
+    cloud.run()
+    attempts = [(i.at, i.attempt, i.ok, i.error_type, i.error_message) for i in cloud.async_invocations]
+    # MaximumRetryAttempts: 1 in the template -> one retry, a minute later
+    assert attempts == [
+        (0.0, 1, False, "RuntimeError", "asked to fail"),
+        (60.0, 2, False, "RuntimeError", "asked to fail"),
+    ]
+    assert cloud.executions == []
+
+
+def test_a_schedule_on_a_function_replaces_the_scheduler_time_attribute(cloud: LocalCloud) -> None:
+    fired: list[dict[str, Any]] = []
+    cloud.scheduler.at(3600, lambda: fired.append(cloud.fire_schedule("Hourly")))
+    cloud.run()
+    (firing,) = fired
+    assert firing["input"] == {"tick": "2026-01-01T01:00:00Z"}
+    assert "execution" not in firing  # a function target: invoked, not an execution
+    (arn,) = cloud.executions
+    assert arn.endswith(":tick-2026-01-01T010000Z")
+    assert json.loads(cloud.client("stepfunctions").describe_execution(executionArn=arn)["input"]) == {
+        "event": {"tick": "2026-01-01T01:00:00Z"}
+    }
+
+
+def test_faults_hit_the_handlers_calls_not_the_deliveries_and_lambda_retries_them(
+    tiny_template: Path,
+) -> None:
+    # (a throttling error would be retried by the handler's SDK: this one is not)
+    faults = [Fault(call="states:StartExecution", error="ExecutionLimitExceeded", times=1)]
+    with LocalCloud(tiny_template, faults=faults) as cloud:
+        cloud.put_event(event("Go", {}))
+        cloud.run()
+        attempts = [(i.at, i.ok, i.error_type) for i in cloud.async_invocations]
+        assert attempts == [(0.0, False, "ExecutionLimitExceeded"), (60.0, True, None)]
+        (arn,) = cloud.executions
+        assert cloud.times[arn].started == 60.0
+        # the deliveries are EventBridge's calls; the handler's StartExecution calls are the control plane's
+        assert cloud.api.counts["lambda:Invoke"] == 2
+        assert cloud.api.control_plane() == {"states:StartExecution": 2}
