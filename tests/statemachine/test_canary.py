@@ -179,3 +179,28 @@ def test_impossible_strategy_in_the_group_config_names_the_parameter_and_key(tmp
     assert first["outcome"] == "INVALID_REQUEST"
     assert first["cause"].startswith("ssm:/smdeploy/groups/churn.strategy.steps: steps must increase")
     assert result.report["endpoints"] == {}
+
+
+def test_an_in_progress_update_rejection_is_waited_out_not_failed(tmp_path: Path) -> None:
+    busy = (
+        'Cannot update in-progress endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-prod".'
+    )
+    result = canary(
+        tmp_path,
+        faults=[
+            {"call": "sagemaker:UpdateEndpoint", "error": "ValidationException", "times": 3, "message": busy}
+        ],
+    )
+    assert execution(result, 2)["outcome"] == "PROMOTED"
+    assert len(result.report["faultsInjected"]) == 3
+
+
+def test_the_rollback_record_carries_the_verdict_and_the_candidate_alarms_are_gone(tmp_path: Path) -> None:
+    result = canary(tmp_path, models={"churn/2": {"errorRate": 0.2}})
+    assert not [name for name in result.report["alarms"] if name.startswith("smdeploy-")]
+    assert result.report["models"] == sorted(result.report["models"])
+    assert len(result.report["models"]) == 1  # the candidate model is gone, the baseline's stays
+    notification = result.report["notifications"][-1]["message"]
+    assert notification["outcome"] == "ROLLED_BACK"
+    assert notification["verdict"] == "UNHEALTHY"
+    assert any("5xx-rate is ALARM" in reason for reason in notification["verdictReasons"])
