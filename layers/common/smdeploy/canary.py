@@ -29,8 +29,6 @@ KEPT_CONFIG_KEYS = (
     "VpcConfig",
     "EnableNetworkIsolation",
 )
-# Variant keys DescribeEndpointConfig returns that CreateEndpointConfig does not take as they are.
-_VARIANT_READ_ONLY: tuple[str, ...] = ()
 
 
 def alarm_names(plan: DeploymentPlan) -> list[str]:
@@ -85,19 +83,14 @@ def _alarm_definitions(plan: DeploymentPlan) -> list[dict[str, Any]]:
     return definitions
 
 
-def _variant_from(described: dict[str, Any]) -> dict[str, Any]:
-    variant = {k: copy.deepcopy(v) for k, v in described.items() if k not in _VARIANT_READ_ONLY}
-    return variant
-
-
 def build_configs(
     plan: DeploymentPlan, live_config: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
     """(canary variants, candidate-only variants, kept config settings) from the live config."""
     variants = {v["VariantName"]: v for v in live_config.get("ProductionVariants", [])}
-    baseline = _variant_from(variants[str(plan.baselineVariantName)])
+    baseline = copy.deepcopy(variants[str(plan.baselineVariantName)])
     baseline["InitialVariantWeight"] = 1.0
-    candidate = _variant_from(baseline)
+    candidate = copy.deepcopy(baseline)
     candidate["VariantName"] = plan.variantName
     candidate["ModelName"] = plan.modelName
     if plan.instanceSettingsExplicit and "ServerlessConfig" not in candidate:

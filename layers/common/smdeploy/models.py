@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from smdeploy.strategy import RolloutPlan, StrategyConfig
 
@@ -101,6 +101,28 @@ class ModelPackageStateChange(BaseModel):
     Tags: Annotated[dict[str, str], BeforeValidator(_tags_as_map)] = Field(default_factory=dict)
 
 
+def validate_endpoint_name(value: str) -> str:
+    # fullmatch: `$` alone lets a trailing newline through. The pattern does not count hyphens;
+    # SageMaker also caps the length at 63.
+    if len(value) > 63 or not ENDPOINT_NAME_RE.fullmatch(value):
+        raise ValueError(
+            "SageMaker endpoint names are 1-63 letters, digits and hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+def validate_instance_type(value: str) -> str:
+    if not INSTANCE_TYPE_RE.fullmatch(value):
+        raise ValueError("expected a SageMaker instance type such as ml.m5.large")
+    return value
+
+
+# Names SageMaker would accept, checked the same way wherever they come in.
+EndpointName = Annotated[str, AfterValidator(validate_endpoint_name)]
+InstanceType = Annotated[str, AfterValidator(validate_instance_type)]
+
+
 class ManualDeployInput(BaseModel):
     """What an operator types to start a deployment by hand (console, CLI or a scenario)."""
 
@@ -130,12 +152,12 @@ class ManualDeployInput(BaseModel):
         "arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION",
         json_schema_extra={"pattern": _schema_pattern(MODEL_PACKAGE_ARN_RE)},
     )
-    endpointName: str | None = Field(
+    endpointName: EndpointName | None = Field(
         default=None,
         description="Target endpoint; defaults to the group's configured endpoint",
         json_schema_extra={"pattern": _schema_pattern(ENDPOINT_NAME_RE), "maxLength": 63},
     )
-    instanceType: str | None = Field(
+    instanceType: InstanceType | None = Field(
         default=None,
         description="e.g. ml.m5.large",
         json_schema_extra={"pattern": _schema_pattern(INSTANCE_TYPE_RE)},
@@ -156,57 +178,20 @@ class ManualDeployInput(BaseModel):
             )
         return value
 
-    @field_validator("endpointName")
-    @classmethod
-    def _endpoint_shape(cls, value: str | None) -> str | None:
-        return validate_endpoint_name(value) if value is not None else None
-
-    @field_validator("instanceType")
-    @classmethod
-    def _instance_shape(cls, value: str | None) -> str | None:
-        return validate_instance_type(value) if value is not None else None
-
 
 class GroupConfig(BaseModel):
     """Per model-package-group deployment config, stored as JSON in an SSM parameter."""
 
     model_config = ConfigDict(extra="forbid")
 
-    endpoint: str | None = None
-    instanceType: str | None = None
+    endpoint: EndpointName | None = None
+    instanceType: InstanceType | None = None
     initialInstanceCount: int | None = Field(default=None, ge=1, le=100)
     strategy: StrategyConfig | None = None
     retainConfigs: int | None = Field(default=None, ge=1, le=10)
     allowedAccounts: list[Annotated[str, Field(pattern=r"^\d{12}$")]] = Field(
         default_factory=list, description="Other AWS accounts whose model packages this group may deploy"
     )
-
-    @field_validator("endpoint")
-    @classmethod
-    def _endpoint_shape(cls, value: str | None) -> str | None:
-        return validate_endpoint_name(value) if value is not None else None
-
-    @field_validator("instanceType")
-    @classmethod
-    def _instance_shape(cls, value: str | None) -> str | None:
-        return validate_instance_type(value) if value is not None else None
-
-
-def validate_endpoint_name(value: str) -> str:
-    # fullmatch: `$` alone lets a trailing newline through. The pattern does not count hyphens;
-    # SageMaker also caps the length at 63.
-    if len(value) > 63 or not ENDPOINT_NAME_RE.fullmatch(value):
-        raise ValueError(
-            "SageMaker endpoint names are 1-63 letters, digits and hyphens, "
-            "starting and ending with a letter or digit"
-        )
-    return value
-
-
-def validate_instance_type(value: str) -> str:
-    if not INSTANCE_TYPE_RE.fullmatch(value):
-        raise ValueError("expected a SageMaker instance type such as ml.m5.large")
-    return value
 
 
 class DeployRequest(BaseModel):
