@@ -1,4 +1,4 @@
-"""``smdeploy``: rehearse deployments in the local cloud.
+"""``smdeploy``: rehearse deployments in the local cloud, and choose a deployment option.
 
 ``smdeploy simulate SCENARIO.yaml [--json] [--report FILE]``: exit 0 when every expectation
 holds, 1 when one does not, 2 when the scenario itself is invalid.
@@ -39,6 +39,38 @@ def simulate(args: argparse.Namespace) -> int:
     return 0 if rehearsal.ok else 1
 
 
+def advise(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from smdeploy.advice import Workload
+    from smdeploy.advice import advise as recommend
+
+    try:
+        work = Workload(
+            live=args.live,
+            payloadMB=args.payload_mb,
+            processingSeconds=args.processing_seconds,
+            traffic=args.traffic,
+            coldStartOk=args.cold_start_ok,
+            models=args.models,
+            containers=args.containers,
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        print(f"smdeploy advise: {'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
+        return 2
+    advice = recommend(work)
+    if args.json:
+        print(json.dumps(advice.model_dump(), indent=2))
+        return 0
+    print(f"Recommended: {advice.option}")
+    for reason in advice.reasons:
+        print(f"  - {reason}")
+    for other in advice.alsoConsider:
+        print(f"  also consider: {other}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="smdeploy", description=__doc__.splitlines()[0] if __doc__ else None
@@ -48,9 +80,26 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("scenario", help="path to a scenario YAML file")
     sim.add_argument("--json", action="store_true", help="print one JSON document on stdout and nothing else")
     sim.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
+    adv = sub.add_parser("advise", help="recommend a SageMaker deployment option for a workload")
+    live = adv.add_mutually_exclusive_group(required=True)
+    live.add_argument("--live", action="store_true", help="predictions are needed as requests arrive")
+    live.add_argument("--offline", action="store_true", help="a whole dataset is scored at once")
+    adv.add_argument("--payload-mb", type=float, default=1.0, help="largest request payload (MB)")
+    adv.add_argument(
+        "--processing-seconds", type=float, default=1.0, help="longest processing of one request"
+    )
+    adv.add_argument("--traffic", choices=["steady", "spiky", "intermittent"], default="steady")
+    adv.add_argument(
+        "--cold-start-ok", action="store_true", help="cold starts after idle time are acceptable"
+    )
+    adv.add_argument("--models", type=int, default=1, help="models served behind one endpoint")
+    adv.add_argument("--containers", type=int, default=1, help="containers per inference")
+    adv.add_argument("--json", action="store_true", help="print the advice as JSON")
     args = parser.parse_args(argv)
     if args.command == "simulate":
         return simulate(args)
+    if args.command == "advise":
+        return advise(args)
     parser.error(f"unknown command {args.command}")
     return 2
 
