@@ -401,6 +401,20 @@ def describe_invocations(cloud: LocalCloud) -> dict[str, dict[str, dict[str, flo
     return out
 
 
+def _config_details(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
+    """Endpoint config name -> the settings that must survive updates (data capture, async, KMS)."""
+    sm = cloud.client("sagemaker")
+    details = {}
+    for name in _names(cloud, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName"):
+        described = sm.describe_endpoint_config(EndpointConfigName=name)
+        details[name] = {
+            key: described[key]
+            for key in ("DataCaptureConfig", "AsyncInferenceConfig", "KmsKeyId")
+            if described.get(key) not in (None, {}, [])
+        }
+    return details
+
+
 def _names(cloud: LocalCloud, operation: str, key: str, name: str) -> list[str]:
     """Every resource name a SageMaker List* operation returns (all pages), sorted."""
     pages = cloud.client("sagemaker").get_paginator(operation).paginate()
@@ -578,6 +592,7 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
         "invocations": describe_invocations(cloud),
         "alarms": describe_alarms(cloud),
         "endpointConfigs": _names(cloud, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName"),
+        "endpointConfigDetails": _config_details(cloud),
         "models": _names(cloud, "list_models", "Models", "ModelName"),
         "alarmStateChanges": [
             {"at": c.at, "alarm": c.alarm, "from": c.old, "to": c.new, "reason": c.reason}

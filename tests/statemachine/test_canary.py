@@ -204,3 +204,23 @@ def test_the_rollback_record_carries_the_verdict_and_the_candidate_alarms_are_go
     assert notification["outcome"] == "ROLLED_BACK"
     assert notification["verdict"] == "UNHEALTHY"
     assert any("5xx-rate is ALARM" in reason for reason in notification["verdictReasons"])
+
+
+def test_data_capture_from_the_group_config_is_on_every_config_the_endpoint_uses(tmp_path: Path) -> None:
+    capture = {"samplingPercentage": 20, "destination": "s3://capture-bucket/churn"}
+    result = canary(
+        tmp_path,
+        groups={
+            "churn": {
+                "endpoint": "churn-prod",
+                "dataCapture": capture,
+                "strategy": {"type": "canary", "steps": [50], "bakeMinutes": 4},
+            }
+        },
+    )
+    assert execution(result, 2)["outcome"] == "PROMOTED"
+    configs = result.report["endpointConfigDetails"]
+    assert configs, "the report lists the remaining endpoint configs"
+    for config in configs.values():
+        assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 20
+        assert config["DataCaptureConfig"]["DestinationS3Uri"] == "s3://capture-bucket/churn"

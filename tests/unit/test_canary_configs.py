@@ -108,3 +108,15 @@ def test_candidate_alarms_are_scoped_to_the_candidate_variant() -> None:
     ]
     no_latency = plan(rollout=resolve_rollout(StrategyConfig(latencyP99Ms=None)))
     assert alarm_names(no_latency) == ["smdeploy-churn-prod-churn-v2-5xx-rate"]
+
+
+def test_the_group_data_capture_setting_replaces_the_live_one_in_both_configs() -> None:
+    wanted = {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": 5,
+        "DestinationS3Uri": "s3://new/capture",
+        "CaptureOptions": [{"CaptureMode": "Input"}],
+    }
+    _canary, _final, kept = build_configs(plan(dataCapture=wanted), LIVE_CONFIG)
+    assert kept["DataCaptureConfig"] == wanted
+    assert kept["KmsKeyId"] == LIVE_CONFIG["KmsKeyId"]

@@ -104,6 +104,8 @@ def build_configs(
         for key in KEPT_CONFIG_KEYS
         if live_config.get(key) not in (None, {}, [])
     }
+    if plan.dataCapture:  # the group's config says what to capture; otherwise the live setting stays
+        kept["DataCaptureConfig"] = copy.deepcopy(plan.dataCapture)
     return [baseline, candidate], [final], kept
 
 

@@ -112,7 +112,10 @@ def create_endpoint_config(plan: DeploymentPlan, *, sagemaker: SageMakerGateway)
         }
     ]
     created = sagemaker.create_endpoint_config(
-        name=plan.endpointConfigName, variants=variants, tags=managed_tags(plan), extra={}
+        name=plan.endpointConfigName,
+        variants=variants,
+        tags=managed_tags(plan),
+        extra={"DataCaptureConfig": plan.dataCapture} if plan.dataCapture else {},
     )
     return {"endpointConfigName": plan.endpointConfigName, "created": created}
 

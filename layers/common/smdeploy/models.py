@@ -179,6 +179,33 @@ class ManualDeployInput(BaseModel):
         return value
 
 
+CaptureMode = Literal["Input", "Output"]
+CAPTURE_MODES: tuple[CaptureMode, ...] = ("Input", "Output")
+
+
+class DataCapture(BaseModel):
+    """What an endpoint records of its requests and responses (for Model Monitor), in S3."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    samplingPercentage: int = Field(ge=1, le=100)
+    destination: str = Field(pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
+    capture: list[CaptureMode] = Field(default_factory=lambda: list(CAPTURE_MODES), min_length=1)
+    kmsKeyId: str | None = None
+
+    def api(self) -> dict[str, Any]:
+        """The ``DataCaptureConfig`` of ``CreateEndpointConfig``."""
+        config: dict[str, Any] = {
+            "EnableCapture": True,
+            "InitialSamplingPercentage": self.samplingPercentage,
+            "DestinationS3Uri": self.destination,
+            "CaptureOptions": [{"CaptureMode": mode} for mode in dict.fromkeys(self.capture)],
+        }
+        if self.kmsKeyId:
+            config["KmsKeyId"] = self.kmsKeyId
+        return config
+
+
 class GroupConfig(BaseModel):
     """Per model-package-group deployment config, stored as JSON in an SSM parameter."""
 
@@ -189,6 +216,7 @@ class GroupConfig(BaseModel):
     initialInstanceCount: int | None = Field(default=None, ge=1, le=100)
     strategy: StrategyConfig | None = None
     retainConfigs: int | None = Field(default=None, ge=1, le=10)
+    dataCapture: DataCapture | None = None
     allowedAccounts: list[Annotated[str, Field(pattern=r"^\d{12}$")]] = Field(
         default_factory=list, description="Other AWS accounts whose model packages this group may deploy"
     )
@@ -229,6 +257,7 @@ class DeploymentPlan(BaseModel):
     configSources: list[str] = Field(default_factory=list)
     rollout: RolloutPlan | None = None
     retainConfigs: int = 2
+    dataCapture: dict[str, Any] | None = None  # DataCaptureConfig; None keeps what the endpoint has
     lockWaitSeconds: int = 3600
     lockPollSeconds: int = 60
     lockLeaseSeconds: int = 4 * 3600

@@ -156,7 +156,9 @@ def build_plan(
     strategy_layers: list[dict[str, Any] | None] = []
     explicit_instances = False
     if group_config is not None:
-        layer = group_config.model_dump(exclude_none=True, exclude={"strategy", "allowedAccounts"})
+        layer = group_config.model_dump(
+            exclude_none=True, exclude={"strategy", "allowedAccounts", "dataCapture"}
+        )
         merged.update(layer)
         strategy_layers.append(
             group_config.strategy.model_dump(exclude_unset=True) if group_config.strategy else None
@@ -219,6 +221,7 @@ def build_plan(
         firstCheckSeconds=first_check,
         rollout=rollout,
         retainConfigs=int(merged.get("retainConfigs", DEFAULT_RETAIN_CONFIGS)),
+        dataCapture=group_config.dataCapture.api() if group_config and group_config.dataCapture else None,
         lockWaitSeconds=int(merged.get("lockWaitSeconds", 3600)),
         lockPollSeconds=int(merged.get("lockPollSeconds", 60)),
         lockLeaseSeconds=lease_seconds(timeout, rollout),
