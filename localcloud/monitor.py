@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -181,6 +182,29 @@ def _naive_utc(value: Any) -> datetime | None:
     return value
 
 
+def _listing(
+    response: Any,
+    items: list[Any],
+    filters: dict[str, Callable[[Any, Any], bool]],
+    keys: dict[str, Callable[[Any], Any]],
+    result_key: str,
+    summarize: Callable[[Any], dict[str, Any]],
+) -> ActionResult:
+    """A List* answer: filtered by the request's parameters, sorted, one page, with NextToken."""
+    get = response._get_param
+    for param, keep in filters.items():
+        value = get(param)
+        if value is not None:
+            items = [item for item in items if keep(item, value)]
+    sort_key = keys.get(get("SortBy") or "CreationTime", keys["CreationTime"])
+    items.sort(key=sort_key, reverse=get("SortOrder") != "Ascending")
+    page, token = _page(items, response)
+    result: dict[str, Any] = {result_key: [summarize(item) for item in page]}
+    if token:
+        result["NextToken"] = token
+    return ActionResult(result)
+
+
 def _page(items: list[Any], response: Any, default_max: int = 10) -> tuple[list[Any], str | None]:
     start = int(response._get_param("NextToken") or 0)
     size = int(response._get_param("MaxResults") or default_max)
@@ -242,7 +266,6 @@ class ModelMonitorSimulator:
             return ActionResult(out)
 
         def list_monitoring_schedules(response: Any) -> ActionResult:
-            get = response._get_param
             items = list(store_of(response).schedules.values())
             filters = {
                 "EndpointName": lambda s, v: s.endpoint == v,
@@ -255,25 +278,14 @@ class ModelMonitorSimulator:
                 "LastModifiedTimeBefore": lambda s, v: s.modified < _naive_utc(v),
                 "LastModifiedTimeAfter": lambda s, v: s.modified > _naive_utc(v),
             }
-            for param, keep in filters.items():
-                value = get(param)
-                if value is not None:
-                    items = [s for s in items if keep(s, value)]
-            sort_by = get("SortBy") or "CreationTime"
             keys = {
                 "Name": lambda s: s.name,
                 "Status": lambda s: s.status,
                 "CreationTime": lambda s: s.created,
             }
-            items.sort(key=keys.get(sort_by, keys["CreationTime"]), reverse=get("SortOrder") != "Ascending")
-            page, token = _page(items, response)
-            result: dict[str, Any] = {"MonitoringScheduleSummaries": [sim._summary(s) for s in page]}
-            if token:
-                result["NextToken"] = token
-            return ActionResult(result)
+            return _listing(response, items, filters, keys, "MonitoringScheduleSummaries", sim._summary)
 
         def list_monitoring_executions(response: Any) -> ActionResult:
-            get = response._get_param
             items = list(store_of(response).executions)
             filters = {
                 "MonitoringScheduleName": lambda e, v: e.schedule == v,
@@ -288,22 +300,14 @@ class ModelMonitorSimulator:
                 "LastModifiedTimeBefore": lambda e, v: e.modified < _naive_utc(v),
                 "LastModifiedTimeAfter": lambda e, v: e.modified > _naive_utc(v),
             }
-            for param, keep in filters.items():
-                value = get(param)
-                if value is not None:
-                    items = [e for e in items if keep(e, value)]
-            sort_by = get("SortBy") or "CreationTime"
             keys = {
                 "ScheduledTime": lambda e: e.scheduled,
                 "Status": lambda e: e.status,
                 "CreationTime": lambda e: e.created,
             }
-            items.sort(key=keys.get(sort_by, keys["CreationTime"]), reverse=get("SortOrder") != "Ascending")
-            page, token = _page(items, response)
-            result: dict[str, Any] = {"MonitoringExecutionSummaries": [e.summary() for e in page]}
-            if token:
-                result["NextToken"] = token
-            return ActionResult(result)
+            return _listing(
+                response, items, filters, keys, "MonitoringExecutionSummaries", lambda e: e.summary()
+            )
 
         def delete_monitoring_schedule(response: Any) -> EmptyResult:
             store = store_of(response)
