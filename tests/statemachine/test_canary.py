@@ -224,3 +224,19 @@ def test_data_capture_from_the_group_config_is_on_every_config_the_endpoint_uses
     for config in configs.values():
         assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 20
         assert config["DataCaptureConfig"]["DestinationS3Uri"] == "s3://capture-bucket/churn"
+
+
+def test_a_serverless_group_deploys_and_rolls_out_serverless_variants(tmp_path: Path) -> None:
+    serverless = {"memorySizeMB": 2048, "maxConcurrency": 10}
+    result = canary(
+        tmp_path,
+        groups={
+            "churn": {
+                "endpoint": "churn-prod",
+                "serverless": serverless,
+                "strategy": {"type": "canary", "steps": [50], "bakeMinutes": 4},
+            }
+        },
+    )
+    assert [execution(result, n)["outcome"] for n in (1, 2)] == ["DEPLOYED", "PROMOTED"]
+    assert variants(result.report) == [(PACKAGE.format(2), 1.0)]

@@ -93,7 +93,9 @@ def build_configs(
     candidate = copy.deepcopy(baseline)
     candidate["VariantName"] = plan.variantName
     candidate["ModelName"] = plan.modelName
-    if plan.instanceSettingsExplicit and "ServerlessConfig" not in candidate:
+    if plan.serverless:
+        candidate["ServerlessConfig"] = copy.deepcopy(plan.serverless)
+    elif plan.instanceSettingsExplicit and "ServerlessConfig" not in candidate:
         candidate["InstanceType"] = plan.instanceType
         candidate["InitialInstanceCount"] = plan.initialInstanceCount
     final = {**candidate, "InitialVariantWeight": 1.0}

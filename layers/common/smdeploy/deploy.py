@@ -102,12 +102,16 @@ def create_model(plan: DeploymentPlan, *, sagemaker: SageMakerGateway, role_arn:
 
 
 def create_endpoint_config(plan: DeploymentPlan, *, sagemaker: SageMakerGateway) -> dict[str, Any]:
+    capacity: dict[str, Any] = (
+        {"ServerlessConfig": plan.serverless}
+        if plan.serverless
+        else {"InstanceType": plan.instanceType, "InitialInstanceCount": plan.initialInstanceCount}
+    )
     variants = [
         {
             "VariantName": plan.variantName,
             "ModelName": plan.modelName,
-            "InstanceType": plan.instanceType,
-            "InitialInstanceCount": plan.initialInstanceCount,
+            **capacity,
             "InitialVariantWeight": 1.0,
         }
     ]

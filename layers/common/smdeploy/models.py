@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from smdeploy.strategy import RolloutPlan, StrategyConfig
 
@@ -206,6 +214,29 @@ class DataCapture(BaseModel):
         return config
 
 
+class Serverless(BaseModel):
+    """A serverless endpoint: memory and concurrency instead of instances."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    memorySizeMB: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
+    maxConcurrency: int = Field(default=20, ge=1, le=200)
+    provisionedConcurrency: int | None = Field(default=None, ge=1, le=200)
+
+    @model_validator(mode="after")
+    def _provisioned_within_max(self) -> Serverless:
+        if self.provisionedConcurrency is not None and self.provisionedConcurrency > self.maxConcurrency:
+            raise ValueError("provisionedConcurrency cannot exceed maxConcurrency")
+        return self
+
+    def api(self) -> dict[str, Any]:
+        """The ``ServerlessConfig`` of a production variant."""
+        config: dict[str, Any] = {"MemorySizeInMB": self.memorySizeMB, "MaxConcurrency": self.maxConcurrency}
+        if self.provisionedConcurrency is not None:
+            config["ProvisionedConcurrency"] = self.provisionedConcurrency
+        return config
+
+
 class GroupConfig(BaseModel):
     """Per model-package-group deployment config, stored as JSON in an SSM parameter."""
 
@@ -217,9 +248,19 @@ class GroupConfig(BaseModel):
     strategy: StrategyConfig | None = None
     retainConfigs: int | None = Field(default=None, ge=1, le=10)
     dataCapture: DataCapture | None = None
+    serverless: Serverless | None = None
     allowedAccounts: list[Annotated[str, Field(pattern=r"^\d{12}$")]] = Field(
         default_factory=list, description="Other AWS accounts whose model packages this group may deploy"
     )
+
+    @model_validator(mode="after")
+    def _serverless_is_consistent(self) -> GroupConfig:
+        if self.serverless is not None:
+            if self.instanceType is not None or self.initialInstanceCount is not None:
+                raise ValueError("a serverless group takes no instanceType or initialInstanceCount")
+            if self.dataCapture is not None:
+                raise ValueError("data capture is not available on serverless endpoints")
+        return self
 
 
 class DeployRequest(BaseModel):
@@ -258,6 +299,7 @@ class DeploymentPlan(BaseModel):
     rollout: RolloutPlan | None = None
     retainConfigs: int = 2
     dataCapture: dict[str, Any] | None = None  # DataCaptureConfig; None keeps what the endpoint has
+    serverless: dict[str, Any] | None = None  # ServerlessConfig of the candidate variant
     lockWaitSeconds: int = 3600
     lockPollSeconds: int = 60
     lockLeaseSeconds: int = 4 * 3600

@@ -157,7 +157,7 @@ def build_plan(
     explicit_instances = False
     if group_config is not None:
         layer = group_config.model_dump(
-            exclude_none=True, exclude={"strategy", "allowedAccounts", "dataCapture"}
+            exclude_none=True, exclude={"strategy", "allowedAccounts", "dataCapture", "serverless"}
         )
         merged.update(layer)
         strategy_layers.append(
@@ -178,6 +178,12 @@ def build_plan(
         explicit_instances |= bool({"instanceType", "initialInstanceCount"} & set(overrides))
         sources.append("manual input")
     rollout = resolve_strategy(strategy_layers)
+    serverless = group_config.serverless.api() if group_config and group_config.serverless else None
+    if serverless and explicit_instances:
+        raise InvalidRequest(
+            "instanceType",
+            f"{group_config_source} deploys serverless endpoints, which take no instance settings",
+        )
 
     endpoint = merged.get("endpoint")
     if not endpoint:
@@ -196,6 +202,16 @@ def build_plan(
     arn = request.modelPackageArn
     first_check = min(int(merged.get("firstCheckSeconds", poll_seconds)), timeout)
     update = _update_fields(endpoint, arn, version, live_endpoint, live_variants or [])
+    live_serverless = {
+        bool(v.get("Serverless")) for v in live_variants or [] if float(v.get("CurrentWeight") or 0) > 0
+    }
+    if update["action"] == "UPDATE" and live_serverless and live_serverless != {bool(serverless)}:
+        kind = "serverless" if True in live_serverless else "instance-based"
+        raise InvalidRequest(
+            "serverless",
+            f"endpoint {endpoint!r} is {kind}; a rollout cannot mix serverless and instance variants "
+            "(deploy to a new endpoint instead)",
+        )
     return DeploymentPlan(
         source=request.source,
         modelPackageArn=arn,
@@ -222,6 +238,7 @@ def build_plan(
         rollout=rollout,
         retainConfigs=int(merged.get("retainConfigs", DEFAULT_RETAIN_CONFIGS)),
         dataCapture=group_config.dataCapture.api() if group_config and group_config.dataCapture else None,
+        serverless=serverless,
         lockWaitSeconds=int(merged.get("lockWaitSeconds", 3600)),
         lockPollSeconds=int(merged.get("lockPollSeconds", 60)),
         lockLeaseSeconds=lease_seconds(timeout, rollout),

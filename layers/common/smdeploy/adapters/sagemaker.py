@@ -194,7 +194,8 @@ class SageMakerGateway:
     def variants_serving(self, endpoint: dict[str, Any]) -> list[dict[str, Any]]:
         """The live variants of a described endpoint with the model and package each serves."""
         config = self.describe_endpoint_config(str(endpoint["EndpointConfigName"]))
-        models = {v["VariantName"]: v.get("ModelName") for v in config.get("ProductionVariants", [])}
+        configured = {v["VariantName"]: v for v in config.get("ProductionVariants", [])}
+        models = {name: v.get("ModelName") for name, v in configured.items()}
         out = []
         for live in endpoint.get("ProductionVariants", []):
             model_name = models.get(live["VariantName"])
@@ -207,6 +208,7 @@ class SageMakerGateway:
                     "ModelPackageArn": next((c.get("ModelPackageName") for c in containers if c), None),
                     "CurrentWeight": live.get("CurrentWeight", 1.0),
                     "DesiredWeight": live.get("DesiredWeight", live.get("CurrentWeight", 1.0)),
+                    "Serverless": "ServerlessConfig" in configured.get(live["VariantName"], {}),
                 }
             )
         return out
