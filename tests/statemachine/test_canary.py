@@ -63,10 +63,10 @@ def test_promotion_cleans_up_the_canary_config_and_candidate_alarms(tmp_path: Pa
     result = canary(tmp_path)
     cleanup = execution(result, 2)["output"]["cleanup"]
     assert any("canary" in name for name in cleanup["deletedConfigs"])
-    assert sorted(cleanup["deletedAlarms"]) == sorted(
-        name for name in cleanup["deletedAlarms"] if name.startswith("smdeploy-churn-prod-")
-    )
-    assert len(cleanup["deletedAlarms"]) == 2
+    # exactly the two alarms made for the candidate variant (churn/2) on churn-prod
+    assert all(name.startswith("smdeploy-churn-prod-churn-v2-") for name in cleanup["deletedAlarms"])
+    assert sorted(name.rsplit("-", 2)[-2] for name in cleanup["deletedAlarms"]) == ["5xx", "p99"]
+    assert not [name for name in result.report["alarms"] if name.startswith("smdeploy-")]
     assert result.report["apiCalls"]["cloudwatch:DeleteAlarms"] == 1
 
 

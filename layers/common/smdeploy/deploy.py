@@ -25,7 +25,7 @@ from smdeploy.errors import (
 )
 from smdeploy.events import normalize
 from smdeploy.models import DeploymentPlan, Outcome
-from smdeploy.plan import build_plan, parse_package_arn
+from smdeploy.plan import build_plan, package_label, parse_package_arn
 
 MANAGED_TAG = "smdeploy:managed"
 ENDPOINT_TAG = "smdeploy:endpoint"
@@ -255,7 +255,7 @@ def record_outcome(
     job = plan.get("transformJobName")
     target = record["endpointName"] or (f"transform {job}" if job else "-")
     package = record["modelPackageArn"] or "unknown package"
-    subject = f"smdeploy {outcome.value}: {target} <- {'/'.join(package.split('/')[-2:])}"
+    subject = f"smdeploy {outcome.value}: {target} <- {package_label(package)}"
     message_id = notifier.publish(subject, record)
     return {**{k: v for k, v in record.items() if v is not None}, "notificationId": message_id}
 

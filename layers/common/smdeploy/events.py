@@ -20,13 +20,16 @@ from smdeploy.models import DeployRequest, ManualDeployInput, ModelPackageStateC
 MODEL_PACKAGE_DETAIL_TYPE = "SageMaker Model Package State Change"
 
 
-def first_error(exc: ValidationError, prefix: str = "") -> InvalidRequest:
-    """The first pydantic error as an :class:`InvalidRequest` naming the field."""
+def first_error(exc: ValidationError, where: str = "", empty: str = "input") -> InvalidRequest:
+    """The first pydantic error as an :class:`InvalidRequest` naming the field.
+
+    The field is ``where.location``; an error of the whole object (no location) names ``empty``
+    under ``where``, or ``where`` itself when ``empty`` is "".
+    """
     err = exc.errors()[0]
-    location = ".".join(str(part) for part in err["loc"]) or "input"
-    field = f"{prefix}{location}" if prefix else location
-    message = err["msg"].removeprefix("Value error, ")
-    return InvalidRequest(field, message)
+    location = ".".join(str(part) for part in err["loc"]) or empty
+    field = f"{where}.{location}" if where and location else (where or location)
+    return InvalidRequest(field, err["msg"].removeprefix("Value error, "))
 
 
 def _loads(text: str, field: str) -> Any:
@@ -91,7 +94,7 @@ def _normalize_event(event: dict[str, Any]) -> DeployRequest:
     try:
         change = ModelPackageStateChange.model_validate(detail)
     except ValidationError as exc:
-        raise first_error(exc, "detail.") from exc
+        raise first_error(exc, "detail") from exc
     if change.ModelApprovalStatus != "Approved":
         raise InvalidRequest(
             "detail.ModelApprovalStatus",

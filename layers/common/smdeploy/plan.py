@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from smdeploy.errors import EndpointBusy, InvalidRequest
+from smdeploy.events import first_error
 from smdeploy.models import (
     MODEL_PACKAGE_ARN_RE,
     DeploymentPlan,
@@ -44,6 +45,11 @@ def parse_package_arn(arn: str, field: str = "modelPackageArn") -> tuple[str, st
             field, f"{arn!r} is not a versioned model package ARN (…:model-package/GROUP/VERSION)"
         )
     return match["region"], match["account"], match["group"], int(match["version"])
+
+
+def package_label(arn: str) -> str:
+    """``group/version`` of a model package ARN, for messages and subjects."""
+    return "/".join(arn.split("/")[-2:])
 
 
 def resource_name(*parts: str, salt: str) -> str:
@@ -91,10 +97,7 @@ def _strategy_overrides(text: str, field: str) -> dict[str, Any]:
     try:
         return StrategyConfig.model_validate(raw).model_dump(exclude_unset=True)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        location = ".".join(str(part) for part in err["loc"])
-        problem = err["msg"].removeprefix("Value error, ")
-        raise InvalidRequest(f"{field}.{location}" if location else field, problem) from exc
+        raise first_error(exc, field, empty="") from exc
 
 
 def resolve_strategy(layers: list[dict[str, Any] | None]) -> RolloutPlan:
@@ -103,19 +106,14 @@ def resolve_strategy(layers: list[dict[str, Any] | None]) -> RolloutPlan:
     try:
         return resolve_rollout(StrategyConfig.model_validate(merged))
     except ValidationError as exc:
-        err = exc.errors()[0]
-        location = ".".join(str(part) for part in err["loc"])
-        field = f"strategy.{location}" if location else "strategy"
-        raise InvalidRequest(field, err["msg"].removeprefix("Value error, ")) from exc
+        raise first_error(exc, "strategy", empty="") from exc
 
 
 def parse_group_config(raw: Any, where: str) -> GroupConfig:
     try:
         return GroupConfig.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        location = ".".join(str(part) for part in err["loc"]) or "value"
-        raise InvalidRequest(f"{where}.{location}", err["msg"].removeprefix("Value error, ")) from exc
+        raise first_error(exc, where, empty="value") from exc
 
 
 def build_plan(

@@ -20,6 +20,7 @@ from smdeploy.adapters.records import DeploymentRecords
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.events import MODEL_PACKAGE_DETAIL_TYPE
 from smdeploy.models import ModelPackageStateChange
+from smdeploy.plan import package_label
 
 RESTORE_STRATEGY: dict[str, Any] = {
     "type": "all-at-once",
@@ -28,10 +29,6 @@ RESTORE_STRATEGY: dict[str, Any] = {
     "minInvocations": 0,
 }
 GOOD_OUTCOMES = {"DEPLOYED", "PROMOTED"}
-
-
-def _short(arn: str) -> str:
-    return "/".join(arn.split("/")[-2:])
 
 
 def handle_rejection(
@@ -67,7 +64,7 @@ def handle_rejection(
         if float(v.get("CurrentWeight") or 0) > 0
     }
     if rejected not in serving:
-        return {"action": "ignored", "why": f"{_short(rejected)} does not serve {endpoint}"}
+        return {"action": "ignored", "why": f"{package_label(rejected)} does not serve {endpoint}"}
     for record in records.deployments_of(endpoint):
         candidate = str(record.get("modelPackageArn") or "")
         if record.get("outcome") not in GOOD_OUTCOMES or not candidate or candidate == rejected:
@@ -76,8 +73,8 @@ def handle_rejection(
         if package is None or package.get("ModelApprovalStatus") != "Approved":
             continue
         reason = (
-            f"approval of {_short(rejected)} withdrawn (Rejected) while it served {endpoint}; "
-            f"restoring {_short(candidate)}, the last version {str(record['outcome']).lower()} there"
+            f"approval of {package_label(rejected)} withdrawn (Rejected) while it served {endpoint}; "
+            f"restoring {package_label(candidate)}, the last version {str(record['outcome']).lower()} there"
         )
         name = "restore-" + hashlib.sha256(f"{endpoint}|{rejected}|{candidate}".encode()).hexdigest()[:24]
         arn = starter.start(
@@ -98,5 +95,6 @@ def handle_rejection(
         }
     return {
         "action": "none",
-        "why": f"no earlier approved version was deployed on {endpoint}; {_short(rejected)} keeps serving",
+        "why": f"no earlier approved version was deployed on {endpoint}; "
+        f"{package_label(rejected)} keeps serving",
     }
