@@ -9,7 +9,12 @@ from typing import Any
 from moto.core.exceptions import ServiceException
 from moto.core.utils import camelcase_to_underscores
 
-SERVICE_NAMES = {"awslambda": "lambda", "awslambda_simple": "lambda", "stepfunctions": "states"}
+SERVICE_NAMES = {
+    "awslambda": "lambda",
+    "awslambda_simple": "lambda",
+    "stepfunctions": "states",
+    "applicationautoscaling": "application-autoscaling",
+}
 
 
 @dataclass

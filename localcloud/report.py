@@ -58,6 +58,29 @@ def _collapse(states: list[dict[str, Any]], end: float | None) -> list[tuple[flo
     return lines
 
 
+def settings_lines(settings: dict[str, Any]) -> list[str]:
+    """The endpoint-config settings a reader checks after an update, one line each."""
+    lines = []
+    capture = settings.get("DataCaptureConfig")
+    if capture:
+        lines.append(
+            f"data capture: {capture.get('InitialSamplingPercentage')}% to {capture.get('DestinationS3Uri')}"
+        )
+    async_config = settings.get("AsyncInferenceConfig")
+    if async_config:
+        output = async_config.get("OutputConfig", {})
+        topics = output.get("NotificationConfig", {})
+        parts = [f"results {output.get('S3OutputPath')}"]
+        if output.get("S3FailurePath"):
+            parts.append(f"failures {output['S3FailurePath']}")
+        parts.extend(f"{key} {arn.rsplit(':', 1)[-1]}" for key, arn in topics.items())
+        limit = async_config.get("ClientConfig", {}).get("MaxConcurrentInvocationsPerInstance")
+        if limit:
+            parts.append(f"{limit} concurrent invocations per instance")
+        lines.append("asynchronous: " + ", ".join(parts))
+    return lines
+
+
 def render(rehearsal: Rehearsal) -> str:
     report = rehearsal.report
     out: list[str] = [f"Scenario: {report['scenario']['name']}  ({report['scenario']['file']})", ""]
@@ -150,6 +173,8 @@ def render(rehearsal: Rehearsal) -> str:
             verdict = ex["outcome"] or "-"
             error = f"  {ex['error']}: {ex['cause']}" if ex["error"] else ""
             happenings.append((ex["stoppedAt"], 6, f"execution  {label} {ex['status']} -> {verdict}{error}"))
+            for note in ex.get("notes", []):
+                happenings.append((ex["stoppedAt"], 7, f"note       {label}: {note}"))
     out.append("Timeline (virtual time)")
     for t, _, text in sorted(happenings, key=lambda h: (h[0], h[1])):
         out.append(f"  {clock(t)}  {text}")
@@ -174,10 +199,18 @@ def render(rehearsal: Rehearsal) -> str:
                 if served and served["requests"]
                 else ""
             )
+            scaled = v.get("autoscaling")
+            scaling = (
+                f"; autoscaling {scaled['minCapacity']}-{scaled['maxCapacity']}"
+                f" ({', '.join(scaled['policies'])})"
+                if scaled
+                else ""
+            )
             out.append(
                 f"    variant {v['name']}: {package_key(v['modelPackageArn'] or '?')} "
-                f"weight {v['weight']:g}, {v['instanceCount']} x {v['instanceType']}{load}"
+                f"weight {v['weight']:g}, {v['instanceCount']} x {v['instanceType']}{load}{scaling}"
             )
+        out.extend(f"    {line}" for line in settings_lines(endpoint.get("settings") or {}))
     if report.get("transformJobs"):
         out.append("")
         out.append("Transform jobs")

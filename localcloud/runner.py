@@ -307,6 +307,7 @@ def describe_executions(cloud: LocalCloud) -> list[dict[str, Any]]:
                     for e in entered
                 ],
                 "verdicts": _verdicts(cloud, history),
+                "notes": list((record or {}).get("notes") or []),
             }
         )
     return out
@@ -351,6 +352,7 @@ def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
         except ClientError:  # the live config may be deleted; the endpoint keeps serving
             config = {"ProductionVariants": []}
         by_name = {v["VariantName"]: v for v in config["ProductionVariants"]}
+        scaled = _autoscaling_of(cloud, name)
         live_packages = cloud.sagemaker_sim.live_packages(name)
         variants = []
         for live in described.get("ProductionVariants", []):
@@ -373,12 +375,18 @@ def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
                     "weight": float(weight if weight is not None else 1.0),
                     "instanceCount": live.get("CurrentInstanceCount", configured.get("InitialInstanceCount")),
                     "instanceType": configured.get("InstanceType"),
+                    **({"autoscaling": scaled[live["VariantName"]]} if live["VariantName"] in scaled else {}),
                 }
             )
         endpoints[name] = {
             "status": described["EndpointStatus"],
             "endpointConfigName": described["EndpointConfigName"],
             "variants": variants,
+            "settings": {
+                key: config[key]
+                for key in ("DataCaptureConfig", "AsyncInferenceConfig", "KmsKeyId")
+                if config.get(key) not in (None, {}, [])
+            },
         }
         if described.get("FailureReason"):
             endpoints[name]["failureReason"] = described["FailureReason"]
@@ -386,6 +394,25 @@ def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
         if pending:
             endpoints[name]["pendingEndpointConfigName"] = pending["EndpointConfigName"]
     return endpoints
+
+
+def _autoscaling_of(cloud: LocalCloud, endpoint: str) -> dict[str, dict[str, Any]]:
+    """variant -> its Application Auto Scaling registration (min, max, policy names)."""
+    aas = cloud.client("application-autoscaling")
+    prefix = f"endpoint/{endpoint}/variant/"
+    out: dict[str, dict[str, Any]] = {}
+    for target in aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]:
+        if not target["ResourceId"].startswith(prefix):
+            continue
+        policies = aas.describe_scaling_policies(
+            ServiceNamespace="sagemaker", ResourceId=target["ResourceId"]
+        )
+        out[target["ResourceId"][len(prefix) :]] = {
+            "minCapacity": target["MinCapacity"],
+            "maxCapacity": target["MaxCapacity"],
+            "policies": sorted(p["PolicyName"] for p in policies["ScalingPolicies"]),
+        }
+    return out
 
 
 def describe_invocations(cloud: LocalCloud) -> dict[str, dict[str, dict[str, float]]]:
@@ -469,6 +496,21 @@ def describe_async_invocations(cloud: LocalCloud) -> list[dict[str, Any]]:
     ]
 
 
+def _contains(actual: Any, expected: Any) -> bool:
+    """``expected`` is a part of ``actual``: same keys with the same values, recursively."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            key in actual and _contains(actual[key], value) for key, value in expected.items()
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(_contains(a, e) for a, e in zip(actual, expected, strict=True))
+        )
+    return bool(actual == expected)
+
+
 def serving(endpoint: dict[str, Any]) -> str | None:
     """``group/version`` that receives 100% of the endpoint's traffic, if exactly one does."""
     live = [v for v in endpoint["variants"] if v["weight"] > 0]
@@ -493,7 +535,15 @@ def check(expect: Expect, report: dict[str, Any]) -> tuple[bool, str]:
             weights = ", ".join(
                 f"{package_key(v['modelPackageArn'] or '?')}@{v['weight']:g}" for v in endpoint["variants"]
             )
-            return actual == expect.serving, f"{endpoint['status']}, variants {weights}"
+            if actual != expect.serving:
+                return False, f"{endpoint['status']}, variants {weights}"
+        if expect.settings is not None and not _contains(endpoint["settings"], expect.settings):
+            return False, f"settings are {json.dumps(endpoint['settings'], default=str)}"
+        if expect.autoscaling is not None:
+            live = [v for v in endpoint["variants"] if v["weight"] > 0]
+            found = [v.get("autoscaling") for v in live]
+            if not live or not all(a is not None and _contains(a, expect.autoscaling) for a in found):
+                return False, f"serving variants' autoscaling: {found}"
         return True, f"status is {endpoint['status']}"
     if expect.execution is not None:
         executions = report["executions"]

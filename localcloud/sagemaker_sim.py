@@ -20,6 +20,9 @@
 - ``UpdateModelPackage`` keeps the fields it is not given (moto blanks them) and, like SageMaker,
   every registry change emits a "SageMaker Model Package State Change" event on the local bus.
 - Every endpoint status change emits a "SageMaker Endpoint State Change" event.
+- ``UpdateEndpoint`` refuses to remove a variant registered with Application Auto Scaling, or to
+  change its instance type (deregister, update, register again); deregistering a scalable target
+  deletes its scaling policies, as on AWS (moto keeps them).
 - Batch transform jobs take ``transformSeconds`` and write their output objects in the local S3, or
   fail when the model's behaviour says ``transform_fails`` (``localcloud/transforms.py``).
 - Creation and modification times come from the virtual clock (with a microsecond sequence so
@@ -41,6 +44,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
+from moto.applicationautoscaling import models as aas_models
 from moto.core.responses import ActionResult
 from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
@@ -61,6 +65,7 @@ EVENT_STATUS = {
     "SystemUpdating": "SYSTEM_UPDATING",
 }
 MONITOR_OUTCOMES = ("ok", "violations", "failed")
+VARIANT_SCALING_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 
 @dataclass
@@ -328,6 +333,18 @@ class SageMakerSimulator:
         for name, replacement in replacements.items():
             self._stack.enter_context(mock.patch.object(backend_cls, name, replacement))
 
+        aas_cls = aas_models.ApplicationAutoscalingBackend
+        original_deregister = aas_cls.deregister_scalable_target
+
+        def deregister_scalable_target(backend: Any, namespace: str, r_id: str, dimension: str) -> None:
+            original_deregister(backend, namespace, r_id, dimension)
+            for key in [k for k in backend.policies if k.split("\t")[1:3] == [r_id, dimension]]:
+                del backend.policies[key]
+
+        self._stack.enter_context(
+            mock.patch.object(aas_cls, "deregister_scalable_target", deregister_scalable_target)
+        )
+
         def update_endpoint(response: Any) -> ActionResult:
             arn = sim.update_endpoint(
                 response.sagemaker_backend,
@@ -371,6 +388,7 @@ class SageMakerSimulator:
             raise _not_found("endpoint configuration", self._config_arn(backend, config_name))
         if endpoint.endpoint_status != "InService":
             raise _in_progress(endpoint)
+        self._check_autoscaled(backend, endpoint, config)
         previous = endpoint.production_variants if retain else None
         variants = self._variants_from_config(config, previous=previous, exclude=set(exclude or []))
         pending = _PendingUpdate(
@@ -419,6 +437,30 @@ class SageMakerSimulator:
 
         self.scheduler.after(self.settings.endpoint_update_seconds, finish)
         return str(endpoint.arn)
+
+    @staticmethod
+    def autoscaled_variants(backend: Any, endpoint_name: str) -> set[str]:
+        """The variants of an endpoint registered with Application Auto Scaling."""
+        aas = aas_models.applicationautoscaling_backends[backend.account_id][backend.region_name]
+        prefix = f"endpoint/{endpoint_name}/variant/"
+        targets = aas.targets.get(VARIANT_SCALING_DIMENSION, {})
+        return {rid[len(prefix) :] for rid in targets if rid.startswith(prefix)}
+
+    def _check_autoscaled(self, backend: Any, endpoint: Any, config: Any) -> None:
+        old_config = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+        before = {
+            v["VariantName"]: v.get("InstanceType")
+            for v in (old_config.production_variants if old_config else [])
+        }
+        after = {v["VariantName"]: v.get("InstanceType") for v in config.production_variants}
+        for variant in sorted(self.autoscaled_variants(backend, endpoint.endpoint_name)):
+            if variant not in after or after[variant] != before.get(variant):
+                change = "removes" if variant not in after else "changes the instance type of"
+                raise ValidationError(
+                    f'Cannot update endpoint "{endpoint.arn}": the update {change} variant "{variant}", '
+                    "which is registered with Application Auto Scaling; deregister its scalable target "
+                    "first and register it again after the update."
+                )
 
     def update_weights(self, backend: Any, endpoint_name: str, desired: list[dict[str, Any]]) -> str:
         """``UpdateEndpointWeightsAndCapacities``: ``Updating`` for ``weightUpdateSeconds``."""

@@ -251,6 +251,13 @@ SUBJECTS = ("endpoint", "execution", "executions", "noCalls", "transformJob", "t
 class Expect(_Strict):
     endpoint: str | None = None
     serving: str | None = None
+    settings: dict[str, Any] | None = Field(
+        default=None, description="a part of the live endpoint config's settings (DataCaptureConfig, ...)"
+    )
+    autoscaling: dict[str, Any] | None = Field(
+        default=None,
+        description="a part of every serving variant's autoscaling (minCapacity, maxCapacity, policies)",
+    )
     absent: bool | None = None
     status: str | None = None
     execution: int | None = Field(default=None, ge=1)
@@ -292,6 +299,8 @@ class Expect(_Strict):
         subjects = [n for n in SUBJECTS if getattr(self, n) is not None]
         if len(subjects) != 1:
             raise ValueError(f"each expectation names exactly one of {', '.join(SUBJECTS)}")
+        if (self.settings is not None or self.autoscaling is not None) and self.endpoint is None:
+            raise ValueError("settings and autoscaling belong to an endpoint expectation")
         if (self.modelPackage is not None or self.failureReason is not None) and self.transformJob is None:
             raise ValueError("modelPackage and failureReason belong to a transformJob expectation")
         if self.transformJob is not None and (

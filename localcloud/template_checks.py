@@ -48,6 +48,9 @@ RESOURCE_STAR_ACTIONS: frozenset[str] = frozenset(
         "cloudwatch:GetMetricStatistics",  # CloudWatch metrics have no ARNs
         "sagemaker:ListEndpointConfigs",  # SageMaker List* actions take no resource
         "sagemaker:ListMonitoringExecutions",
+        # Application Auto Scaling Describe* actions take no resource
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:DescribeScalingPolicies",
     )
 )
 

@@ -7,6 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smdeploy import deploy
+from smdeploy.adapters.autoscaling import ScalingGateway
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.config_store import GroupConfigStore
 from smdeploy.adapters.sagemaker import SageMakerGateway
@@ -28,6 +29,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         configs=GroupConfigStore(SETTINGS.group_config_prefix),
         defaults=SETTINGS.defaults(),
         cloudwatch=CloudWatchGateway(),
+        autoscaling=ScalingGateway(),
         under_lock=bool(event.get("underLock")),
     )
     metrics.add_metric(name="PlansResolved", unit=MetricUnit.Count, value=1)

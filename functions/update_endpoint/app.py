@@ -7,6 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smdeploy import canary
+from smdeploy.adapters.autoscaling import ScalingGateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.errors import InvalidRequest
 from smdeploy.models import StepTaskInput
@@ -23,7 +24,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     task = StepTaskInput.model_validate(event)
     if not task.configName:
         raise InvalidRequest("configName", "the state machine must name the endpoint config to deploy")
-    result = canary.start_update(task.plan, task.configName, sagemaker=SageMakerGateway())
+    result = canary.start_update(
+        task.plan, task.configName, sagemaker=SageMakerGateway(), autoscaling=ScalingGateway()
+    )
     metrics.add_metric(name="EndpointUpdates", unit=MetricUnit.Count, value=1 if result["started"] else 0)
     logger.info("updating endpoint", extra={"endpoint": task.plan.endpointName, "config": task.configName})
     return result

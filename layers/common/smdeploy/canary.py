@@ -10,10 +10,11 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from smdeploy import clock
+from smdeploy import clock, scaling
+from smdeploy.adapters.autoscaling import ScalingGateway
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
-from smdeploy.deploy import ENDPOINT_TAG, MANAGED_TAG, first_poll, managed_tags
+from smdeploy.deploy import ENDPOINT_TAG, MANAGED_TAG, config_settings, first_poll, managed_tags
 from smdeploy.errors import EndpointBusy
 from smdeploy.models import DeploymentPlan
 from smdeploy.strategy import Judgement, Observation, judge
@@ -106,8 +107,8 @@ def build_configs(
         for key in KEPT_CONFIG_KEYS
         if live_config.get(key) not in (None, {}, [])
     }
-    if plan.dataCapture:  # the group's config says what to capture; otherwise the live setting stays
-        kept["DataCaptureConfig"] = copy.deepcopy(plan.dataCapture)
+    # The group's config says what to capture and where async results go; otherwise the live setting stays.
+    kept.update(copy.deepcopy(config_settings(plan)))
     return [baseline, candidate], [final], kept
 
 
@@ -149,9 +150,20 @@ def prepare_canary(
     }
 
 
-def start_update(plan: DeploymentPlan, config_name: str, *, sagemaker: SageMakerGateway) -> dict[str, Any]:
-    """``UpdateEndpoint`` to ``config_name`` unless it is live already; the wait loop follows."""
+def start_update(
+    plan: DeploymentPlan,
+    config_name: str,
+    *,
+    sagemaker: SageMakerGateway,
+    autoscaling: ScalingGateway | None = None,
+) -> dict[str, Any]:
+    """``UpdateEndpoint`` to ``config_name`` unless it is live already; the wait loop follows.
+
+    Variants the new config removes (or moves to another instance type) are deregistered from
+    autoscaling first: SageMaker refuses the update otherwise.
+    """
     live = sagemaker.describe_endpoint(plan.endpointName)
+    released: list[str] = []
     if live.get("EndpointConfigName") == config_name and live.get("EndpointStatus") == "InService":
         started = False
     else:
@@ -159,12 +171,14 @@ def start_update(plan: DeploymentPlan, config_name: str, *, sagemaker: SageMaker
             raise EndpointBusy(
                 f"endpoint {plan.endpointName!r} is {live.get('EndpointStatus')}; waiting to update"
             )
+        if autoscaling is not None:
+            released = scaling.release_for_update(plan, config_name, sagemaker=sagemaker, scaling=autoscaling)
         sagemaker.update_endpoint(name=plan.endpointName, config_name=config_name)
         started = True
     poll = first_poll(plan, config_name)
     if not started:
         poll["nextWaitSeconds"] = 0  # nothing to wait for: check at once
-    return {**poll, "started": started}
+    return {**poll, "started": started, **({"scalingReleased": released} if released else {})}
 
 
 def shift_traffic(

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from smdeploy import clock, locking
+from smdeploy import clock, locking, scaling
+from smdeploy.adapters.autoscaling import ScalingGateway
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.config_store import GroupConfigStore
 from smdeploy.adapters.locks import LockTable
@@ -48,6 +49,7 @@ def resolve_plan(
     configs: GroupConfigStore,
     defaults: dict[str, Any],
     cloudwatch: CloudWatchGateway | None = None,
+    autoscaling: ScalingGateway | None = None,
     under_lock: bool = False,
 ) -> DeploymentPlan:
     """Normalize the input and resolve the plan; :class:`InvalidRequest` touches nothing.
@@ -91,6 +93,10 @@ def resolve_plan(
             raise InvalidRequest(
                 "strategy.alarms", f"no CloudWatch alarm named {', '.join(map(repr, missing))}"
             )
+    if plan.action == "UPDATE" and plan.autoscaling is None and autoscaling is not None:
+        carried, notes = scaling.inherited(plan.endpointName, plan.baselineVariantName, scaling=autoscaling)
+        if carried is not None or notes:
+            plan = plan.model_copy(update={"autoscaling": carried, "notes": [*plan.notes, *notes]})
     return plan
 
 
@@ -119,9 +125,19 @@ def create_endpoint_config(plan: DeploymentPlan, *, sagemaker: SageMakerGateway)
         name=plan.endpointConfigName,
         variants=variants,
         tags=managed_tags(plan),
-        extra={"DataCaptureConfig": plan.dataCapture} if plan.dataCapture else {},
+        extra=config_settings(plan),
     )
     return {"endpointConfigName": plan.endpointConfigName, "created": created}
+
+
+def config_settings(plan: DeploymentPlan) -> dict[str, Any]:
+    """The endpoint-config settings the group config asks for (data capture, async inference)."""
+    settings: dict[str, Any] = {}
+    if plan.dataCapture:
+        settings["DataCaptureConfig"] = plan.dataCapture
+    if plan.asyncInference:
+        settings["AsyncInferenceConfig"] = plan.asyncInference
+    return settings
 
 
 def create_endpoint(plan: DeploymentPlan, *, sagemaker: SageMakerGateway) -> dict[str, Any]:
@@ -236,6 +252,8 @@ def record_outcome(
         "verdictReasons": verdict.get("reasons"),
         "verdictHistory": verdict.get("history"),
         "cleanup": event.get("cleanup"),
+        "autoscaling": event.get("autoscaling"),
+        "notes": plan.get("notes") or None,
     }
     if plan.get("kind") == "transform":
         record.update(

@@ -237,6 +237,67 @@ class Serverless(BaseModel):
         return config
 
 
+S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
+SNS_TOPIC_PATTERN = r"^arn:aws[a-z\-]*:sns:[a-z0-9\-]+:\d{12}:[A-Za-z0-9_\-]{1,256}$"
+
+
+class AsyncInference(BaseModel):
+    """An asynchronous endpoint: requests queue, results land in S3, SNS says when."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outputPath: str = Field(pattern=S3_URI_PATTERN, description="S3 prefix for the results")
+    failurePath: str | None = Field(default=None, pattern=S3_URI_PATTERN)
+    successTopic: str | None = Field(default=None, pattern=SNS_TOPIC_PATTERN)
+    errorTopic: str | None = Field(default=None, pattern=SNS_TOPIC_PATTERN)
+    maxConcurrentInvocationsPerInstance: int | None = Field(default=None, ge=1, le=1000)
+    kmsKeyId: str | None = None
+
+    def api(self) -> dict[str, Any]:
+        """The ``AsyncInferenceConfig`` of ``CreateEndpointConfig``."""
+        output: dict[str, Any] = {"S3OutputPath": self.outputPath}
+        if self.failurePath:
+            output["S3FailurePath"] = self.failurePath
+        topics = {"SuccessTopic": self.successTopic, "ErrorTopic": self.errorTopic}
+        if any(topics.values()):
+            output["NotificationConfig"] = {k: v for k, v in topics.items() if v}
+        if self.kmsKeyId:
+            output["KmsKeyId"] = self.kmsKeyId
+        config: dict[str, Any] = {"OutputConfig": output}
+        if self.maxConcurrentInvocationsPerInstance is not None:
+            config["ClientConfig"] = {
+                "MaxConcurrentInvocationsPerInstance": self.maxConcurrentInvocationsPerInstance
+            }
+        return config
+
+
+class Autoscaling(BaseModel):
+    """Application Auto Scaling of the serving variant's instance count."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    minCapacity: int = Field(ge=0, le=100, description="0 (scale to zero) only on asynchronous endpoints")
+    maxCapacity: int = Field(ge=1, le=100)
+    targetInvocationsPerInstance: float | None = Field(
+        default=None, gt=0, description="Real-time: SageMakerVariantInvocationsPerInstance per minute"
+    )
+    targetBacklogPerInstance: float | None = Field(
+        default=None, gt=0, description="Asynchronous: ApproximateBacklogSizePerInstance"
+    )
+    scaleInCooldownSeconds: int = Field(default=300, ge=0, le=3600)
+    scaleOutCooldownSeconds: int = Field(default=300, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _range(self) -> Autoscaling:
+        if self.minCapacity > self.maxCapacity:
+            raise ValueError("minCapacity cannot exceed maxCapacity")
+        if self.targetInvocationsPerInstance is not None and self.targetBacklogPerInstance is not None:
+            raise ValueError(
+                "set targetInvocationsPerInstance (real-time) or targetBacklogPerInstance (async)"
+            )
+        return self
+
+
 class GroupConfig(BaseModel):
     """Per model-package-group deployment config, stored as JSON in an SSM parameter."""
 
@@ -249,6 +310,8 @@ class GroupConfig(BaseModel):
     retainConfigs: int | None = Field(default=None, ge=1, le=10)
     dataCapture: DataCapture | None = None
     serverless: Serverless | None = None
+    asyncInference: AsyncInference | None = None
+    autoscaling: Autoscaling | None = None
     allowedAccounts: list[Annotated[str, Field(pattern=r"^\d{12}$")]] = Field(
         default_factory=list, description="Other AWS accounts whose model packages this group may deploy"
     )
@@ -260,6 +323,25 @@ class GroupConfig(BaseModel):
                 raise ValueError("a serverless group takes no instanceType or initialInstanceCount")
             if self.dataCapture is not None:
                 raise ValueError("data capture is not available on serverless endpoints")
+            if self.asyncInference is not None:
+                raise ValueError("an endpoint is serverless or asynchronous, not both")
+            if self.autoscaling is not None:
+                raise ValueError(
+                    "serverless endpoints scale on their own; autoscaling applies to instance-based variants"
+                )
+        scaling = self.autoscaling
+        if scaling is not None:
+            if self.asyncInference is None:
+                if scaling.minCapacity == 0:
+                    raise ValueError(
+                        "autoscaling.minCapacity 0 (scale to zero) needs an asynchronous endpoint"
+                    )
+                if scaling.targetBacklogPerInstance is not None:
+                    raise ValueError("targetBacklogPerInstance applies to asynchronous endpoints only")
+            elif scaling.targetInvocationsPerInstance is not None:
+                raise ValueError(
+                    "asynchronous endpoints scale on their backlog: use targetBacklogPerInstance"
+                )
         return self
 
 
@@ -300,6 +382,9 @@ class DeploymentPlan(BaseModel):
     retainConfigs: int = 2
     dataCapture: dict[str, Any] | None = None  # DataCaptureConfig; None keeps what the endpoint has
     serverless: dict[str, Any] | None = None  # ServerlessConfig of the candidate variant
+    asyncInference: dict[str, Any] | None = None  # AsyncInferenceConfig; None keeps what the endpoint has
+    autoscaling: dict[str, Any] | None = None  # what smdeploy.scaling registers on the serving variant
+    notes: list[str] = Field(default_factory=list)  # what the plan changed from what was asked, and why
     lockWaitSeconds: int = 3600
     lockPollSeconds: int = 60
     lockLeaseSeconds: int = 4 * 3600
@@ -352,4 +437,5 @@ class RecordTaskInput(BaseModel):
             "verdict": self.state.get("judgement"),
             "cleanup": self.state.get("cleanup"),
             "transform": self.state.get("transform"),
+            "autoscaling": self.state.get("autoscaling"),
         }

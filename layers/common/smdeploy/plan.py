@@ -24,6 +24,7 @@ from smdeploy.models import (
     validate_endpoint_name,
     validate_instance_type,
 )
+from smdeploy.scaling import scaling_plan
 from smdeploy.strategy import RolloutPlan, StrategyConfig, merge_strategy, resolve_rollout
 
 METADATA_PREFIX = "smdeploy:"
@@ -155,7 +156,15 @@ def build_plan(
     explicit_instances = False
     if group_config is not None:
         layer = group_config.model_dump(
-            exclude_none=True, exclude={"strategy", "allowedAccounts", "dataCapture", "serverless"}
+            exclude_none=True,
+            exclude={
+                "strategy",
+                "allowedAccounts",
+                "dataCapture",
+                "serverless",
+                "asyncInference",
+                "autoscaling",
+            },
         )
         merged.update(layer)
         strategy_layers.append(
@@ -210,6 +219,21 @@ def build_plan(
             f"endpoint {endpoint!r} is {kind}; a rollout cannot mix serverless and instance variants "
             "(deploy to a new endpoint instead)",
         )
+    notes: list[str] = []
+    async_config = group_config.asyncInference if group_config else None
+    if async_config is not None and rollout.minInvocations > 0 and update["action"] == "UPDATE":
+        notes.append(
+            f"strategy.minInvocations {rollout.minInvocations} -> 0: asynchronous endpoints publish no "
+            "per-variant Invocations, so the verdict rests on the alarms and Model Monitor"
+        )
+        rollout = rollout.model_copy(update={"minInvocations": 0})
+    autoscaling = (
+        scaling_plan(
+            group_config.autoscaling, endpoint, is_async=async_config is not None, source=group_config_source
+        )
+        if group_config is not None and group_config.autoscaling is not None
+        else None
+    )
     return DeploymentPlan(
         source=request.source,
         modelPackageArn=arn,
@@ -237,6 +261,9 @@ def build_plan(
         retainConfigs=int(merged.get("retainConfigs", DEFAULT_RETAIN_CONFIGS)),
         dataCapture=group_config.dataCapture.api() if group_config and group_config.dataCapture else None,
         serverless=serverless,
+        asyncInference=async_config.api() if async_config else None,
+        autoscaling=autoscaling,
+        notes=notes,
         lockWaitSeconds=int(merged.get("lockWaitSeconds", 3600)),
         lockPollSeconds=int(merged.get("lockPollSeconds", 60)),
         lockLeaseSeconds=lease_seconds(timeout, rollout),
