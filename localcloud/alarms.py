@@ -168,6 +168,10 @@ def _dimensions(dimensions: list[Any]) -> dict[str, str]:
 
 
 def _series_key(metric: str, dimensions: dict[str, str]) -> tuple[str, str, str] | None:
+    if set(dimensions) == {"EndpointName", "VariantName", "EndpointConfigName"}:
+        # one fleet of a guardrails deployment (see TrafficSimulator: "variant@config")
+        fleet = f"{dimensions['VariantName']}@{dimensions['EndpointConfigName']}"
+        return (metric, dimensions["EndpointName"], fleet)
     if set(dimensions) != {"EndpointName", "VariantName"}:
         return None  # SageMaker publishes endpoint metrics per variant only
     return (metric, dimensions["EndpointName"], dimensions["VariantName"])

@@ -97,6 +97,8 @@ def render(rehearsal: Rehearsal) -> str:
         happenings.append(
             (change["at"], 5.5, f"sagemaker  endpoint {change['endpoint']} is {change['status']}")
         )
+    for step in report.get("guardrails", []):
+        happenings.append((step["at"], 5.6, f"guardrails {step['endpoint']}: {step['event']}"))
     jobs = {job["name"]: job for job in report.get("transformJobs", [])}
     for change in report.get("transformJobStatusChanges", []):
         job = jobs.get(change["transformJob"], {})

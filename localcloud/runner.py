@@ -633,6 +633,9 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
             {"at": t, "endpoint": name, "status": status}
             for t, name, status in cloud.sagemaker_sim.status_log
         ],
+        "guardrails": [
+            {"at": t, "endpoint": name, "event": what} for t, name, what in cloud.sagemaker_sim.guardrails_log
+        ],
         "notifications": cloud.notifications(),
         "faultsInjected": [{"at": t, "call": call, "error": err} for t, call, err in cloud.api.log if err],
         "weightChanges": [

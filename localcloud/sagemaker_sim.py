@@ -36,6 +36,7 @@ history of current weights for the report.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -45,6 +46,7 @@ from typing import Any
 from unittest import mock
 
 from moto.applicationautoscaling import models as aas_models
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.responses import ActionResult
 from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
@@ -113,6 +115,11 @@ class ServingVariant:
     weight: float
     package: str  # "group/version", or "model:<ModelName>" for a model not made from a package
     instances: int | None
+    fleet: str | None = None  # during a guardrails deployment: the endpoint config of this fleet
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.fleet}" if self.fleet else self.name
 
 
 Snapshot = tuple[ServingVariant, ...]
@@ -134,6 +141,29 @@ class _PendingUpdate:
     config_name: str | None = None
     variants: list[dict[str, Any]] = field(default_factory=list)
     packages: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Guardrails:
+    """A blue/green update with traffic routing in progress: what share the new fleet serves."""
+
+    old_config: str
+    new_config: str
+    new_packages: dict[str, str]
+    new_instances: dict[str, int | None]
+    phases: list[tuple[float, float]]  # (new fleet's traffic share, seconds to bake at it)
+    alarms: list[str]
+    deadline: float  # virtual time: MaximumExecutionTimeoutInSeconds after the update started
+    share: float = 0.0
+
+
+def _capacity_share(size: dict[str, Any], variants: list[dict[str, Any]]) -> float:
+    """A canary or linear step as a share of the new fleet (``CAPACITY_PERCENT`` or ``INSTANCE_COUNT``)."""
+    value = float(size.get("Value", 0))
+    if size.get("Type") == "INSTANCE_COUNT":
+        total = sum(int(v.get("CurrentInstanceCount") or 1) for v in variants) or 1
+        return min(1.0, value / total)
+    return min(1.0, value / 100.0)
 
 
 def epoch_millis(when: datetime) -> int:
@@ -170,6 +200,8 @@ class SageMakerSimulator:
         self._last_weights: dict[str, dict[str, float]] = {}
         self._live_packages: dict[str, dict[str, str]] = {}  # endpoint -> variant -> package
         self._pending: dict[str, _PendingUpdate] = {}  # endpoint name -> in-flight update
+        self._guardrails: dict[str, _Guardrails] = {}  # endpoint name -> traffic shifting in progress
+        self.guardrails_log: list[tuple[float, str, str]] = []  # (t, endpoint, what happened)
         self.transforms = TransformJobs(
             scheduler,
             lambda: self.settings.transform_seconds,
@@ -355,6 +387,7 @@ class SageMakerSimulator:
                     p.get("VariantPropertyType")
                     for p in response._get_param("ExcludeRetainedVariantProperties") or []
                 ],
+                deployment_config=response._get_param("DeploymentConfig"),
             )
             return ActionResult({"EndpointArn": arn})
 
@@ -376,8 +409,15 @@ class SageMakerSimulator:
         config_name: str,
         retain: bool = False,
         exclude: list[str] | None = None,
+        deployment_config: dict[str, Any] | None = None,
     ) -> str:
-        """``UpdateEndpoint``: blue/green, all at once, after ``endpointUpdateSeconds``."""
+        """``UpdateEndpoint``: blue/green, all at once, after ``endpointUpdateSeconds``.
+
+        With a ``DeploymentConfig`` whose blue/green policy routes traffic (canary, linear, all at
+        once), the new fleet is provisioned, then takes its shares of the traffic with a bake
+        after each; an auto-rollback alarm in ALARM (or the execution timeout) sends all traffic
+        back to the old fleet, and the endpoint returns to ``InService`` on the old config.
+        """
         endpoint = backend.endpoints.get(endpoint_name)
         if endpoint is None:
             raise _not_found(
@@ -389,6 +429,10 @@ class SageMakerSimulator:
         if endpoint.endpoint_status != "InService":
             raise _in_progress(endpoint)
         self._check_autoscaled(backend, endpoint, config)
+        policy = (deployment_config or {}).get("BlueGreenUpdatePolicy")
+        routed = bool(policy and policy.get("TrafficRoutingConfiguration"))
+        if routed:
+            self._check_same_variants(backend, endpoint, config)
         previous = endpoint.production_variants if retain else None
         variants = self._variants_from_config(config, previous=previous, exclude=set(exclude or []))
         pending = _PendingUpdate(
@@ -419,6 +463,9 @@ class SageMakerSimulator:
         }
         self._set_status(endpoint, "Updating")
         failing = self._failing_behaviour(backend, config)
+        if routed and failing is None:
+            self._start_guardrails(backend, endpoint, config, pending, deployment_config or {})
+            return str(endpoint.arn)
 
         def finish() -> None:
             if backend.endpoints.get(endpoint_name) is not endpoint:
@@ -437,6 +484,121 @@ class SageMakerSimulator:
 
         self.scheduler.after(self.settings.endpoint_update_seconds, finish)
         return str(endpoint.arn)
+
+    @staticmethod
+    def _check_same_variants(backend: Any, endpoint: Any, config: Any) -> None:
+        old_config = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+        before = sorted(v["VariantName"] for v in (old_config.production_variants if old_config else []))
+        after = sorted(v["VariantName"] for v in config.production_variants)
+        if before != after:
+            raise ValidationError(
+                "A blue/green deployment with traffic routing needs the new endpoint configuration to keep "
+                f"the variant names of the old one ({', '.join(before)}); got {', '.join(after)}."
+            )
+
+    def _start_guardrails(
+        self, backend: Any, endpoint: Any, config: Any, pending: _PendingUpdate, deployment: dict[str, Any]
+    ) -> None:
+        policy = deployment["BlueGreenUpdatePolicy"]
+        routing = policy["TrafficRoutingConfiguration"]
+        wait = float(routing.get("WaitIntervalInSeconds", 0))
+        termination = float(policy.get("TerminationWaitInSeconds", 0))
+        if routing["Type"] == "CANARY":
+            phases = [(_capacity_share(routing["CanarySize"], pending.variants), wait), (1.0, termination)]
+        elif routing["Type"] == "LINEAR":
+            step = _capacity_share(routing["LinearStepSize"], pending.variants)
+            shares = [min(1.0, step * (i + 1)) for i in range(math.ceil(1.0 / step - 1e-9))]
+            phases = [(share, wait) for share in shares[:-1]] + [(1.0, wait + termination)]
+        else:  # ALL_AT_ONCE
+            phases = [(1.0, wait + termination)]
+        name = endpoint.endpoint_name
+        state = _Guardrails(
+            old_config=str(endpoint.endpoint_config_name),
+            new_config=str(pending.config_name),
+            new_packages=pending.packages,
+            new_instances={v["VariantName"]: v.get("CurrentInstanceCount") for v in pending.variants},
+            phases=phases,
+            alarms=[
+                str(a["AlarmName"])
+                for a in (deployment.get("AutoRollbackConfiguration") or {}).get("Alarms", [])
+            ],
+            deadline=self.scheduler.now + float(policy.get("MaximumExecutionTimeoutInSeconds", 28800)),
+        )
+
+        def alive() -> bool:
+            return backend.endpoints.get(name) is endpoint and self._guardrails.get(name) is state
+
+        def shift(index: int) -> None:
+            if not alive():
+                return
+            share, bake = state.phases[index]
+            state.share = share
+            self._variant_status(endpoint, "Baking")
+            self.guardrails_log.append((self.scheduler.now, name, f"new fleet at {share:.0%} of traffic"))
+            self._record_serving(name, self._snapshot(endpoint))
+            watch(index, self.scheduler.now + bake)
+
+        def watch(index: int, until: float) -> None:
+            if not alive():
+                return
+            why = self._rollback_reason(backend, state)
+            if why is not None:
+                self._roll_back_guardrails(backend, endpoint, state, why)
+                return
+            if self.scheduler.now >= until:
+                if index + 1 < len(state.phases):
+                    shift(index + 1)
+                else:
+                    self._finish_guardrails(backend, endpoint, state, config)
+                return
+            self.scheduler.after(min(60.0, until - self.scheduler.now), lambda: watch(index, until))
+
+        self._guardrails[name] = state
+        self.scheduler.after(self.settings.endpoint_update_seconds, lambda: shift(0))
+
+    def _variant_status(self, endpoint: Any, status: str) -> None:
+        summary = endpoint.pending_deployment_summary or {}
+        for variant in summary.get("ProductionVariants", []):
+            variant["VariantStatus"] = [{"Status": status, "StartTime": self.stamp()}]
+
+    def _rollback_reason(self, backend: Any, state: _Guardrails) -> str | None:
+        watch = cloudwatch_backends[backend.account_id][backend.region_name]
+        for alarm_name in state.alarms:
+            alarm = watch.alarms.get(alarm_name)
+            if alarm is not None and alarm.state_value == "ALARM":
+                return f"Auto-rollback alarm {alarm_name} is in ALARM: {alarm.state_reason}"
+        if self.scheduler.now >= state.deadline:
+            return "The deployment exceeded MaximumExecutionTimeoutInSeconds."
+        return None
+
+    def _roll_back_guardrails(self, backend: Any, endpoint: Any, state: _Guardrails, why: str) -> None:
+        name = endpoint.endpoint_name
+        self.guardrails_log.append((self.scheduler.now, name, f"rolling back: {why}"))
+        state.share = 0.0
+        self._set_status(endpoint, "RollingBack")
+
+        def done() -> None:
+            if backend.endpoints.get(name) is not endpoint:
+                return
+            self._guardrails.pop(name, None)
+            self._pending.pop(name, None)
+            endpoint.pending_deployment_summary = None
+            self._set_status(endpoint, "InService", f"Deployment rolled back. {why}")
+
+        self.scheduler.after(self.settings.weight_update_seconds, done)
+
+    def _finish_guardrails(self, backend: Any, endpoint: Any, state: _Guardrails, config: Any) -> None:
+        name = endpoint.endpoint_name
+        pending = self._pending.pop(name, None)
+        self._guardrails.pop(name, None)
+        endpoint.pending_deployment_summary = None
+        if pending is not None:
+            endpoint.production_variants = pending.variants
+        endpoint.endpoint_config_name = state.new_config
+        endpoint.data_capture_config = config.data_capture_config
+        self._live_packages[name] = state.new_packages
+        self.guardrails_log.append((self.scheduler.now, name, "old fleet terminated"))
+        self._set_status(endpoint, "InService")
 
     @staticmethod
     def autoscaled_variants(backend: Any, endpoint_name: str) -> set[str]:
@@ -582,7 +744,7 @@ class SageMakerSimulator:
         if endpoint.endpoint_status not in SERVING:
             return ()
         packages = self._live_packages.get(endpoint.endpoint_name, {})
-        return tuple(
+        live = tuple(
             ServingVariant(
                 name=str(v["VariantName"]),
                 weight=float(v.get("CurrentWeight", 1.0)),
@@ -591,6 +753,26 @@ class SageMakerSimulator:
             )
             for v in endpoint.production_variants
         )
+        shifting = self._guardrails.get(endpoint.endpoint_name)
+        if shifting is None or shifting.share <= 0:
+            return live
+        fleets: list[ServingVariant] = []
+        for variant in live:
+            old = variant.weight * (1.0 - shifting.share)
+            if old > 0:
+                fleets.append(
+                    ServingVariant(variant.name, old, variant.package, variant.instances, shifting.old_config)
+                )
+            fleets.append(
+                ServingVariant(
+                    variant.name,
+                    variant.weight * shifting.share,
+                    shifting.new_packages.get(variant.name, ""),
+                    shifting.new_instances.get(variant.name),
+                    shifting.new_config,
+                )
+            )
+        return tuple(fleets)
 
     def _record_serving(self, endpoint_name: str, snapshot: Snapshot) -> None:
         now = self.scheduler.now
@@ -603,10 +785,10 @@ class SageMakerSimulator:
                 return
         history.append((now, snapshot))
         if snapshot:
-            weights = {v.name: v.weight for v in snapshot}
+            weights = {v.label: v.weight for v in snapshot}
             if self._last_weights.get(endpoint_name) != weights:
                 self._last_weights[endpoint_name] = weights
-                packages = {v.name: v.package for v in snapshot}
+                packages = {v.label: v.package for v in snapshot}
                 self.weight_log.append(WeightChange(now, endpoint_name, weights, packages))
 
     def _set_status(self, endpoint: Any, status: str, reason: str | None = None) -> None:

@@ -220,17 +220,28 @@ class TrafficSimulator:
             if not history or (not history[-1][1] and history[-1][0] <= start):
                 continue  # not serving during this minute
             expected: dict[str, dict[str, float]] = {}  # variant -> package -> requests
+            fleets: dict[tuple[str, str], dict[str, float]] = {}  # (variant, config) -> package -> requests
             instances: dict[str, int | None] = {}
             for seconds, snapshot in _segments(history, start, end):
                 total_weight = sum(v.weight for v in snapshot)
                 for variant in snapshot:
                     instances[variant.name] = variant.instances
-                    parts = expected.setdefault(variant.name, {})
                     share = variant.weight / total_weight if total_weight > 0 else 0.0
-                    parts[variant.package] = parts.get(variant.package, 0.0) + rpm * seconds / 60.0 * share
+                    requests = rpm * seconds / 60.0 * share
+                    parts = expected.setdefault(variant.name, {})
+                    parts[variant.package] = parts.get(variant.package, 0.0) + requests
+                    if variant.fleet:
+                        fleet = fleets.setdefault((variant.name, variant.fleet), {})
+                        fleet[variant.package] = fleet.get(variant.package, 0.0) + requests
             for variant_name in sorted(expected):
                 self._variant_minute(
                     endpoint, variant_name, m, expected[variant_name], instances[variant_name], datapoints
+                )
+            # During a guardrails deployment SageMaker also publishes each fleet's metrics with
+            # its EndpointConfigName; the series key is "variant@config".
+            for (variant_name, config), parts in sorted(fleets.items()):
+                self._variant_minute(
+                    endpoint, variant_name, m, parts, instances[variant_name], datapoints, fleet=config
                 )
         if datapoints:
             self._cloudwatch_backend().metric_data.extend(datapoints)
@@ -243,12 +254,16 @@ class TrafficSimulator:
         parts: dict[str, float],
         instances: int | None,
         datapoints: list[Any],
+        fleet: str | None = None,
     ) -> None:
+        dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+        if fleet is not None:
+            dimensions.append({"Name": "EndpointConfigName", "Value": fleet})
+            variant = f"{variant}@{fleet}"
         key = (endpoint, variant)
         wanted = self._carry.get(key, 0.0) + sum(parts.values())
         requests = math.floor(wanted + 1e-9)
         self._carry[key] = max(0.0, wanted - requests)
-        dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
         timestamp = self.epoch + timedelta(seconds=60 * m)
         if requests <= 0:
             if self.settings.no_traffic_metrics:
@@ -271,9 +286,10 @@ class TrafficSimulator:
             errors += binomial(rng, n, behaviour.error_rate)
             median_us = behaviour.latency_ms * 1000.0 * math.exp(rng.gauss(0.0, MINUTE_DRIFT))
             components.append((float(n), math.log(median_us), LATENCY_SIGMA))
-        minute_served = self.served.setdefault(endpoint, {}).setdefault(m, {})
-        for package, n in by_package.items():
-            minute_served[package] = minute_served.get(package, 0) + n
+        if fleet is None:  # a fleet's requests are already counted under its variant
+            minute_served = self.served.setdefault(endpoint, {}).setdefault(m, {})
+            for package, n in by_package.items():
+                minute_served[package] = minute_served.get(package, 0) + n
 
         latency_total = sum(n * math.exp(mu + sigma * sigma / 2) for n, mu, sigma in components)
         latency_min = min(

@@ -25,7 +25,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if not task.configName:
         raise InvalidRequest("configName", "the state machine must name the endpoint config to deploy")
     result = canary.start_update(
-        task.plan, task.configName, sagemaker=SageMakerGateway(), autoscaling=ScalingGateway()
+        task.plan,
+        task.configName,
+        sagemaker=SageMakerGateway(),
+        autoscaling=ScalingGateway(),
+        guardrails=task.guardrails,
     )
     metrics.add_metric(name="EndpointUpdates", unit=MetricUnit.Count, value=1 if result["started"] else 0)
     logger.info("updating endpoint", extra={"endpoint": task.plan.endpointName, "config": task.configName})

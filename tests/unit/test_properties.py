@@ -232,6 +232,7 @@ def valid_strategies(draw: st.DrawFn) -> dict[str, Any]:
     maybe("errorRateThreshold", st.floats(min_value=0, max_value=1, exclude_min=True))
     maybe("latencyP99Ms", st.none() | st.floats(min_value=1e-3, max_value=1e6))
     maybe("alarms", st.lists(ALARM_NAMES, max_size=3, unique=True))
+    maybe("terminationWaitMinutes", st.integers(0, 60))
     maybe(
         "monitor",
         st.fixed_dictionaries(
@@ -259,7 +260,17 @@ STRATEGY_VALUES = st.one_of(
 # For each key, values at and across the edges of its rule (JSON's 1e400 reads as inf).
 INF = float("inf")
 KEY_EDGES: dict[str, list[Any]] = {
-    "type": ["all-at-once", "canary", "linear", "blue-green", "", None, 1],
+    "type": [
+        "all-at-once",
+        "canary",
+        "linear",
+        "guardrails-canary",
+        "guardrails-linear",
+        "blue-green",
+        "",
+        None,
+        1,
+    ],
     "canaryPercent": [0, 1e-9, 99.999, 100, -5, 10**400, INF, "10", None],
     "linearSteps": [1, 2, 10, 11, 2.5, "4", None],
     "steps": [
@@ -275,7 +286,8 @@ KEY_EDGES: dict[str, list[Any]] = {
         "10",
         None,
     ],
-    "bakeMinutes": [0, 1e-9, 1, 2, 1440, 1441, 10**400, INF, None],
+    "bakeMinutes": [0, 1e-9, 1, 2, 60, 61, 1440, 1441, 10**400, INF, None],
+    "terminationWaitMinutes": [-1, 0, 60, 61, INF, "5", None],
     "checkIntervalSeconds": [59, 60, 3600, 3601, 60.5, 10**400, INF, None],
     "minInvocations": [-1, 0, 10**400, INF, 1.5, None],
     "onInconclusive": ["extend", "rollback", "wait", None],

@@ -41,7 +41,7 @@ def test_each_strategy_turns_into_its_traffic_steps(keys: dict[str, Any], steps:
         ({"steps": [0, 10]}, "strategy.steps", "above 0"),
         ({"bakeMinutes": 1, "checkIntervalSeconds": 120}, "strategy", "shorter than checkIntervalSeconds"),
         ({"type": "all-at-once", "steps": [10]}, "strategy", "all-at-once takes no steps"),
-        ({"type": "blue-green"}, "strategy.type", "'all-at-once', 'canary' or 'linear'"),
+        ({"type": "blue-green"}, "strategy.type", "'linear', 'guardrails-all-at-once'"),
         ({"bakeMinuts": 10}, "strategy.bakeMinuts", "Extra inputs"),
         ({"checkIntervalSeconds": 10}, "strategy.checkIntervalSeconds", "greater than or equal to 60"),
     ],

@@ -41,12 +41,25 @@ def alarm_names(plan: DeploymentPlan) -> list[str]:
     return names
 
 
+def uses_guardrails(plan: DeploymentPlan) -> bool:
+    return bool(plan.rollout and plan.rollout.guardrails)
+
+
+def serving_variant_name(plan: DeploymentPlan) -> str:
+    """The candidate's variant name: its own, or the baseline's under guardrails (SageMaker requires it)."""
+    return str(plan.baselineVariantName) if uses_guardrails(plan) else plan.variantName
+
+
 def _alarm_definitions(plan: DeploymentPlan) -> list[dict[str, Any]]:
     assert plan.rollout is not None
     dimensions = [
         {"Name": "EndpointName", "Value": plan.endpointName},
-        {"Name": "VariantName", "Value": plan.variantName},
+        {"Name": "VariantName", "Value": serving_variant_name(plan)},
     ]
+    if uses_guardrails(plan):
+        # Old and new fleets share the variant name; during a guardrails deployment SageMaker also
+        # publishes the metrics with the endpoint config, which tells the new fleet apart.
+        dimensions.append({"Name": "EndpointConfigName", "Value": str(plan.finalConfigName)})
     common = {
         "Namespace": "AWS/SageMaker",
         "Dimensions": dimensions,
@@ -100,6 +113,8 @@ def build_configs(
         candidate["InstanceType"] = plan.instanceType
         candidate["InitialInstanceCount"] = plan.initialInstanceCount
     final = {**candidate, "InitialVariantWeight": 1.0}
+    if uses_guardrails(plan):
+        final["VariantName"] = plan.baselineVariantName
     candidate["InitialVariantWeight"] = 0.0
     # DescribeEndpointConfig may answer an unset structure as {}: keep only settings with content.
     kept = {
@@ -130,16 +145,17 @@ def prepare_canary(
     live_config = sagemaker.describe_endpoint_config(str(plan.currentEndpointConfigName))
     canary_variants, final_variants, kept = build_configs(plan, live_config)
     tags = _tags(sagemaker, live_config, plan)
-    sagemaker.create_endpoint_config(
-        name=str(plan.canaryConfigName), variants=canary_variants, tags=tags, extra=kept
-    )
+    if not uses_guardrails(plan):  # SageMaker shifts the traffic itself: no two-variant config
+        sagemaker.create_endpoint_config(
+            name=str(plan.canaryConfigName), variants=canary_variants, tags=tags, extra=kept
+        )
     sagemaker.create_endpoint_config(
         name=str(plan.finalConfigName), variants=final_variants, tags=tags, extra=kept
     )
     for definition in _alarm_definitions(plan):
         cloudwatch.put_alarm(definition)
     return {
-        "canaryConfigName": plan.canaryConfigName,
+        "canaryConfigName": None if uses_guardrails(plan) else plan.canaryConfigName,
         "finalConfigName": plan.finalConfigName,
         "baselineConfigName": plan.currentEndpointConfigName,
         "baselineVariantName": plan.baselineVariantName,
@@ -150,14 +166,27 @@ def prepare_canary(
     }
 
 
+def deployment_config(plan: DeploymentPlan) -> dict[str, Any]:
+    """``DeploymentConfig`` of a guardrails update: the plan's policy, rolled back on the alarms."""
+    assert plan.rollout is not None and plan.rollout.guardrails is not None
+    alarms = [*alarm_names(plan), *plan.rollout.alarms]
+    return {
+        "BlueGreenUpdatePolicy": copy.deepcopy(plan.rollout.guardrails),
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in alarms]},
+    }
+
+
 def start_update(
     plan: DeploymentPlan,
     config_name: str,
     *,
     sagemaker: SageMakerGateway,
     autoscaling: ScalingGateway | None = None,
+    guardrails: bool = False,
 ) -> dict[str, Any]:
     """``UpdateEndpoint`` to ``config_name`` unless it is live already; the wait loop follows.
+
+    With ``guardrails`` the update carries the plan's blue/green ``DeploymentConfig``.
 
     Variants the new config removes (or moves to another instance type) are deregistered from
     autoscaling first: SageMaker refuses the update otherwise.
@@ -173,7 +202,11 @@ def start_update(
             )
         if autoscaling is not None:
             released = scaling.release_for_update(plan, config_name, sagemaker=sagemaker, scaling=autoscaling)
-        sagemaker.update_endpoint(name=plan.endpointName, config_name=config_name)
+        sagemaker.update_endpoint(
+            name=plan.endpointName,
+            config_name=config_name,
+            deployment_config=deployment_config(plan) if guardrails else None,
+        )
         started = True
     poll = first_poll(plan, config_name)
     if not started:

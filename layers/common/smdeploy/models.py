@@ -415,6 +415,7 @@ class StepTaskInput(PlanTaskInput):
     judgement: dict[str, Any] | None = None
     canary: dict[str, Any] | None = None
     outcome: Outcome | None = None
+    guardrails: bool = False  # UpdateEndpoint with the plan's DeploymentConfig (guardrails-* strategies)
 
 
 class RecordTaskInput(BaseModel):

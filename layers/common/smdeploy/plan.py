@@ -219,6 +219,11 @@ def build_plan(
             f"endpoint {endpoint!r} is {kind}; a rollout cannot mix serverless and instance variants "
             "(deploy to a new endpoint instead)",
         )
+    max_polls = 1 + max(0, math.ceil((timeout - first_check) / poll_seconds))
+    if rollout.guardrails is not None:
+        rollout = _guardrails_rollout(rollout, timeout, serverless=bool(serverless), merged=merged)
+        budget = int(rollout.guardrails["MaximumExecutionTimeoutInSeconds"])  # type: ignore[index]
+        max_polls = 1 + max(0, math.ceil((budget + timeout - first_check) / poll_seconds))
     notes: list[str] = []
     async_config = group_config.asyncInference if group_config else None
     if async_config is not None and rollout.minInvocations > 0 and update["action"] == "UPDATE":
@@ -251,7 +256,7 @@ def build_plan(
         instanceType=merged["instanceType"],
         initialInstanceCount=int(merged["initialInstanceCount"]),
         pollSeconds=poll_seconds,
-        maxPolls=1 + max(0, math.ceil((timeout - first_check) / poll_seconds)),
+        maxPolls=max_polls,
         currentEndpointConfigName=(live_endpoint or {}).get("EndpointConfigName"),
         reason=request.reason,
         configSources=sources,
@@ -269,6 +274,55 @@ def build_plan(
         lockLeaseSeconds=lease_seconds(timeout, rollout),
         **update,
     )
+
+
+GUARDRAILS_MIN_TIMEOUT, GUARDRAILS_MAX_TIMEOUT = 600, 28800  # MaximumExecutionTimeoutInSeconds
+MAX_ROLLBACK_ALARMS = 10  # AutoRollbackConfiguration.Alarms
+
+
+def _guardrails_rollout(
+    rollout: RolloutPlan, timeout: int, *, serverless: bool, merged: dict[str, Any]
+) -> RolloutPlan:
+    """Check that SageMaker can run the guardrails the plan asks for, and bound its execution.
+
+    Refused rather than downgraded: on serverless endpoints guardrails are not available, and on
+    Inf1 instances SageMaker silently falls back to all at once without baking.
+    """
+    assert rollout.guardrails is not None
+    if serverless:
+        raise InvalidRequest(
+            "strategy.type",
+            f"{rollout.type}: SageMaker deployment guardrails are not available for serverless "
+            "endpoints; use canary, linear or all-at-once, which shift weights",
+        )
+    if str(merged.get("instanceType", "")).startswith("ml.inf1."):
+        raise InvalidRequest(
+            "strategy.type",
+            f"{rollout.type}: on Inf1 instances SageMaker falls back to all at once with no baking; "
+            "use canary, linear or all-at-once, which smdeploy judges itself",
+        )
+    # candidate 5XX rate (+ p99 latency) alarms come first
+    own = 2 if rollout.latencyP99Ms is not None else 1
+    if own + len(rollout.alarms) > MAX_ROLLBACK_ALARMS:
+        raise InvalidRequest(
+            "strategy.alarms",
+            f"SageMaker's auto-rollback watches at most {MAX_ROLLBACK_ALARMS} alarms; the candidate's own "
+            f"take {own}, so list at most {MAX_ROLLBACK_ALARMS - own}",
+        )
+    routing = rollout.guardrails["TrafficRoutingConfiguration"]
+    shifts = {"ALL_AT_ONCE": 1, "CANARY": 2}.get(
+        routing["Type"], math.ceil(100 / int(routing.get("LinearStepSize", {}).get("Value", 100)))
+    )
+    needed = (
+        timeout
+        + shifts * int(routing["WaitIntervalInSeconds"])
+        + int(rollout.guardrails["TerminationWaitInSeconds"])
+    )
+    policy = {
+        **rollout.guardrails,
+        "MaximumExecutionTimeoutInSeconds": min(GUARDRAILS_MAX_TIMEOUT, max(GUARDRAILS_MIN_TIMEOUT, needed)),
+    }
+    return rollout.model_copy(update={"guardrails": policy})
 
 
 def lease_seconds(timeout: int, rollout: RolloutPlan) -> int:

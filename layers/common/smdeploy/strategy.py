@@ -9,6 +9,11 @@ A strategy turns into the list of traffic percentages the candidate receives, on
 
 Promotion replaces the two-variant config by a candidate-only config, which moves the rest of
 the traffic; a step of 100 bakes the candidate alone before that.
+
+The ``guardrails-*`` types hand the traffic shifting to SageMaker instead: one ``UpdateEndpoint``
+with a blue/green ``DeploymentConfig`` (``CANARY``, ``LINEAR`` or ``ALL_AT_ONCE``) whose
+auto-rollback alarms are the candidate's alarms and the strategy's ``alarms``; ``bakeMinutes``
+is SageMaker's wait between shifts and ``terminationWaitMinutes`` how long the old fleet stays.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ class StrategyConfig(BaseModel):
     # JSON's 1e400 reads as inf: no threshold or percentage may be infinite (or NaN).
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    type: Literal["all-at-once", "canary", "linear"] = "canary"
+    type: Literal[
+        "all-at-once", "canary", "linear", "guardrails-all-at-once", "guardrails-canary", "guardrails-linear"
+    ] = "canary"
     canaryPercent: float = Field(default=10, gt=0, lt=100)
     linearSteps: int = Field(default=4, ge=2, le=10)
     steps: list[float] | None = Field(default=None, min_length=1, max_length=10)
@@ -49,6 +56,12 @@ class StrategyConfig(BaseModel):
     latencyP99Ms: float | None = Field(default=1000, gt=0)
     alarms: list[str] = Field(default_factory=list, max_length=20)
     monitor: MonitorPolicy = Field(default_factory=MonitorPolicy)
+    terminationWaitMinutes: float = Field(
+        default=5,
+        ge=0,
+        le=60,
+        description="guardrails-*: how long SageMaker keeps the old fleet after the shift",
+    )
 
     @field_validator("steps")
     @classmethod
@@ -76,6 +89,17 @@ class StrategyConfig(BaseModel):
     def _consistent(self) -> StrategyConfig:
         if self.type == "all-at-once" and self.steps is not None:
             raise ValueError("all-at-once takes no steps")
+        if self.type.startswith("guardrails-"):
+            if self.steps is not None:
+                raise ValueError(
+                    f"{self.type} shifts by canaryPercent or linearSteps; explicit steps need canary/linear"
+                )
+            if self.bakeMinutes > 60:
+                raise ValueError(
+                    "guardrails wait at most 60 minutes between shifts (WaitIntervalInSeconds 3600)"
+                )
+            if self.type == "guardrails-canary" and not 1 <= round(self.canaryPercent) <= 50:
+                raise ValueError("SageMaker's canary is 1-50% of the new fleet's capacity")
         if self.bakeMinutes * 60 < self.checkIntervalSeconds:
             raise ValueError(
                 f"bakeMinutes ({self.bakeMinutes:g} min) is shorter than checkIntervalSeconds "
@@ -84,10 +108,12 @@ class StrategyConfig(BaseModel):
         return self
 
     def traffic_steps(self) -> list[float]:
-        if self.type == "all-at-once":
+        if self.type in ("all-at-once", "guardrails-all-at-once"):
             return [100.0]
         if self.steps is not None:
             return [float(p) for p in self.steps]
+        if self.type == "guardrails-canary":
+            return [float(round(self.canaryPercent)), 100.0]
         if self.type == "canary":
             return [float(self.canaryPercent)]
         return [round(100 * (i + 1) / self.linearSteps, 2) for i in range(self.linearSteps)]
@@ -108,6 +134,34 @@ class RolloutPlan(BaseModel):
     latencyP99Ms: float | None
     alarms: list[str]
     monitor: MonitorPolicy
+    # guardrails-* only: the BlueGreenUpdatePolicy of UpdateEndpoint's DeploymentConfig
+    guardrails: dict[str, Any] | None = None
+
+
+GUARDRAILS_ROUTING = {
+    "guardrails-all-at-once": "ALL_AT_ONCE",
+    "guardrails-canary": "CANARY",
+    "guardrails-linear": "LINEAR",
+}
+
+
+def blue_green_policy(config: StrategyConfig, bake: int) -> dict[str, Any] | None:
+    """SageMaker's ``BlueGreenUpdatePolicy`` for a ``guardrails-*`` strategy (else ``None``).
+
+    ``MaximumExecutionTimeoutInSeconds`` depends on the deploy timeout: the plan sets it.
+    """
+    routing_type = GUARDRAILS_ROUTING.get(config.type)
+    if routing_type is None:
+        return None
+    routing: dict[str, Any] = {"Type": routing_type, "WaitIntervalInSeconds": bake}
+    if routing_type == "CANARY":
+        routing["CanarySize"] = {"Type": "CAPACITY_PERCENT", "Value": round(config.canaryPercent)}
+    elif routing_type == "LINEAR":
+        routing["LinearStepSize"] = {"Type": "CAPACITY_PERCENT", "Value": round(100 / config.linearSteps)}
+    return {
+        "TrafficRoutingConfiguration": routing,
+        "TerminationWaitInSeconds": round(config.terminationWaitMinutes * 60),
+    }
 
 
 def resolve_rollout(config: StrategyConfig) -> RolloutPlan:
@@ -125,6 +179,7 @@ def resolve_rollout(config: StrategyConfig) -> RolloutPlan:
         latencyP99Ms=config.latencyP99Ms,
         alarms=list(config.alarms),
         monitor=config.monitor,
+        guardrails=blue_green_policy(config, bake),
     )
 
 

@@ -116,9 +116,12 @@ class SageMakerGateway:
         except AWS_ERRORS as exc:
             raise translate(exc, "DescribeEndpointConfig") from exc
 
-    def update_endpoint(self, *, name: str, config_name: str) -> None:
+    def update_endpoint(
+        self, *, name: str, config_name: str, deployment_config: dict[str, Any] | None = None
+    ) -> None:
+        extra = {"DeploymentConfig": deployment_config} if deployment_config else {}
         try:
-            self._sm.update_endpoint(EndpointName=name, EndpointConfigName=config_name)
+            self._sm.update_endpoint(EndpointName=name, EndpointConfigName=config_name, **extra)
         except AWS_ERRORS as exc:
             raise translate(exc, "UpdateEndpoint") from exc
 
