@@ -14,6 +14,7 @@ SERVICE_NAMES = {
     "awslambda_simple": "lambda",
     "stepfunctions": "states",
     "applicationautoscaling": "application-autoscaling",
+    "sagemakerruntime": "sagemaker-runtime",
 }
 
 

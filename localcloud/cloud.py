@@ -27,6 +27,7 @@ from localcloud import moto_hooks
 from localcloud.alarms import AlarmEvaluator
 from localcloud.apicalls import ApiCalls, Fault
 from localcloud.eventbus import LocalEventBus
+from localcloud.invocations import InvocationSimulator
 from localcloud.lambdas import LambdaRuntime
 from localcloud.monitor import ModelMonitorSimulator
 from localcloud.sagemaker_sim import SageMakerSimulator, SimulationSettings
@@ -138,6 +139,7 @@ class LocalCloud:
             self.functions, {**LOCAL_LAMBDA_ENV, "POWERTOOLS_LOG_LEVEL": lambda_log_level}
         )
         self.sagemaker_sim = SageMakerSimulator(self.scheduler, self.simulation, self._emit)
+        self.invocations = InvocationSimulator(self.simulation.behaviour)
         self.seed = seed
         self.traffic = TrafficSimulator(
             self.simulation,
@@ -305,6 +307,8 @@ class LocalCloud:
 
         self.sagemaker_sim.install()
         stack.callback(self.sagemaker_sim.uninstall)
+        self.invocations.install()
+        stack.callback(self.invocations.uninstall)
         self.alarms.install()
         stack.callback(self.alarms.uninstall)
         self.monitor.install()

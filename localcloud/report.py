@@ -208,10 +208,22 @@ def render(rehearsal: Rehearsal) -> str:
                 if scaled
                 else ""
             )
+            capacity = (
+                "serverless {MemorySizeInMB} MB, up to {MaxConcurrency} concurrent".format(**v["serverless"])
+                if v.get("serverless")
+                else f"{v['instanceCount']} x {v['instanceType']}"
+            )
             out.append(
                 f"    variant {v['name']}: {package_key(v['modelPackageArn'] or '?')} "
-                f"weight {v['weight']:g}, {v['instanceCount']} x {v['instanceType']}{load}{scaling}"
+                f"weight {v['weight']:g}, {capacity}{load}{scaling}"
             )
+            if v.get("containers"):
+                out.append(
+                    f"      {v['containers']['count']} containers, {v['containers']['mode']} invocation"
+                )
+            if v.get("multiModel"):
+                models = ", ".join(v["multiModel"]["targetModels"]) or "no model yet"
+                out.append(f"      multi-model: {v['multiModel']['artifactPrefix']} holds {models}")
         out.extend(f"    {line}" for line in settings_lines(endpoint.get("settings") or {}))
     if report.get("transformJobs"):
         out.append("")

@@ -51,6 +51,7 @@ def simulation_settings(scenario: Scenario) -> SimulationSettings:
             error_rate=spec.errorRate,
             latency_ms=spec.latencyMs,
             fail_deploy=spec.failDeploy,
+            fail_invoke=spec.failInvoke,
             monitor=spec.monitor,
             transform_fails=spec.transformFails,
             **({"failure_reason": spec.failureReason} if spec.failureReason else {}),
@@ -80,6 +81,7 @@ class Runner:
         self.scenario = scenario
         self.path = path
         self.rehearsal = Rehearsal(scenario, path)
+        self._buckets: set[str] = set()  # buckets made in the local S3 of the current run
 
     def note(self, cloud: LocalCloud, text: str) -> None:
         self.rehearsal.timeline.append((cloud.scheduler.now, text))
@@ -99,9 +101,7 @@ class Runner:
         existing = sm.list_model_packages(ModelPackageGroupName=ref.group)["ModelPackageSummaryList"]
         for version in range(len(existing) + 1, ref.version + 1):
             spec = self.scenario.models.get(f"{ref.group}/{version}")
-            inference = json.loads(
-                json.dumps(INFERENCE_SPEC).replace("{group}", ref.group).replace("{version}", str(version))
-            )
+            inference = self._inference_spec(cloud, ref.group, version, spec.containers if spec else 1)
             kwargs: dict[str, Any] = {
                 "ModelPackageGroupName": ref.group,
                 "InferenceSpecification": inference,
@@ -112,6 +112,27 @@ class Runner:
             sm.create_model_package(**kwargs)
             self.note(cloud, f"registry   {ref.group}/{version} registered (PendingManualApproval)")
         return self._package_arn(ref)
+
+    def _inference_spec(self, cloud: LocalCloud, group: str, version: int, containers: int) -> dict[str, Any]:
+        """The package's InferenceSpecification; its artifacts are put in the local S3, as training would."""
+        inference = json.loads(
+            json.dumps(INFERENCE_SPEC).replace("{group}", group).replace("{version}", str(version))
+        )
+        if containers > 1:
+            template = inference["Containers"][0]
+            inference["Containers"] = [
+                {
+                    "ContainerHostname": f"step{i + 1}",
+                    "Image": template["Image"],
+                    "ModelDataUrl": template["ModelDataUrl"].replace(
+                        "model.tar.gz", f"step{i + 1}/model.tar.gz"
+                    ),
+                }
+                for i in range(containers)
+            ]
+        for container in inference["Containers"]:
+            self._put_object(cloud, container["ModelDataUrl"], f"{group}/{version} model artifact")
+        return dict(inference)
 
     def _set_approval(self, cloud: LocalCloud, ref: PackageRef, status: str) -> None:
         arn = self._register(cloud, ref)
@@ -211,27 +232,27 @@ class Runner:
 
     def _put_data(self, cloud: LocalCloud) -> None:
         """The scenario's ``data``: objects in the local S3 before the timeline starts."""
-        s3 = cloud.client("s3")
-        buckets: set[str] = set()
         for uri, text in self.scenario.data.items():
-            bucket, key = split_s3_uri(uri)
-            if bucket not in buckets:
-                kwargs: dict[str, Any] = {"Bucket": bucket}
-                if cloud.region != "us-east-1":
-                    kwargs["CreateBucketConfiguration"] = {"LocationConstraint": cloud.region}
-                try:
-                    s3.create_bucket(**kwargs)
-                except ClientError as exc:
-                    if exc.response["Error"]["Code"] not in {
-                        "BucketAlreadyOwnedByYou",
-                        "BucketAlreadyExists",
-                    }:
-                        raise
-                buckets.add(bucket)
-            s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
+            self._put_object(cloud, uri, text)
+
+    def _put_object(self, cloud: LocalCloud, uri: str, text: str) -> None:
+        s3 = cloud.client("s3")
+        bucket, key = split_s3_uri(uri)
+        if bucket not in self._buckets:
+            kwargs: dict[str, Any] = {"Bucket": bucket}
+            if cloud.region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": cloud.region}
+            try:
+                s3.create_bucket(**kwargs)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                    raise
+            self._buckets.add(bucket)
+        s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
 
     def run(self) -> Rehearsal:
         s = self.scenario
+        self._buckets = set()
         wall_start = time.perf_counter()
         faults = [
             Fault(call=f.call, error=f.error, times=f.times, after=f.after, message=f.message)
@@ -307,7 +328,7 @@ def describe_executions(cloud: LocalCloud) -> list[dict[str, Any]]:
                     for e in entered
                 ],
                 "verdicts": _verdicts(cloud, history),
-                "notes": list((record or {}).get("notes") or []),
+                "notes": json.loads((record or {}).get("notes") or "[]"),  # stored as JSON text
             }
         )
     return out
@@ -363,6 +384,16 @@ def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
                 model = {}
             containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
             package_arn = next((c.get("ModelPackageName") for c in containers if c), None)
+            hosting: dict[str, Any] = {}
+            if len(containers) > 1:
+                mode = cloud.sagemaker_sim.execution_modes.get(str(configured.get("ModelName")), "Serial")
+                hosting["containers"] = {"count": len(containers), "mode": mode}
+            multi = next((c for c in containers if c.get("Mode") == "MultiModel"), None)
+            if multi is not None:
+                hosting["multiModel"] = {
+                    "artifactPrefix": multi.get("ModelDataUrl"),
+                    "targetModels": _objects_under(cloud, str(multi.get("ModelDataUrl"))),
+                }
             known = live_packages.get(live["VariantName"], "")
             if package_arn is None and not known.startswith("model:") and "/" in known:
                 package_arn = f"arn:aws:sagemaker:{cloud.region}:{cloud.account}:model-package/{known}"
@@ -375,7 +406,13 @@ def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
                     "weight": float(weight if weight is not None else 1.0),
                     "instanceCount": live.get("CurrentInstanceCount", configured.get("InitialInstanceCount")),
                     "instanceType": configured.get("InstanceType"),
+                    **(
+                        {"serverless": configured["ServerlessConfig"]}
+                        if configured.get("ServerlessConfig")
+                        else {}
+                    ),
                     **({"autoscaling": scaled[live["VariantName"]]} if live["VariantName"] in scaled else {}),
+                    **hosting,
                 }
             )
         endpoints[name] = {
@@ -394,6 +431,16 @@ def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
         if pending:
             endpoints[name]["pendingEndpointConfigName"] = pending["EndpointConfigName"]
     return endpoints
+
+
+def _objects_under(cloud: LocalCloud, prefix: str) -> list[str]:
+    """Names of the objects directly under an S3 prefix (the models of a multi-model endpoint)."""
+    bucket, key = split_s3_uri(prefix)
+    try:
+        listed = cloud.client("s3").list_objects_v2(Bucket=bucket, Prefix=key)
+    except ClientError:
+        return []
+    return sorted(str(o["Key"])[len(key) :] for o in listed.get("Contents", []))
 
 
 def _autoscaling_of(cloud: LocalCloud, endpoint: str) -> dict[str, dict[str, Any]]:
@@ -539,6 +586,14 @@ def check(expect: Expect, report: dict[str, Any]) -> tuple[bool, str]:
                 return False, f"{endpoint['status']}, variants {weights}"
         if expect.settings is not None and not _contains(endpoint["settings"], expect.settings):
             return False, f"settings are {json.dumps(endpoint['settings'], default=str)}"
+        if expect.containers is not None:
+            found = [v.get("containers") for v in endpoint["variants"] if v["weight"] > 0]
+            if not found or not all(c is not None and _contains(c, expect.containers) for c in found):
+                return False, f"serving variants' containers: {found}"
+        if expect.targetModels is not None:
+            found = [(v.get("multiModel") or {}).get("targetModels") for v in endpoint["variants"]]
+            if not found or any(models != sorted(expect.targetModels) for models in found):
+                return False, f"models under the multi-model prefix: {found}"
         if expect.autoscaling is not None:
             live = [v for v in endpoint["variants"] if v["weight"] > 0]
             found = [v.get("autoscaling") for v in live]

@@ -13,6 +13,8 @@
 - ``DescribeEndpoint`` variants always carry ``CurrentWeight``/``DesiredWeight`` (weight 0
   included) and the instance counts; endpoint configs keep ``InitialVariantWeight: 0.0`` and
   default it to 1.0 as SageMaker does.
+- A serverless endpoint config takes one production variant (SageMaker's serverless exclusions
+  list multiple production variants), so weights cannot split its traffic.
 - Names are unique (case-insensitive for endpoints); a second create raises the
   ``ValidationException`` SageMaker raises, and so does a change to an in-progress endpoint, the
   deletion of an endpoint config an in-flight update is moving to, and the deletion of a model or
@@ -77,6 +79,7 @@ class ModelBehaviour:
     error_rate: float = 0.001
     latency_ms: float = 40.0
     fail_deploy: bool = False
+    fail_invoke: bool = False  # its invocations answer a ModelError (the multi-model smoke test)
     failure_reason: str = "The primary container for production variant failed the ping health check."
     monitor: str = "ok"  # Model Monitor verdict on this version's traffic: ok | violations | failed
     transform_fails: bool = False  # its batch transform jobs end Failed
@@ -201,6 +204,7 @@ class SageMakerSimulator:
         self._live_packages: dict[str, dict[str, str]] = {}  # endpoint -> variant -> package
         self._pending: dict[str, _PendingUpdate] = {}  # endpoint name -> in-flight update
         self._guardrails: dict[str, _Guardrails] = {}  # endpoint name -> traffic shifting in progress
+        self.execution_modes: dict[str, str] = {}  # model name -> InferenceExecutionConfig.Mode
         self.guardrails_log: list[tuple[float, str, str]] = []  # (t, endpoint, what happened)
         self.transforms = TransformJobs(
             scheduler,
@@ -276,6 +280,12 @@ class SageMakerSimulator:
             if model_name in backend._models:
                 arn = backend._models[model_name].arn
                 raise ValidationError(f'Cannot create already existing model "{arn}".')
+            containers = kwargs.get("containers") or []
+            if len(containers) > 15:
+                raise ValidationError(
+                    "1 validation error detected: Value at 'containers' failed to satisfy constraint: "
+                    "Member must have length less than or equal to 15"
+                )
             model = originals["create_model"](backend, model_name, *args, **kwargs)
             model.creation_time = sim.stamp()
             return model
@@ -289,6 +299,12 @@ class SageMakerSimulator:
             if endpoint_config_name in backend.endpoint_configs:
                 arn = backend.endpoint_configs[endpoint_config_name].endpoint_config_arn
                 raise ValidationError(f'Cannot create already existing endpoint configuration "{arn}".')
+            variants = kwargs.get("production_variants") or (args[0] if args else [])
+            if len(variants) > 1 and any(v.get("ServerlessConfig") for v in variants):
+                raise ValidationError(
+                    "A serverless endpoint configuration takes exactly one production variant; "
+                    f"{len(variants)} were given."
+                )
             config = originals["create_endpoint_config"](backend, endpoint_config_name, *args, **kwargs)
             for variant in config.production_variants:
                 # SageMaker answers 1.0 when the weight was not given, and keeps an explicit 0.0
@@ -393,6 +409,22 @@ class SageMakerSimulator:
 
         self._stack.enter_context(
             mock.patch.object(sm_responses.SageMakerResponse, "update_endpoint", update_endpoint, create=True)
+        )
+        original_create_model = sm_responses.SageMakerResponse.create_model
+
+        def create_model_response(response: Any) -> Any:
+            # moto drops InferenceExecutionConfig: check it as SageMaker does and keep it here
+            mode = (response._get_param("InferenceExecutionConfig") or {}).get("Mode")
+            containers = response._get_param("Containers") or []
+            if mode == "Direct" and any(not c.get("ContainerHostname") for c in containers):
+                raise ValidationError("Direct invocation requires a ContainerHostname for every container.")
+            answer = original_create_model(response)
+            if mode:
+                sim.execution_modes[str(response._get_param("ModelName"))] = str(mode)
+            return answer
+
+        self._stack.enter_context(
+            mock.patch.object(sm_responses.SageMakerResponse, "create_model", create_model_response)
         )
         self.transforms.install()
         self._stack.callback(self.transforms.uninstall)
@@ -737,6 +769,14 @@ class SageMakerSimulator:
         for container in containers:
             if container.get("ModelPackageName"):
                 return str(container["ModelPackageName"])
+        # a model built from the package's containers (a pipeline, a multi-model container) says
+        # which package it came from in the control plane's tags
+        tags = {t["Key"]: t["Value"] for t in model.tags or []}
+        group, version = tags.get("smdeploy:model-package-group"), tags.get("smdeploy:model-package-version")
+        if group and version:
+            return sm_models.arn_formatter(
+                "model-package", f"{group}/{version}", str(backend.account_id), str(backend.region_name)
+            )
         return None
 
     # --- state changes ------------------------------------------------------------------

@@ -60,6 +60,16 @@ class ModelSpec(_Strict):
         max_length=1024,
         description="FailureReason of those jobs (default: ClientError: See job logs for more information)",
     )
+    containers: int = Field(
+        default=1,
+        ge=1,
+        le=20,
+        description="containers in the package's InferenceSpecification (a pipeline if > 1)",
+    )
+    failInvoke: bool = Field(
+        default=False,
+        description="invocations of this version fail (the multi-model smoke test sees a ModelError)",
+    )
 
 
 class SimulationSpec(_Strict):
@@ -258,6 +268,12 @@ class Expect(_Strict):
         default=None,
         description="a part of every serving variant's autoscaling (minCapacity, maxCapacity, policies)",
     )
+    targetModels: list[str] | None = Field(
+        default=None, description="the models under a multi-model endpoint's prefix, e.g. [churn-v1.tar.gz]"
+    )
+    containers: dict[str, Any] | None = Field(
+        default=None, description="every serving variant's model containers, e.g. {count: 2, mode: Direct}"
+    )
     absent: bool | None = None
     status: str | None = None
     execution: int | None = Field(default=None, ge=1)
@@ -299,8 +315,15 @@ class Expect(_Strict):
         subjects = [n for n in SUBJECTS if getattr(self, n) is not None]
         if len(subjects) != 1:
             raise ValueError(f"each expectation names exactly one of {', '.join(SUBJECTS)}")
-        if (self.settings is not None or self.autoscaling is not None) and self.endpoint is None:
-            raise ValueError("settings and autoscaling belong to an endpoint expectation")
+        if (
+            self.settings is not None
+            or self.autoscaling is not None
+            or self.targetModels is not None
+            or self.containers is not None
+        ) and self.endpoint is None:
+            raise ValueError(
+                "settings, autoscaling, targetModels and containers belong to an endpoint expectation"
+            )
         if (self.modelPackage is not None or self.failureReason is not None) and self.transformJob is None:
             raise ValueError("modelPackage and failureReason belong to a transformJob expectation")
         if self.transformJob is not None and (

@@ -240,3 +240,8 @@ def test_a_serverless_group_deploys_and_rolls_out_serverless_variants(tmp_path: 
     )
     assert [execution(result, n)["outcome"] for n in (1, 2)] == ["DEPLOYED", "PROMOTED"]
     assert variants(result.report) == [(PACKAGE.format(2), 1.0)]
+    # one variant only on serverless: a replacement, said in the record, with no weight shift
+    calls = result.report["controlPlaneApiCalls"]
+    assert calls["sagemaker:UpdateEndpoint"] == 1
+    assert "sagemaker:UpdateEndpointWeightsAndCapacities" not in calls
+    assert "a serverless endpoint hosts a single production variant" in execution(result, 2)["notes"][0]

@@ -83,3 +83,16 @@ def test_serverless_defaults_are_valid() -> None:
     with pytest.raises(ValidationError):
         Serverless(maxConcurrency=0)
     assert Serverless().api() == {"MemorySizeInMB": 2048, "MaxConcurrency": 20}
+
+
+def test_a_serverless_update_says_it_replaces_instead_of_splitting_traffic() -> None:
+    serverless_live = [{**BASELINE[0], "Serverless": True}]
+    plan = plan_for(
+        {"endpoint": "churn-prod", "serverless": SERVERLESS, "strategy": {"type": "linear"}},
+        live=LIVE,
+        variants=serverless_live,
+    )
+    assert plan.rollout is not None and plan.rollout.replaceOnly and plan.rollout.steps == [100.0]
+    assert "strategy linear -> one blue/green UpdateEndpoint" in plan.notes[0]
+    first = plan_for({"endpoint": "churn-prod", "serverless": SERVERLESS})
+    assert first.notes == [] and first.rollout is not None and not first.rollout.replaceOnly

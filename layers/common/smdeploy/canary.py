@@ -45,6 +45,11 @@ def uses_guardrails(plan: DeploymentPlan) -> bool:
     return bool(plan.rollout and plan.rollout.guardrails)
 
 
+def splits_traffic(plan: DeploymentPlan) -> bool:
+    """Whether the rollout builds a two-variant config and shifts weights itself."""
+    return not uses_guardrails(plan) and not (plan.rollout and plan.rollout.replaceOnly)
+
+
 def serving_variant_name(plan: DeploymentPlan) -> str:
     """The candidate's variant name: its own, or the baseline's under guardrails (SageMaker requires it)."""
     return str(plan.baselineVariantName) if uses_guardrails(plan) else plan.variantName
@@ -145,23 +150,28 @@ def prepare_canary(
     live_config = sagemaker.describe_endpoint_config(str(plan.currentEndpointConfigName))
     canary_variants, final_variants, kept = build_configs(plan, live_config)
     tags = _tags(sagemaker, live_config, plan)
-    if not uses_guardrails(plan):  # SageMaker shifts the traffic itself: no two-variant config
+    if splits_traffic(
+        plan
+    ):  # else SageMaker shifts (guardrails) or replaces (one variant): no two-variant config
         sagemaker.create_endpoint_config(
             name=str(plan.canaryConfigName), variants=canary_variants, tags=tags, extra=kept
         )
     sagemaker.create_endpoint_config(
         name=str(plan.finalConfigName), variants=final_variants, tags=tags, extra=kept
     )
-    for definition in _alarm_definitions(plan):
+    replace_only = bool(plan.rollout and plan.rollout.replaceOnly)
+    for definition in [] if replace_only else _alarm_definitions(plan):  # no bake to judge: no alarms
         cloudwatch.put_alarm(definition)
     return {
-        "canaryConfigName": None if uses_guardrails(plan) else plan.canaryConfigName,
+        "canaryConfigName": plan.canaryConfigName if splits_traffic(plan) else None,
         "finalConfigName": plan.finalConfigName,
         "baselineConfigName": plan.currentEndpointConfigName,
         "baselineVariantName": plan.baselineVariantName,
         "candidateVariantName": plan.variantName,
-        "alarmNames": alarm_names(plan) + list(plan.rollout.alarms if plan.rollout else []),
-        "createdAlarms": alarm_names(plan),
+        "alarmNames": []
+        if replace_only
+        else alarm_names(plan) + list(plan.rollout.alarms if plan.rollout else []),
+        "createdAlarms": [] if replace_only else alarm_names(plan),
         "keptSettings": sorted(kept),
     }
 

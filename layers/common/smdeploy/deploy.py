@@ -16,6 +16,8 @@ from smdeploy.adapters.config_store import GroupConfigStore
 from smdeploy.adapters.locks import LockTable
 from smdeploy.adapters.notifier import Notifier
 from smdeploy.adapters.records import DeploymentRecords
+from smdeploy.adapters.runtime import RuntimeGateway
+from smdeploy.adapters.s3 import S3Gateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.errors import (
     EndpointBusy,
@@ -93,6 +95,8 @@ def resolve_plan(
             raise InvalidRequest(
                 "strategy.alarms", f"no CloudWatch alarm named {', '.join(map(repr, missing))}"
             )
+    if plan.action == "ADD_MODEL":
+        _check_multi_model_endpoint(plan, live or {}, sagemaker)
     if plan.action == "UPDATE" and plan.autoscaling is None and autoscaling is not None:
         carried, notes = scaling.inherited(plan.endpointName, plan.baselineVariantName, scaling=autoscaling)
         if carried is not None or notes:
@@ -100,11 +104,77 @@ def resolve_plan(
     return plan
 
 
-def create_model(plan: DeploymentPlan, *, sagemaker: SageMakerGateway, role_arn: str) -> dict[str, Any]:
-    created = sagemaker.create_model(
-        name=plan.modelName, package_arn=plan.modelPackageArn, role_arn=role_arn, tags=managed_tags(plan)
+def _check_multi_model_endpoint(
+    plan: DeploymentPlan, live: dict[str, Any], sagemaker: SageMakerGateway
+) -> None:
+    """The live endpoint must be a multi-model endpoint loading from the group's prefix."""
+    assert plan.multiModel is not None
+    config = sagemaker.describe_endpoint_config(str(live.get("EndpointConfigName")))
+    prefixes = set()
+    for variant in config.get("ProductionVariants", []):
+        model = sagemaker.find_model(str(variant.get("ModelName"))) or {}
+        for container in model.get("Containers") or [model.get("PrimaryContainer") or {}]:
+            if container.get("Mode") == "MultiModel":
+                prefixes.add(str(container.get("ModelDataUrl")))
+    wanted = plan.multiModel["artifactPrefix"]
+    if not prefixes:
+        raise InvalidRequest(
+            "multiModel",
+            f"endpoint {plan.endpointName!r} hosts a single model, not a multi-model container; "
+            "deploy the multi-model group to its own endpoint",
+        )
+    if wanted not in prefixes:
+        raise InvalidRequest(
+            "multiModel.artifactPrefix",
+            f"endpoint {plan.endpointName!r} loads its models from {', '.join(sorted(prefixes))}, "
+            f"not {wanted}",
+        )
+
+
+def add_model(plan: DeploymentPlan, *, s3: S3Gateway, remove: bool = False) -> dict[str, Any]:
+    """Copy the package's artifact under the multi-model prefix (or remove it after a failed smoke test)."""
+    assert plan.multiModel is not None
+    multi = plan.multiModel
+    target = f"{multi['artifactPrefix']}{multi['targetModel']}"
+    if remove:
+        s3.delete(target)
+        return {"removed": target}
+    s3.copy(multi["sourceArtifact"], target, {"smdeploy-model-package": plan.modelPackageArn})
+    return {"targetModel": multi["targetModel"], "artifact": target, "source": multi["sourceArtifact"]}
+
+
+def smoke_test(plan: DeploymentPlan, *, runtime: RuntimeGateway) -> dict[str, Any]:
+    """Invoke the endpoint once with ``TargetModel``: SageMaker loads the model and it must answer."""
+    assert plan.multiModel is not None
+    multi = plan.multiModel
+    answer = runtime.invoke(
+        plan.endpointName,
+        target_model=multi["targetModel"],
+        body=multi["smokePayload"],
+        content_type=multi["contentType"],
     )
-    return {"modelName": plan.modelName, "created": created}
+    return {"targetModel": multi["targetModel"], **answer}
+
+
+def create_model(plan: DeploymentPlan, *, sagemaker: SageMakerGateway, role_arn: str) -> dict[str, Any]:
+    """The model: the package itself, its containers as a pipeline (serial or direct), or a multi-model
+    container loading from the group's prefix."""
+    containers, mode = plan.containers, plan.containerMode
+    if plan.multiModel:
+        multi = plan.multiModel
+        containers = [
+            {"Image": multi["image"], "Mode": "MultiModel", "ModelDataUrl": multi["artifactPrefix"]}
+        ]
+        mode = None
+    created = sagemaker.create_model(
+        name=plan.modelName,
+        package_arn=plan.modelPackageArn,
+        role_arn=role_arn,
+        tags=managed_tags(plan),
+        containers=containers,
+        execution_mode=mode,
+    )
+    return {"modelName": plan.modelName, "created": created, **({"containerMode": mode} if mode else {})}
 
 
 def create_endpoint_config(plan: DeploymentPlan, *, sagemaker: SageMakerGateway) -> dict[str, Any]:
@@ -254,6 +324,7 @@ def record_outcome(
         "cleanup": event.get("cleanup"),
         "autoscaling": event.get("autoscaling"),
         "notes": plan.get("notes") or None,
+        "targetModel": (plan.get("multiModel") or {}).get("targetModel"),
     }
     if plan.get("kind") == "transform":
         record.update(

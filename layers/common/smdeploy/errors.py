@@ -79,6 +79,10 @@ class TransformJobFailed(TerminalError):
     """SageMaker reported the transform job ``Failed`` (or ``Stopped``)."""
 
 
+class SmokeTestFailed(TerminalError):
+    """The smoke invocation of a model on a multi-model endpoint answered an error."""
+
+
 class DeploymentRolledBack(TerminalError):
     """The candidate was judged unhealthy (or the rollout failed) and the baseline was restored."""
 
@@ -94,6 +98,7 @@ TERMINAL_ERRORS: tuple[type[TerminalError], ...] = (
     NoApprovedModel,
     TransformJobFailed,
     LockWaitTimeout,
+    SmokeTestFailed,
 )
 
 

@@ -271,6 +271,19 @@ class AsyncInference(BaseModel):
         return config
 
 
+class MultiModel(BaseModel):
+    """A multi-model endpoint: one container that loads each model from an S3 prefix on demand."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    artifactPrefix: str = Field(
+        pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/(.+/)?$",
+        description="S3 prefix the endpoint loads models from (ends with /)",
+    )
+    smokePayload: str = Field(default="", max_length=65536, description="body of the smoke invocation")
+    contentType: str = Field(default="text/csv", max_length=256)
+
+
 class Autoscaling(BaseModel):
     """Application Auto Scaling of the serving variant's instance count."""
 
@@ -312,6 +325,10 @@ class GroupConfig(BaseModel):
     serverless: Serverless | None = None
     asyncInference: AsyncInference | None = None
     autoscaling: Autoscaling | None = None
+    multiModel: MultiModel | None = None
+    containerMode: Literal["Serial", "Direct"] | None = Field(
+        default=None, description="how a package with several containers runs: a serial pipeline or direct"
+    )
     allowedAccounts: list[Annotated[str, Field(pattern=r"^\d{12}$")]] = Field(
         default_factory=list, description="Other AWS accounts whose model packages this group may deploy"
     )
@@ -329,6 +346,10 @@ class GroupConfig(BaseModel):
                 raise ValueError(
                     "serverless endpoints scale on their own; autoscaling applies to instance-based variants"
                 )
+            if self.multiModel is not None:
+                raise ValueError("serverless endpoints do not host multi-model endpoints")
+            if self.containerMode == "Direct":
+                raise ValueError("serverless endpoints do not run multi-container models")
         scaling = self.autoscaling
         if scaling is not None:
             if self.asyncInference is None:
@@ -365,7 +386,8 @@ class DeploymentPlan(BaseModel):
     modelPackageVersion: int
     endpointName: str
     # PENDING: resolved before the endpoint's lock was taken; the endpoint is read again under it.
-    action: Literal["PENDING", "CREATE", "UPDATE", "SKIP", "SUPERSEDED"]
+    # ADD_MODEL: a multi-model endpoint exists; the model is copied under its prefix, no update.
+    action: Literal["PENDING", "CREATE", "UPDATE", "SKIP", "SUPERSEDED", "ADD_MODEL"]
     modelName: str
     endpointConfigName: str
     variantName: str
@@ -385,6 +407,10 @@ class DeploymentPlan(BaseModel):
     asyncInference: dict[str, Any] | None = None  # AsyncInferenceConfig; None keeps what the endpoint has
     autoscaling: dict[str, Any] | None = None  # what smdeploy.scaling registers on the serving variant
     notes: list[str] = Field(default_factory=list)  # what the plan changed from what was asked, and why
+    containers: list[dict[str, Any]] | None = None  # CreateModel Containers; None: from the package
+    containerMode: Literal["Serial", "Direct"] | None = None  # InferenceExecutionConfig.Mode
+    isMultiModel: bool = False
+    multiModel: dict[str, Any] | None = None  # artifactPrefix, targetModel, sourceArtifact, image, smoke*
     lockWaitSeconds: int = 3600
     lockPollSeconds: int = 60
     lockLeaseSeconds: int = 4 * 3600

@@ -225,6 +225,25 @@ def build_plan(
         budget = int(rollout.guardrails["MaximumExecutionTimeoutInSeconds"])  # type: ignore[index]
         max_polls = 1 + max(0, math.ceil((budget + timeout - first_check) / poll_seconds))
     notes: list[str] = []
+    hosting = _hosting(
+        package, group_config, group_config_source, group, version, serverless=bool(serverless)
+    )
+    notes.extend(hosting.pop("notes"))
+    if hosting["isMultiModel"] and update["action"] in ("UPDATE", "SKIP"):
+        update = {"action": "ADD_MODEL", "baselineVariantName": update.get("baselineVariantName")}
+        target = hosting["multiModel"]
+        notes.append(
+            f"multi-model endpoint: {target['targetModel']} is added under {target['artifactPrefix']} "
+            "beside the models already there, with no endpoint update and no traffic shifting "
+            "(the strategy does not apply); a smoke invocation with TargetModel checks it"
+        )
+    if serverless and update["action"] == "UPDATE":
+        notes.append(
+            f"strategy {rollout.type} -> one blue/green UpdateEndpoint: a serverless endpoint hosts a single "
+            "production variant, so traffic cannot be split by weights; SageMaker keeps the old variant "
+            "serving until the new one is healthy and smdeploy rolls back if the update fails"
+        )
+        rollout = rollout.model_copy(update={"replaceOnly": True, "steps": [100.0]})
     async_config = group_config.asyncInference if group_config else None
     if async_config is not None and rollout.minInvocations > 0 and update["action"] == "UPDATE":
         notes.append(
@@ -269,11 +288,77 @@ def build_plan(
         asyncInference=async_config.api() if async_config else None,
         autoscaling=autoscaling,
         notes=notes,
+        **hosting,
         lockWaitSeconds=int(merged.get("lockWaitSeconds", 3600)),
         lockPollSeconds=int(merged.get("lockPollSeconds", 60)),
         lockLeaseSeconds=lease_seconds(timeout, rollout),
         **update,
     )
+
+
+MAX_CONTAINERS = 15  # CreateModel Containers: 1-15 (a serial pipeline or direct invocation)
+
+
+def _hosting(
+    package: dict[str, Any],
+    group_config: GroupConfig | None,
+    source: str,
+    group: str,
+    version: int,
+    *,
+    serverless: bool,
+) -> dict[str, Any]:
+    """How the model is hosted: one container, several (serial or direct), or a multi-model endpoint."""
+    containers = list((package.get("InferenceSpecification") or {}).get("Containers") or [])
+    mode = group_config.containerMode if group_config else None
+    multi_model = group_config.multiModel if group_config else None
+    out: dict[str, Any] = {"notes": [], "isMultiModel": False}
+    if len(containers) > MAX_CONTAINERS:
+        raise InvalidRequest(
+            "modelPackageArn",
+            f"the package has {len(containers)} containers; a SageMaker model runs at most {MAX_CONTAINERS} "
+            "(a serial inference pipeline or direct invocation)",
+        )
+    if len(containers) > 1:
+        if serverless:
+            raise InvalidRequest(
+                "serverless",
+                f"the package has {len(containers)} containers; serverless endpoints do not run "
+                "multi-container models (inference pipelines)",
+            )
+        if multi_model is not None:
+            raise InvalidRequest(
+                "multiModel",
+                f"a multi-model endpoint hosts one container; the package has {len(containers)}",
+            )
+        out["containers"] = [
+            {
+                "ContainerHostname": str(c.get("ContainerHostname") or f"container-{i + 1}"),
+                **{key: c[key] for key in ("Image", "ModelDataUrl", "Environment") if c.get(key)},
+            }
+            for i, c in enumerate(containers)
+        ]
+        out["containerMode"] = mode or "Serial"
+    elif mode is not None:
+        out["notes"].append(f"containerMode {mode} in {source} is not used: the package has one container")
+    if multi_model is not None:
+        first = containers[0] if containers else {}
+        if not first.get("ModelDataUrl") or not first.get("Image"):
+            raise InvalidRequest(
+                "modelPackageArn",
+                "a multi-model endpoint loads model artifacts: "
+                "the package's container needs Image and ModelDataUrl",
+            )
+        out["isMultiModel"] = True
+        out["multiModel"] = {
+            "artifactPrefix": multi_model.artifactPrefix,
+            "targetModel": f"{group}-v{version}.tar.gz",
+            "sourceArtifact": first["ModelDataUrl"],
+            "image": first["Image"],
+            "smokePayload": multi_model.smokePayload,
+            "contentType": multi_model.contentType,
+        }
+    return out
 
 
 GUARDRAILS_MIN_TIMEOUT, GUARDRAILS_MAX_TIMEOUT = 600, 28800  # MaximumExecutionTimeoutInSeconds

@@ -136,6 +136,9 @@ class RolloutPlan(BaseModel):
     monitor: MonitorPolicy
     # guardrails-* only: the BlueGreenUpdatePolicy of UpdateEndpoint's DeploymentConfig
     guardrails: dict[str, Any] | None = None
+    # True where traffic cannot be split (serverless endpoints host one variant): the candidate-only
+    # config replaces the live one in one blue/green UpdateEndpoint
+    replaceOnly: bool = False
 
 
 GUARDRAILS_ROUTING = {

@@ -1,4 +1,4 @@
-"""S3 adapter: is there anything to score under a prefix?"""
+"""S3 adapter: is there anything to score under a prefix; model artifacts of multi-model endpoints."""
 
 from __future__ import annotations
 
@@ -25,3 +25,25 @@ class S3Gateway:
                 return False
             raise translate(exc, "ListObjectsV2") from exc
         return int(answer.get("KeyCount", 0)) > 0
+
+    def copy(self, source: str, target: str, metadata: dict[str, str]) -> None:
+        """Copy one object (a model artifact) with ``metadata`` on the copy; overwrites."""
+        src_bucket, src_key = split_s3_uri(source)
+        bucket, key = split_s3_uri(target)
+        try:
+            self._s3.copy_object(
+                Bucket=bucket,
+                Key=key,
+                CopySource={"Bucket": src_bucket, "Key": src_key},
+                Metadata=metadata,
+                MetadataDirective="REPLACE",
+            )
+        except AWS_ERRORS as exc:
+            raise translate(exc, "CopyObject") from exc
+
+    def delete(self, uri: str) -> None:
+        bucket, key = split_s3_uri(uri)
+        try:
+            self._s3.delete_object(Bucket=bucket, Key=key)
+        except AWS_ERRORS as exc:
+            raise translate(exc, "DeleteObject") from exc

@@ -48,14 +48,31 @@ class SageMakerGateway:
         except AWS_ERRORS as exc:
             raise translate(exc, "DescribeEndpoint") from exc
 
-    def create_model(self, *, name: str, package_arn: str, role_arn: str, tags: list[dict[str, str]]) -> bool:
-        """Create the model; ``False`` when a model of that name exists already (idempotent)."""
+    def create_model(
+        self,
+        *,
+        name: str,
+        package_arn: str,
+        role_arn: str,
+        tags: list[dict[str, str]],
+        containers: list[dict[str, Any]] | None = None,
+        execution_mode: str | None = None,
+    ) -> bool:
+        """Create the model; ``False`` when a model of that name exists already (idempotent).
+
+        By default its one container is the model package; ``containers`` (with an
+        ``InferenceExecutionConfig`` mode when there are several) replace it.
+        """
+        extra: dict[str, Any] = (
+            {"InferenceExecutionConfig": {"Mode": execution_mode}} if execution_mode else {}
+        )
         try:
             self._sm.create_model(
                 ModelName=name,
                 ExecutionRoleArn=role_arn,
-                Containers=[{"ModelPackageName": package_arn}],
+                Containers=containers or [{"ModelPackageName": package_arn}],
                 Tags=tags,
+                **extra,
             )
             return True
         except AWS_ERRORS as exc:

@@ -1,0 +1,26 @@
+"""Invoke a multi-model endpoint once with TargetModel: the new model must load and answer."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from smdeploy import deploy
+from smdeploy.adapters.runtime import RuntimeGateway
+from smdeploy.models import PlanTaskInput
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(correlation_id_path="executionArn")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = PlanTaskInput.model_validate(event)
+    result = deploy.smoke_test(task.plan, runtime=RuntimeGateway())
+    metrics.add_metric(name="SmokeTestsPassed", unit=MetricUnit.Count, value=1)
+    logger.info("smoke test passed", extra={"endpoint": task.plan.endpointName, "result": result})
+    return result
