@@ -27,21 +27,28 @@ SCENARIO_CALLS = {
 }
 
 
-def scenario(candidate_error_rate: float, faults: list[dict[str, Any]]) -> dict[str, Any]:
+CANARY = {"type": "canary", "steps": [50], "bakeMinutes": 2, "checkIntervalSeconds": 60, "minInvocations": 10}
+# The other deployment options: SageMaker's own canary with autoscaling, and a multi-model endpoint.
+GUARDRAILS = {
+    "endpoint": "churn-prod",
+    "strategy": {
+        "type": "guardrails-canary",
+        "canaryPercent": 20,
+        "bakeMinutes": 2,
+        "terminationWaitMinutes": 1,
+    },
+    "autoscaling": {"minCapacity": 1, "maxCapacity": 3},
+}
+MULTI_MODEL = {"endpoint": "churn-prod", "multiModel": {"artifactPrefix": "s3://mme-models/churn/"}}
+
+
+def scenario(
+    candidate_error_rate: float, faults: list[dict[str, Any]], group: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "name": "fault matrix",
-        "groups": {
-            "churn": {
-                "endpoint": "churn-prod",
-                "strategy": {
-                    "type": "canary",
-                    "steps": [50],
-                    "bakeMinutes": 2,
-                    "checkIntervalSeconds": 60,
-                    "minInvocations": 10,
-                },
-            }
-        },
+        "groups": {"churn": group or {"endpoint": "churn-prod", "strategy": CANARY}},
+        "data": {"s3://mme-models/README.txt": "multi-model artifacts"},
         "models": {"churn/1": {"errorRate": 0.001}, "churn/2": {"errorRate": candidate_error_rate}},
         "simulation": {"endpointCreateSeconds": 120, "endpointUpdateSeconds": 120, "requestsPerMinute": 600},
         "faults": faults,
@@ -52,7 +59,7 @@ def scenario(candidate_error_rate: float, faults: list[dict[str, Any]]) -> dict[
     }
 
 
-def inconsistencies(report: dict[str, Any]) -> list[str]:
+def inconsistencies(report: dict[str, Any], scaled: bool = False) -> list[str]:
     problems = []
     running = [e["name"] for e in report["executions"] if e["status"] == "RUNNING"]
     if running:
@@ -78,33 +85,50 @@ def inconsistencies(report: dict[str, Any]) -> list[str]:
     alarms = [name for name in report["alarms"] if name.startswith("smdeploy-")]
     if alarms:
         problems.append(f"candidate alarms left: {alarms}")
+    if scaled and endpoint is not None and not all(v.get("autoscaling") for v in endpoint["variants"]):
+        problems.append("the serving variant is not registered for autoscaling")
     return problems
 
 
-def call_sites(tmp_path: Path, error_rate: float) -> list[str]:
+def call_sites(tmp_path: Path, error_rate: float, group: dict[str, Any] | None = None) -> list[str]:
     tmp_path.mkdir()
-    reference = rehearse(tmp_path, scenario(error_rate, []))
+    reference = rehearse(tmp_path, scenario(error_rate, [], group))
     assert reference.ok or not inconsistencies(reference.report)
     return sorted(call for call in reference.report["apiCalls"] if call not in SCENARIO_CALLS)
 
 
-@pytest.mark.parametrize(("path", "error_rate"), [("promote", 0.001), ("rollback", 0.3)])
+@pytest.mark.parametrize(
+    ("path", "error_rate", "group", "kinds"),
+    [
+        ("promote", 0.001, None, KINDS),
+        ("rollback", 0.3, None, KINDS),
+        # one refused call each: a throttled one is retried the same way everywhere
+        ("guardrails with autoscaling", 0.001, GUARDRAILS, ("ValidationException",)),
+        ("multi-model", 0.001, MULTI_MODEL, ("ValidationException",)),
+    ],
+)
 def test_one_fault_per_call_site_and_kind_leaves_everything_consistent(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], path: str, error_rate: float
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    path: str,
+    error_rate: float,
+    group: dict[str, Any] | None,
+    kinds: tuple[str, ...],
 ) -> None:
-    sites = call_sites(tmp_path / "reference", error_rate)
+    sites = call_sites(tmp_path / "reference", error_rate, group)
+    scaled = bool(group and group.get("autoscaling"))
     failures, fired = [], 0
     for site in sites:
-        for kind in KINDS:
+        for kind in kinds:
             fault = {"call": site, "error": kind, "times": 1, "after": ROLLOUT_STARTS}
             run_dir = tmp_path / f"{site.replace(':', '-')}-{kind}"
             run_dir.mkdir()
-            report = rehearse(run_dir, scenario(error_rate, [fault])).report
+            report = rehearse(run_dir, scenario(error_rate, [fault], group)).report
             fired += bool(report["faultsInjected"])
-            problems = inconsistencies(report)
+            problems = inconsistencies(report, scaled)
             if problems:
                 failures.append(f"{site} x {kind}: {'; '.join(problems)}")
-    size = len(sites) * len(KINDS)
+    size = len(sites) * len(kinds)
     held = size - len(failures)
     with capsys.disabled():
         print(f"\nfault matrix ({path}): {size} runs ({fired} with the fault fired), {held} consistent")

@@ -104,3 +104,54 @@ def test_bad_hosting_settings_in_the_group_config_are_invalid(config: dict[str, 
     with pytest.raises(InvalidRequest) as caught:
         parse_group_config({"endpoint": "churn-prod", **config}, SSM)
     assert words in str(caught.value)
+
+
+VARIANTS = [
+    {"instanceType": "ml.m5.large", "initialInstanceCount": 3, "weight": 3},
+    {"instanceType": "ml.c5.xlarge"},
+]
+
+
+def test_several_variants_are_planned_and_replaced_together_with_a_note() -> None:
+    first = plan_for({"variants": VARIANTS})
+    assert first.variants is not None and [v["weight"] for v in first.variants] == [3, 1.0]
+    assert first.notes == []
+    two_live = [{**BASELINE[0], "VariantName": f"churn-v0-{i}"} for i in (1, 2)]
+    later = plan_for({"variants": VARIANTS}, live=LIVE, variants=two_live)
+    assert later.action == "UPDATE" and later.rollout is not None and later.rollout.replaceOnly
+    assert "the group serves 2 production variants" in later.notes[0]
+
+
+def test_several_variants_already_serving_the_package_are_skipped() -> None:
+    serving = [{**BASELINE[0], "VariantName": f"v{i}", "ModelPackageArn": ARN} for i in (1, 2)]
+    assert plan_for({"variants": VARIANTS}, live=LIVE, variants=serving).action == "SKIP"
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ({"variants": VARIANTS, "instanceType": "ml.m5.large"}, "per variant"),
+        ({"variants": VARIANTS[:1]}, "at least 2"),
+        ({"variants": VARIANTS, "strategy": {"type": "guardrails-canary"}}, "guardrails shift one variant"),
+        ({"variants": [{"instanceType": "m5.large"}, VARIANTS[1]]}, "instance type"),
+    ],
+)
+def test_contradictory_variant_settings_are_invalid(config: dict[str, Any], words: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_group_config({"endpoint": "churn-prod", **config}, SSM)
+    assert words in str(caught.value)
+
+
+def test_a_manual_instance_type_contradicts_a_group_with_several_variants() -> None:
+    from tests.unit.test_plan import manual
+
+    with pytest.raises(InvalidRequest) as caught:
+        build_plan(
+            manual(instanceType="ml.m5.xlarge"),
+            package=package(ARN),
+            group_config=GroupConfig.model_validate({"endpoint": "churn-prod", "variants": VARIANTS}),
+            group_config_source=SSM,
+            defaults=DEFAULTS,
+            live_endpoint=None,
+        )
+    assert caught.value.field == "instanceType"

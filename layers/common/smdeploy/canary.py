@@ -14,7 +14,14 @@ from smdeploy import clock, scaling
 from smdeploy.adapters.autoscaling import ScalingGateway
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
-from smdeploy.deploy import ENDPOINT_TAG, MANAGED_TAG, config_settings, first_poll, managed_tags
+from smdeploy.deploy import (
+    ENDPOINT_TAG,
+    MANAGED_TAG,
+    config_settings,
+    first_poll,
+    managed_tags,
+    planned_variants,
+)
 from smdeploy.errors import EndpointBusy
 from smdeploy.models import DeploymentPlan
 from smdeploy.strategy import Judgement, Observation, judge
@@ -120,6 +127,9 @@ def build_configs(
     final = {**candidate, "InitialVariantWeight": 1.0}
     if uses_guardrails(plan):
         final["VariantName"] = plan.baselineVariantName
+    finals = [final]
+    if plan.variants:  # several variants: each keeps the baseline's other settings
+        finals = [{**copy.deepcopy(candidate), **variant} for variant in planned_variants(plan)]
     candidate["InitialVariantWeight"] = 0.0
     # DescribeEndpointConfig may answer an unset structure as {}: keep only settings with content.
     kept = {
@@ -129,7 +139,7 @@ def build_configs(
     }
     # The group's config says what to capture and where async results go; otherwise the live setting stays.
     kept.update(copy.deepcopy(config_settings(plan)))
-    return [baseline, candidate], [final], kept
+    return [baseline, candidate], finals, kept
 
 
 def _tags(

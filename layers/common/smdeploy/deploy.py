@@ -177,13 +177,36 @@ def create_model(plan: DeploymentPlan, *, sagemaker: SageMakerGateway, role_arn:
     return {"modelName": plan.modelName, "created": created, **({"containerMode": mode} if mode else {})}
 
 
+def variant_names(plan: DeploymentPlan) -> list[str]:
+    """The candidate's variant names: one, or one per configured variant (``<name>-1``, ...)."""
+    if not plan.variants:
+        return [plan.variantName]
+    return [f"{plan.variantName[:60]}-{i + 1}" for i in range(len(plan.variants))]
+
+
+def planned_variants(plan: DeploymentPlan) -> list[dict[str, Any]]:
+    """The group's several variants as ``ProductionVariants`` entries of the candidate's model."""
+    if not plan.variants:
+        return []
+    return [
+        {
+            "VariantName": name,
+            "ModelName": plan.modelName,
+            "InstanceType": spec["instanceType"],
+            "InitialInstanceCount": spec["initialInstanceCount"],
+            "InitialVariantWeight": float(spec["weight"]),
+        }
+        for name, spec in zip(variant_names(plan), plan.variants or [], strict=True)
+    ]
+
+
 def create_endpoint_config(plan: DeploymentPlan, *, sagemaker: SageMakerGateway) -> dict[str, Any]:
     capacity: dict[str, Any] = (
         {"ServerlessConfig": plan.serverless}
         if plan.serverless
         else {"InstanceType": plan.instanceType, "InitialInstanceCount": plan.initialInstanceCount}
     )
-    variants = [
+    variants = planned_variants(plan) or [
         {
             "VariantName": plan.variantName,
             "ModelName": plan.modelName,

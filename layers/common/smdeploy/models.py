@@ -284,6 +284,16 @@ class MultiModel(BaseModel):
     contentType: str = Field(default="text/csv", max_length=256)
 
 
+class VariantSpec(BaseModel):
+    """One production variant of a group that serves its model on several instance settings."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    instanceType: InstanceType
+    initialInstanceCount: int = Field(default=1, ge=1, le=100)
+    weight: float = Field(default=1.0, gt=0, le=100, description="relative share of the traffic")
+
+
 class Autoscaling(BaseModel):
     """Application Auto Scaling of the serving variant's instance count."""
 
@@ -326,6 +336,12 @@ class GroupConfig(BaseModel):
     asyncInference: AsyncInference | None = None
     autoscaling: Autoscaling | None = None
     multiModel: MultiModel | None = None
+    variants: list[VariantSpec] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=10,
+        description="serve the model on several production variants (instance settings and weights)",
+    )
     containerMode: Literal["Serial", "Direct"] | None = Field(
         default=None, description="how a package with several containers runs: a serial pipeline or direct"
     )
@@ -350,6 +366,16 @@ class GroupConfig(BaseModel):
                 raise ValueError("serverless endpoints do not host multi-model endpoints")
             if self.containerMode == "Direct":
                 raise ValueError("serverless endpoints do not run multi-container models")
+        if self.variants is not None:
+            if self.instanceType is not None or self.initialInstanceCount is not None:
+                raise ValueError("with variants, set instanceType and initialInstanceCount per variant")
+            if self.serverless is not None:
+                raise ValueError("a serverless endpoint hosts a single production variant")
+            if self.strategy is not None and self.strategy.type.startswith("guardrails-"):
+                raise ValueError(
+                    "guardrails shift one variant to its new fleet; with several variants use canary, linear "
+                    "or all-at-once (a replacement of every variant in one update)"
+                )
         scaling = self.autoscaling
         if scaling is not None:
             if self.asyncInference is None:
@@ -410,6 +436,7 @@ class DeploymentPlan(BaseModel):
     containers: list[dict[str, Any]] | None = None  # CreateModel Containers; None: from the package
     containerMode: Literal["Serial", "Direct"] | None = None  # InferenceExecutionConfig.Mode
     isMultiModel: bool = False
+    variants: list[dict[str, Any]] | None = None  # several production variants (VariantSpec dumps)
     multiModel: dict[str, Any] | None = None  # artifactPrefix, targetModel, sourceArtifact, image, smoke*
     lockWaitSeconds: int = 3600
     lockPollSeconds: int = 60

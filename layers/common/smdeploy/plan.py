@@ -164,6 +164,9 @@ def build_plan(
                 "serverless",
                 "asyncInference",
                 "autoscaling",
+                "multiModel",
+                "variants",
+                "containerMode",
             },
         )
         merged.update(layer)
@@ -186,6 +189,13 @@ def build_plan(
         sources.append("manual input")
     rollout = resolve_strategy(strategy_layers)
     serverless = group_config.serverless.api() if group_config and group_config.serverless else None
+    variant_specs = group_config.variants if group_config is not None else None
+    if variant_specs and explicit_instances:
+        raise InvalidRequest(
+            "instanceType",
+            f"{group_config_source} serves several variants with their own instance settings; "
+            "change them there, not per deployment",
+        )
     if serverless and explicit_instances:
         raise InvalidRequest(
             "instanceType",
@@ -208,7 +218,9 @@ def build_plan(
     timeout = int(merged["deployTimeoutSeconds"])
     arn = request.modelPackageArn
     first_check = min(int(merged.get("firstCheckSeconds", poll_seconds)), timeout)
-    update = _update_fields(endpoint, arn, version, live_endpoint, live_variants or [])
+    update = _update_fields(
+        endpoint, arn, version, live_endpoint, live_variants or [], several=bool(variant_specs)
+    )
     live_serverless = {
         bool(v.get("Serverless")) for v in live_variants or [] if float(v.get("CurrentWeight") or 0) > 0
     }
@@ -237,6 +249,14 @@ def build_plan(
             "beside the models already there, with no endpoint update and no traffic shifting "
             "(the strategy does not apply); a smoke invocation with TargetModel checks it"
         )
+    if variant_specs and update["action"] == "UPDATE" and not rollout.replaceOnly:
+        notes.append(
+            f"strategy {rollout.type} -> one blue/green UpdateEndpoint: the group serves "
+            f"{len(variant_specs)} production variants, and weight shifting moves one variant's traffic; "
+            "every variant is replaced at once and SageMaker keeps the old ones serving until the new "
+            "are healthy"
+        )
+        rollout = rollout.model_copy(update={"replaceOnly": True, "steps": [100.0]})
     if serverless and update["action"] == "UPDATE":
         notes.append(
             f"strategy {rollout.type} -> one blue/green UpdateEndpoint: a serverless endpoint hosts a single "
@@ -288,6 +308,7 @@ def build_plan(
         asyncInference=async_config.api() if async_config else None,
         autoscaling=autoscaling,
         notes=notes,
+        variants=[v.model_dump() for v in variant_specs] if variant_specs else None,
         **hosting,
         lockWaitSeconds=int(merged.get("lockWaitSeconds", 3600)),
         lockPollSeconds=int(merged.get("lockPollSeconds", 60)),
@@ -428,15 +449,21 @@ def _update_fields(
     version: int,
     live_endpoint: dict[str, Any] | None,
     live_variants: list[dict[str, Any]],
+    several: bool = False,
 ) -> dict[str, Any]:
-    """CREATE, SKIP (the package already serves all traffic) or UPDATE with the baseline named."""
+    """CREATE, SKIP (the package already serves all traffic) or UPDATE with the baseline named.
+
+    ``several``: the group serves several variants, all replaced at once (the first is named).
+    """
     if live_endpoint is None:
         return {"action": "CREATE"}
     status = live_endpoint.get("EndpointStatus")
     if status != "InService":
         raise EndpointBusy(f"endpoint {endpoint!r} is {status}; a deployment needs it InService")
     serving = [v for v in live_variants if float(v.get("CurrentWeight") or 0) > 0]
-    if len(serving) != 1:
+    if several and serving and all(v.get("ModelPackageArn") == arn for v in serving):
+        return {"action": "SKIP", "baselineVariantName": serving[0]["VariantName"]}
+    if len(serving) != 1 and not (several and serving):
         names = ", ".join(v.get("VariantName", "?") for v in serving) or "none"
         raise InvalidRequest(
             "endpointName",
