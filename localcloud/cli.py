@@ -42,7 +42,7 @@ def simulate(args: argparse.Namespace) -> int:
 def advise(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from smdeploy.advice import Workload
+    from smdeploy.advice import Workload, starter
     from smdeploy.advice import advise as recommend
 
     try:
@@ -59,7 +59,7 @@ def advise(args: argparse.Namespace) -> int:
         err = exc.errors()[0]
         print(f"smdeploy advise: {'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
         return 2
-    advice = recommend(work)
+    advice = starter(recommend(work), work)
     if args.json:
         print(json.dumps(advice.model_dump(), indent=2))
         return 0
@@ -68,6 +68,13 @@ def advise(args: argparse.Namespace) -> int:
         print(f"  - {reason}")
     for other in advice.alsoConsider:
         print(f"  also consider: {other}")
+    if advice.groupConfig is not None:
+        print("Start from this group config (the SSM parameter of the model package group):")
+        print("  " + json.dumps(advice.groupConfig))
+    if advice.templateParameters is not None:
+        print("Start from these template parameters (sam deploy --parameter-overrides):")
+        print("  " + " ".join(f"{key}={value}" for key, value in advice.templateParameters.items()))
+    print(f"Rehearse it: smdeploy simulate {advice.rehearse}")
     return 0
 
 

@@ -54,3 +54,32 @@ def test_cli_prints_json_advice_and_rejects_impossible_input() -> None:
     bad = subprocess.run([*run, "--live", "--containers", "16"], capture_output=True, text=True, cwd=REPO)
     assert bad.returncode == 2
     assert "containers" in bad.stderr
+
+
+WORKLOADS = [
+    {"live": False},
+    {"live": True, "payloadMB": 50, "traffic": "intermittent"},
+    {"live": True, "containers": 3},
+    {"live": True, "models": 40},
+    {"live": True, "traffic": "intermittent", "coldStartOk": True},
+    {"live": True},
+]
+
+
+@pytest.mark.parametrize("workload", WORKLOADS, ids=lambda w: advise(Workload.model_validate(w)).option)
+def test_every_recommendation_comes_with_a_config_smdeploy_accepts_and_a_scenario(
+    workload: dict[str, Any],
+) -> None:
+    from localcloud.template import template_parameters
+    from smdeploy.advice import starter
+    from smdeploy.models import GroupConfig
+
+    work = Workload.model_validate(workload)
+    advice = starter(advise(work), work)
+    assert advice.rehearse is not None and (REPO / advice.rehearse).is_file()
+    if advice.option == "batch-transform":
+        assert advice.groupConfig is None and advice.templateParameters
+        assert set(advice.templateParameters) <= set(template_parameters())
+    else:
+        assert advice.groupConfig is not None
+        GroupConfig.model_validate(advice.groupConfig)  # the group config parser accepts it as it is

@@ -8,7 +8,7 @@ for up to one hour; batch transform scores whole datasets offline.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,6 +43,9 @@ class Advice(BaseModel):
     option: Option
     reasons: list[str]
     alsoConsider: list[str] = Field(default_factory=list)
+    groupConfig: dict[str, Any] | None = None  # a starting group config smdeploy accepts
+    templateParameters: dict[str, str] | None = None  # batch: the schedule's template parameters
+    rehearse: str | None = None  # the scenario that rehearses this option
 
 
 def advise(work: Workload) -> Advice:
@@ -119,4 +122,63 @@ def advise(work: Workload) -> Advice:
         option="real-time",
         reasons=reasons,
         alsoConsider=["canary rollouts with smdeploy's deploy state machine"],
+    )
+
+
+# Where to start once an option is chosen: a group config smdeploy accepts (or the template
+# parameters of the batch schedule), and the scenario that rehearses it.
+def starter(advice: Advice, work: Workload) -> Advice:
+    """``advice`` with a starting configuration and the scenario to rehearse it with."""
+    endpoint = "my-endpoint"
+    canary = {"type": "canary", "canaryPercent": 10, "bakeMinutes": 10}
+    config: dict[str, Any] | None
+    parameters: dict[str, str] | None = None
+    if advice.option == "batch-transform":
+        config, scenario = None, "scenarios/batch-nightly.yaml"
+        parameters = {
+            "BatchModelPackageGroup": "my-group",
+            "BatchDataBucket": "my-scoring-bucket",
+            "BatchScheduleExpression": "cron(0 2 * * ? *)",
+            "BatchScheduleState": "ENABLED",
+        }
+    elif advice.option == "asynchronous":
+        scale_to_zero = work.traffic != "steady"
+        config = {
+            "endpoint": endpoint,
+            "instanceType": "ml.m5.xlarge",
+            "initialInstanceCount": 1,
+            "asyncInference": {"outputPath": "s3://my-bucket/async-results/"},
+            "autoscaling": {
+                "minCapacity": 0 if scale_to_zero else 1,
+                "maxCapacity": 4,
+                "targetBacklogPerInstance": 5,
+            },
+            "strategy": canary,
+        }
+        scenario = "scenarios/async-scale-to-zero.yaml"
+    elif advice.option == "serverless":
+        serverless: dict[str, Any] = {"memorySizeMB": 2048, "maxConcurrency": 20}
+        config, scenario = {"endpoint": endpoint, "serverless": serverless}, "scenarios/serverless.yaml"
+    elif advice.option == "multi-model":
+        config = {
+            "endpoint": endpoint,
+            "instanceType": "ml.m5.xlarge",
+            "initialInstanceCount": 2,
+            "multiModel": {"artifactPrefix": "s3://my-bucket/models/"},
+        }
+        scenario = "scenarios/multi-model.yaml"
+    elif advice.option == "multi-container":
+        config = {"endpoint": endpoint, "containerMode": "Serial", "strategy": canary}
+        scenario = "scenarios/multi-container.yaml"
+    else:
+        config = {
+            "endpoint": endpoint,
+            "instanceType": "ml.m5.large",
+            "initialInstanceCount": 2,
+            "autoscaling": {"minCapacity": 2, "maxCapacity": 6, "targetInvocationsPerInstance": 100},
+            "strategy": canary,
+        }
+        scenario = "scenarios/realtime-autoscaling.yaml"
+    return advice.model_copy(
+        update={"groupConfig": config, "templateParameters": parameters, "rehearse": scenario}
     )
