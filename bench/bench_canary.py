@@ -25,7 +25,13 @@ from localcloud.runner import Runner
 from localcloud.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT = ["canary-promote.yaml", "canary-rollback.yaml", "canary-monitor-violation.yaml"]
+DEFAULT = [
+    "canary-promote.yaml",
+    "canary-rollback.yaml",
+    "canary-monitor-violation.yaml",
+    "guardrails-canary.yaml",
+    "guardrails-rollback.yaml",
+]
 
 
 def rehearse(path: Path) -> dict[str, Any]:

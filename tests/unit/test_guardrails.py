@@ -64,7 +64,9 @@ def test_the_plan_bounds_the_execution_and_waits_long_enough_for_it() -> None:
     assert plan.rollout.guardrails["MaximumExecutionTimeoutInSeconds"] == 1800 + 4 * 600 + 300
     assert plan.maxPolls * plan.pollSeconds >= 1800 + 4 * 600 + 300
     plain = plan_for({"endpoint": "churn-prod"}, live=LIVE, variants=BASELINE)
-    assert plain.maxPolls < plan.maxPolls
+    assert plain.maxPolls * plain.pollSeconds < plan.maxPolls * plan.pollSeconds
+    # SageMaker rolls back by itself: the state machine checks every two minutes, not every 30 s
+    assert (plain.pollSeconds, plan.pollSeconds) == (30, 120)
 
 
 @pytest.mark.parametrize(

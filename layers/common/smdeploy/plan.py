@@ -235,6 +235,9 @@ def build_plan(
     if rollout.guardrails is not None:
         rollout = _guardrails_rollout(rollout, timeout, serverless=bool(serverless), merged=merged)
         budget = int(rollout.guardrails["MaximumExecutionTimeoutInSeconds"])  # type: ignore[index]
+        # SageMaker watches the alarms and rolls back by itself: checking every few minutes is
+        # enough, and every check is three state transitions.
+        poll_seconds = max(poll_seconds, GUARDRAILS_POLL_SECONDS)
         max_polls = 1 + max(0, math.ceil((budget + timeout - first_check) / poll_seconds))
     notes: list[str] = []
     hosting = _hosting(
@@ -383,6 +386,7 @@ def _hosting(
 
 
 GUARDRAILS_MIN_TIMEOUT, GUARDRAILS_MAX_TIMEOUT = 600, 28800  # MaximumExecutionTimeoutInSeconds
+GUARDRAILS_POLL_SECONDS = 120
 MAX_ROLLBACK_ALARMS = 10  # AutoRollbackConfiguration.Alarms
 
 
