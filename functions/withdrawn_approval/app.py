@@ -10,6 +10,7 @@ from smdeploy import withdrawal
 from smdeploy.adapters.config_store import GroupConfigStore
 from smdeploy.adapters.executions import ExecutionStarter
 from smdeploy.adapters.records import DeploymentRecords
+from smdeploy.adapters.s3 import S3Gateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.settings import WithdrawalSettings
 
@@ -30,6 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         configs=GroupConfigStore(SETTINGS.group_config_prefix),
         records=DeploymentRecords(SETTINGS.deployments_table),
         starter=ExecutionStarter(SETTINGS.deploy_state_machine_arn),
+        s3=S3Gateway(),
     )
     metrics.add_metric(name="Restores", unit=MetricUnit.Count, value=int(result["action"] == "restore"))
     logger.info("withdrawn approval handled", extra={"result": result})

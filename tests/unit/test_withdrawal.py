@@ -109,3 +109,33 @@ def test_approved_and_other_events_are_ignored() -> None:
     assert handle(approved, [(2, 1.0)], [])[0]["action"] == "ignored"
     assert handle({"detail-type": "Scheduled Event", "detail": {}}, [(2, 1.0)], [])[0]["action"] == "ignored"
     assert handle({**rejected(2), "detail": {"junk": 1}}, [(2, 1.0)], [])[0]["action"] == "ignored"
+
+
+class FakeS3:
+    def __init__(self) -> None:
+        self.deleted: list[str] = []
+
+    def delete(self, uri: str) -> None:
+        self.deleted.append(uri)
+
+
+class MultiModelConfigs:
+    def load(self, group: str) -> GroupConfig | None:
+        return GroupConfig.model_validate(
+            {"endpoint": "churn-prod", "multiModel": {"artifactPrefix": "s3://mme-models/churn/"}}
+        )
+
+
+def test_a_rejection_on_a_multi_model_endpoint_removes_that_versions_artifact() -> None:
+    s3, starter = FakeS3(), FakeStarter()
+    result = handle_rejection(
+        rejected(2),
+        sagemaker=FakeSageMaker([(1, 1.0)], {1: "Approved"}),  # type: ignore[arg-type]
+        configs=MultiModelConfigs(),  # type: ignore[arg-type]
+        records=FakeRecords([(2, "DEPLOYED"), (1, "DEPLOYED")]),  # type: ignore[arg-type]
+        starter=starter,  # type: ignore[arg-type]
+        s3=s3,  # type: ignore[arg-type]
+    )
+    assert result["action"] == "removed"
+    assert s3.deleted == ["s3://mme-models/churn/churn-v2.tar.gz"]
+    assert starter.started == []  # the other models keep serving: nothing to restore

@@ -5,6 +5,10 @@ of versions that never went live; they change nothing. When the rejected version
 on its group's endpoint, the last version recorded as ``DEPLOYED`` or ``PROMOTED`` there (and
 still ``Approved``) is deployed again through the deploy state machine, as a manual request whose
 ``reason`` says why, with a short all-at-once rollout: a known-good model needs no long canary.
+
+On a multi-model endpoint every version sits beside the others under the group's prefix: the
+rejected version's artifact is deleted so that no new request can load it (SageMaker unloads a
+model already in memory only when it evicts it).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pydantic import ValidationError
 from smdeploy.adapters.config_store import GroupConfigStore
 from smdeploy.adapters.executions import ExecutionStarter
 from smdeploy.adapters.records import DeploymentRecords
+from smdeploy.adapters.s3 import S3Gateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.events import MODEL_PACKAGE_DETAIL_TYPE
 from smdeploy.models import ModelPackageStateChange
@@ -38,6 +43,7 @@ def handle_rejection(
     configs: GroupConfigStore,
     records: DeploymentRecords,
     starter: ExecutionStarter,
+    s3: S3Gateway | None = None,
 ) -> dict[str, Any]:
     """Decide what a rejection means for the endpoint serving that group; start a restore if needed."""
     if event.get("detail-type") != MODEL_PACKAGE_DETAIL_TYPE or not isinstance(event.get("detail"), dict):
@@ -54,6 +60,16 @@ def handle_rejection(
     endpoint = config.endpoint if config else None
     if not endpoint:
         return {"action": "ignored", "why": f"no endpoint configured for group {group!r}"}
+    if config is not None and config.multiModel is not None and s3 is not None:
+        version = rejected.rsplit("/", 1)[-1]
+        artifact = f"{config.multiModel.artifactPrefix}{group}-v{version}.tar.gz"
+        s3.delete(artifact)  # deleting a key that is not there succeeds: idempotent
+        return {
+            "action": "removed",
+            "withdrawn": rejected,
+            "artifact": artifact,
+            "why": f"{package_label(rejected)} can no longer be loaded on multi-model endpoint {endpoint}",
+        }
     live = sagemaker.find_endpoint(endpoint)
     if live is None or live.get("EndpointStatus") != "InService":
         status = live.get("EndpointStatus") if live else "absent"
