@@ -31,6 +31,7 @@ from localcloud.invocations import InvocationSimulator
 from localcloud.lambdas import LambdaRuntime
 from localcloud.monitor import ModelMonitorSimulator
 from localcloud.sagemaker_sim import SageMakerSimulator, SimulationSettings
+from localcloud.scaling_sim import AutoscalingSimulator
 from localcloud.scheduler import Scheduler
 from localcloud.template import TEMPLATE_PATH, RuleSpec, ScheduleSpec, Template
 from localcloud.traffic import TrafficSimulator
@@ -150,6 +151,9 @@ class LocalCloud:
         )
         self.alarms = AlarmEvaluator(
             self.scheduler, self.traffic.series, self._emit, account=account, region=region
+        )
+        self.scaling = AutoscalingSimulator(
+            self.scheduler, self.sagemaker_sim, self.traffic.series, self.sagemaker_backend, account, region
         )
         self.monitor = ModelMonitorSimulator(
             self.scheduler, self.simulation, self.traffic, account=account, region=region
@@ -363,9 +367,10 @@ class LocalCloud:
         self.scheduler.run(until)
 
     def _minute(self) -> None:
-        """Background, every virtual minute: the minute's traffic and metrics, then alarm evaluation."""
+        """Background, every virtual minute: the minute's traffic and metrics, autoscaling, then alarms."""
         closed = round(self.scheduler.now / 60.0) - 1
         self.traffic.minute(closed)
+        self.scaling.minute(closed)
         self.alarms.evaluate_all(closed + 1)
         self.scheduler.at(self.scheduler.now + 60.0, self._minute, background=True)
 

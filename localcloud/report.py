@@ -99,6 +99,15 @@ def render(rehearsal: Rehearsal) -> str:
         )
     for step in report.get("guardrails", []):
         happenings.append((step["at"], 5.6, f"guardrails {step['endpoint']}: {step['event']}"))
+    for act in report.get("scalingActivities", []):
+        happenings.append(
+            (
+                act["at"],
+                5.7,
+                f"scaling    {act['endpoint']} {act['variant']}: {act['from']} -> {act['to']} instances "
+                f"({act['cause']})",
+            )
+        )
     jobs = {job["name"]: job for job in report.get("transformJobs", [])}
     for change in report.get("transformJobStatusChanges", []):
         job = jobs.get(change["transformJob"], {})

@@ -691,6 +691,17 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
         "guardrails": [
             {"at": t, "endpoint": name, "event": what} for t, name, what in cloud.sagemaker_sim.guardrails_log
         ],
+        "scalingActivities": [
+            {
+                "at": a.at,
+                "endpoint": a.endpoint,
+                "variant": a.variant,
+                "from": a.before,
+                "to": a.after,
+                "cause": a.cause,
+            }
+            for a in cloud.scaling.activities
+        ],
         "notifications": cloud.notifications(),
         "faultsInjected": [{"at": t, "call": call, "error": err} for t, call, err in cloud.api.log if err],
         "weightChanges": [

@@ -132,3 +132,64 @@ def test_what_the_baseline_has_registered_is_carried_over_except_step_policies()
         assert carried["policies"][0]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 150.0
         assert len(notes) == 1 and "'steps'" in notes[0] and "not carried over" in notes[0]
         assert scaling.inherited(ENDPOINT, "other", scaling=gateway) == (None, [])
+
+
+def _tracked(cloud, target: float, minimum: int = 1, maximum: int = 4, **cooldowns: int) -> ScalingGateway:  # type: ignore[no-untyped-def]
+    gateway = ScalingGateway(cloud.client("application-autoscaling"))
+    gateway.register(ENDPOINT, "baseline", minimum=minimum, maximum=maximum)
+    tracking = {
+        "TargetValue": target,
+        "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+        **cooldowns,
+    }
+    gateway.put_policy(
+        ENDPOINT,
+        "baseline",
+        {
+            "PolicyName": "t",
+            "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": tracking,
+        },
+    )
+    return gateway
+
+
+def _instances(cloud) -> int:  # type: ignore[no-untyped-def]
+    described = cloud.client("sagemaker").describe_endpoint(EndpointName=ENDPOINT)
+    return int(described["ProductionVariants"][0]["CurrentInstanceCount"])
+
+
+def test_target_tracking_scales_out_after_three_minutes_above_the_target_up_to_the_maximum() -> None:
+    with cloud_with_models() as cloud:  # 600 requests a minute on 2 instances: 300 per instance
+        baseline_config(cloud)
+        live_endpoint(cloud)
+        _tracked(cloud, target=100.0, maximum=4)
+        start = cloud.scheduler.now
+        cloud.run(until=start + 10 * 60)
+        [activity] = cloud.scaling.activities
+        assert (activity.before, activity.after) == (2, 4)  # ceil(2 x 300 / 100) = 6, capped at 4
+        assert 3 * 60 <= activity.at - start <= 4 * 60 + 60
+        assert _instances(cloud) == 4
+
+
+def test_target_tracking_scales_in_only_after_fifteen_quiet_minutes() -> None:
+    with cloud_with_models() as cloud:  # 300 per instance against a target of 1000
+        baseline_config(cloud)
+        live_endpoint(cloud)
+        _tracked(cloud, target=1000.0, minimum=1, ScaleInCooldown=0)
+        start = cloud.scheduler.now
+        cloud.run(until=start + 10 * 60)
+        assert cloud.scaling.activities == [] and _instances(cloud) == 2
+        cloud.run(until=start + 20 * 60)
+        [activity] = cloud.scaling.activities
+        assert (activity.before, activity.after) == (2, 1)
+        assert activity.at - start >= 15 * 60
+
+
+def test_a_variant_without_a_tracking_policy_is_left_alone() -> None:
+    with cloud_with_models() as cloud:
+        baseline_config(cloud)
+        live_endpoint(cloud)
+        _register(cloud)  # registered (1-4) with no policy: the count is within range
+        cloud.run(until=cloud.scheduler.now + 20 * 60)
+        assert cloud.scaling.activities == [] and _instances(cloud) == 2

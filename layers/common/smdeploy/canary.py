@@ -110,12 +110,20 @@ def _alarm_definitions(plan: DeploymentPlan) -> list[dict[str, Any]]:
 
 
 def build_configs(
-    plan: DeploymentPlan, live_config: dict[str, Any]
+    plan: DeploymentPlan, live_config: dict[str, Any], live_counts: dict[str, int] | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
-    """(canary variants, candidate-only variants, kept config settings) from the live config."""
+    """(canary variants, candidate-only variants, kept config settings) from the live config.
+
+    ``live_counts`` (variant -> current instance count) keeps the baseline at the size it runs at
+    now, which autoscaling may have changed since its config was written; the candidate starts
+    at that size too unless the plan sets its instances.
+    """
     variants = {v["VariantName"]: v for v in live_config.get("ProductionVariants", [])}
     baseline = copy.deepcopy(variants[str(plan.baselineVariantName)])
     baseline["InitialVariantWeight"] = 1.0
+    running = (live_counts or {}).get(str(plan.baselineVariantName))
+    if running and baseline.get("InitialInstanceCount") is not None:
+        baseline["InitialInstanceCount"] = running
     candidate = copy.deepcopy(baseline)
     candidate["VariantName"] = plan.variantName
     candidate["ModelName"] = plan.modelName
@@ -124,6 +132,9 @@ def build_configs(
     elif plan.instanceSettingsExplicit and "ServerlessConfig" not in candidate:
         candidate["InstanceType"] = plan.instanceType
         candidate["InitialInstanceCount"] = plan.initialInstanceCount
+        if plan.autoscaling and running and running > plan.initialInstanceCount:
+            # autoscaled: start the new fleet at the size the traffic needs now, not below it
+            candidate["InitialInstanceCount"] = min(running, int(plan.autoscaling["maxCapacity"]))
     final = {**candidate, "InitialVariantWeight": 1.0}
     if uses_guardrails(plan):
         final["VariantName"] = plan.baselineVariantName
@@ -158,7 +169,13 @@ def prepare_canary(
 ) -> dict[str, Any]:
     """Create the two-variant config (candidate at weight 0) and the candidate's alarms."""
     live_config = sagemaker.describe_endpoint_config(str(plan.currentEndpointConfigName))
-    canary_variants, final_variants, kept = build_configs(plan, live_config)
+    live = sagemaker.describe_endpoint(plan.endpointName)
+    counts = {
+        str(v["VariantName"]): int(v["CurrentInstanceCount"])
+        for v in live.get("ProductionVariants", [])
+        if v.get("CurrentInstanceCount")
+    }
+    canary_variants, final_variants, kept = build_configs(plan, live_config, counts)
     tags = _tags(sagemaker, live_config, plan)
     if splits_traffic(
         plan
