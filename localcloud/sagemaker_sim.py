@@ -7,6 +7,10 @@
   variant of the new config serves a package whose behaviour has ``failDeploy``, the update fails
   as a blue/green update does on SageMaker: the endpoint returns to ``InService`` on the OLD config
   and ``FailureReason`` says why (no ``Failed`` status: the old fleet never stopped serving).
+- ``UpdateEndpoint`` with a blue/green ``DeploymentConfig`` that routes traffic (deployment
+  guardrails): the new fleet takes its canary or linear shares with a bake after each while the
+  auto-rollback alarms are watched; an alarm in ALARM or the execution timeout sends the traffic
+  back (``RollingBack``, then ``InService`` on the old config with a ``FailureReason``).
 - ``UpdateEndpointWeightsAndCapacities``: ``Desired*`` change at once, the endpoint is ``Updating``
   and ``Current*`` follow after ``weightUpdateSeconds``; a weight-only request keeps the instance
   counts (moto drops them).
