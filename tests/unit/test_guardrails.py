@@ -67,6 +67,8 @@ def test_the_plan_bounds_the_execution_and_waits_long_enough_for_it() -> None:
     assert plain.maxPolls * plain.pollSeconds < plan.maxPolls * plan.pollSeconds
     # SageMaker rolls back by itself: the state machine checks every two minutes, not every 30 s
     assert (plain.pollSeconds, plan.pollSeconds) == (30, 120)
+    first = plan_for({"endpoint": "churn-prod", "strategy": {"type": "guardrails-linear"}})
+    assert (first.action, first.pollSeconds) == ("CREATE", 30)  # a first deployment has no guardrails
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,7 @@ def test_a_multi_model_group_creates_then_adds_models_without_an_update() -> Non
     assert first.multiModel["sourceArtifact"] == "s3://artifacts/churn/3/step0/model.tar.gz"
     later = plan_for({"multiModel": MME}, containers(1), live=LIVE, variants=BASELINE)
     assert later.action == "ADD_MODEL"
+    assert later.endpointConfigName == LIVE["EndpointConfigName"]  # no new config: the live one stays
     assert any("no endpoint update" in note for note in later.notes)
 
 

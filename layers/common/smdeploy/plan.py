@@ -235,10 +235,11 @@ def build_plan(
     if rollout.guardrails is not None:
         rollout = _guardrails_rollout(rollout, timeout, serverless=bool(serverless), merged=merged)
         budget = int(rollout.guardrails["MaximumExecutionTimeoutInSeconds"])  # type: ignore[index]
-        # SageMaker watches the alarms and rolls back by itself: checking every few minutes is
-        # enough, and every check is three state transitions.
-        poll_seconds = max(poll_seconds, GUARDRAILS_POLL_SECONDS)
-        max_polls = 1 + max(0, math.ceil((budget + timeout - first_check) / poll_seconds))
+        if update["action"] == "UPDATE":
+            # SageMaker watches the alarms and rolls back by itself: checking every few minutes
+            # is enough, and every check is three state transitions.
+            poll_seconds = max(poll_seconds, GUARDRAILS_POLL_SECONDS)
+            max_polls = 1 + max(0, math.ceil((budget + timeout - first_check) / poll_seconds))
     notes: list[str] = []
     hosting = _hosting(
         package, group_config, group_config_source, group, version, serverless=bool(serverless)
@@ -281,6 +282,7 @@ def build_plan(
         if group_config is not None and group_config.autoscaling is not None
         else None
     )
+    adds_model = update["action"] == "ADD_MODEL"
     return DeploymentPlan(
         source=request.source,
         modelPackageArn=arn,
@@ -289,7 +291,10 @@ def build_plan(
         endpointName=endpoint,
         action=update.pop("action"),
         modelName=resource_name(group, f"v{version}", salt=arn),
-        endpointConfigName=resource_name(
+        # adding a model to a multi-model endpoint builds no config: the live one stays
+        endpointConfigName=str(live_endpoint["EndpointConfigName"])
+        if adds_model and live_endpoint
+        else resource_name(
             endpoint,
             f"v{version}",
             salt=f"{endpoint}|{arn}|{merged['instanceType']}|{merged['initialInstanceCount']}",
