@@ -270,6 +270,13 @@ def render(rehearsal: Rehearsal) -> str:
         f"API calls: {sum(calls.values())} in all; SageMaker: "
         + ", ".join(f"{k.split(':', 1)[1]} {v}" for k, v in sagemaker_calls.items())
     )
+    for prefix, label in (
+        ("sagemaker-runtime:", "SageMaker Runtime"),
+        ("application-autoscaling:", "Auto Scaling"),
+    ):
+        these = {k.split(":", 1)[1]: v for k, v in calls.items() if k.startswith(prefix)}
+        if these:
+            out.append(f"  {label}: " + ", ".join(f"{name} {n}" for name, n in these.items()))
     out.append(
         f"Notifications: {len(report['notifications'])}"
         + "".join(f"\n  {n['subject']}" for n in report["notifications"])
