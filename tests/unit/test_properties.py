@@ -339,7 +339,15 @@ def valid_manual_inputs(draw: st.DrawFn) -> dict[str, Any]:
 # --- what an InvalidRequest may name ------------------------------------------------------------------
 EVENT_FIELDS = {"input", "detail-type", "source", "detail", "Records"}
 MANUAL_FIELDS = set(ManualDeployInput.model_fields)
-PLAN_FIELDS = {"modelPackageArn", "endpointName", "strategy", "CustomerMetadataProperties"}
+PLAN_FIELDS = {
+    "modelPackageArn",
+    "endpointName",
+    "strategy",
+    "CustomerMetadataProperties",
+    "instanceType",  # instance settings a group with serverless or several variants takes no more
+    "serverless",
+    "multiModel",
+}
 
 
 def keys_in(value: Any, depth: int = 0) -> set[str]:
@@ -492,6 +500,23 @@ class FakeSageMaker(RecordsChanges):
         assert endpoint["EndpointStatus"] == "InService"
         return copy.deepcopy(self.variants)
 
+    def describe_endpoint_config(self, name: str) -> dict[str, Any]:
+        return {
+            "EndpointConfigName": name,
+            "ProductionVariants": [
+                {"VariantName": v["VariantName"], "ModelName": v["ModelName"]} for v in self.variants
+            ],
+        }
+
+    def find_model(self, name: str) -> dict[str, Any] | None:
+        """Every other model is a multi-model container loading from s3://models/mme/."""
+        index = int(name.rsplit("-", 1)[-1]) if name.rsplit("-", 1)[-1].isdigit() else 0
+        container = {"Image": "image", "ModelDataUrl": "s3://models/mme/"}
+        return {
+            "ModelName": name,
+            "Containers": [{**container, "Mode": "MultiModel"} if index % 2 else container],
+        }
+
 
 class FakeSsm(RecordsChanges):
     """The SSM client under the real GroupConfigStore: parameter values as stored text."""
@@ -582,6 +607,31 @@ def group_configs(draw: st.DrawFn, endpoint: str) -> str | None:
         "strategy": mostly(valid_strategies(), ANY_STRATEGIES),
         "retainConfigs": mostly(st.integers(1, 10), STRATEGY_VALUES),
         "unknownKey": STRATEGY_VALUES,
+        # the deployment options: mostly sound settings, sometimes odd values or contradictions
+        "dataCapture": mostly(
+            st.just({"samplingPercentage": 20, "destination": "s3://capture/c"}), STRATEGY_VALUES
+        ),
+        "serverless": mostly(st.just({"memorySizeMB": 2048, "maxConcurrency": 5}), STRATEGY_VALUES),
+        "asyncInference": mostly(st.just({"outputPath": "s3://results/out/"}), STRATEGY_VALUES),
+        "autoscaling": mostly(
+            st.builds(
+                lambda low, high: {"minCapacity": low, "maxCapacity": high},
+                st.integers(0, 3),
+                st.integers(1, 4),
+            ),
+            STRATEGY_VALUES,
+        ),
+        "multiModel": mostly(
+            st.sampled_from(
+                [{"artifactPrefix": "s3://models/mme/"}, {"artifactPrefix": "s3://models/other/"}]
+            ),
+            STRATEGY_VALUES,
+        ),
+        "variants": mostly(
+            st.lists(st.fixed_dictionaries({"instanceType": INSTANCE_TYPES}), min_size=2, max_size=3),
+            STRATEGY_VALUES,
+        ),
+        "containerMode": mostly(st.sampled_from(["Serial", "Direct"]), STRATEGY_VALUES),
     }
     for key, values in options.items():
         if key == "endpoint" or draw(st.sampled_from([False, False, False, True])):
@@ -673,8 +723,16 @@ def assert_plan_invariants(plan: DeploymentPlan, world: dict[str, Any]) -> None:
         )
     elif live is None or live["EndpointName"] != plan.endpointName:
         assert plan.action == "CREATE"
+    elif plan.isMultiModel:
+        assert live["EndpointStatus"] == "InService" and plan.action == "ADD_MODEL"
+        assert plan.multiModel is not None and plan.endpointConfigName == live["EndpointConfigName"]
     else:
         assert live["EndpointStatus"] == "InService" and plan.action in {"UPDATE", "SKIP"}
+    if plan.serverless is not None:
+        assert plan.dataCapture is None and plan.autoscaling is None and not plan.variants
+        assert plan.rollout is not None and (plan.action != "UPDATE" or plan.rollout.replaceOnly)
+    if plan.variants and plan.action == "UPDATE":
+        assert plan.rollout is not None and plan.rollout.replaceOnly and plan.notes
     assert 1 <= plan.initialInstanceCount <= 100
     assert plan.maxPolls >= 1
     assert plan.rollout is not None
