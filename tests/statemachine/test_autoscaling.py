@@ -71,3 +71,25 @@ def test_a_rollback_leaves_the_baseline_registered(tmp_path: Path) -> None:
     assert _serving_scaling(result.report) == [
         {"minCapacity": 2, "maxCapacity": 6, "policies": ["smdeploy-invocations-per-instance"]}
     ]
+
+
+def test_each_of_several_variants_gets_its_own_autoscaling_or_the_groups(tmp_path: Path) -> None:
+    own = {"minCapacity": 1, "maxCapacity": 2, "targetInvocationsPerInstance": 300}
+    spec = scenario(0.001)
+    spec["groups"]["churn"] = {
+        "endpoint": "churn-prod",
+        "variants": [
+            {"instanceType": "ml.m5.large", "initialInstanceCount": 2},
+            {"instanceType": "ml.c5.xlarge", "autoscaling": own},
+        ],
+        "autoscaling": SCALING,
+    }
+    result = rehearse(tmp_path, spec)
+    assert execution(result, 2)["outcome"] == "PROMOTED"
+    ranges = [
+        (v["autoscaling"]["minCapacity"], v["autoscaling"]["maxCapacity"])
+        for v in result.report["endpoints"]["churn-prod"]["variants"]
+    ]
+    assert ranges == [(2, 6), (1, 2)]
+    # both baseline variants were released before the update that replaced them
+    assert result.report["apiCalls"]["application-autoscaling:DeregisterScalableTarget"] == 2

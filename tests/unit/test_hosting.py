@@ -135,6 +135,10 @@ def test_several_variants_already_serving_the_package_are_skipped() -> None:
         ({"variants": VARIANTS[:1]}, "at least 2"),
         ({"variants": VARIANTS, "strategy": {"type": "guardrails-canary"}}, "guardrails shift one variant"),
         ({"variants": [{"instanceType": "m5.large"}, VARIANTS[1]]}, "instance type"),
+        (
+            {"variants": [VARIANTS[0], {**VARIANTS[1], "autoscaling": {"minCapacity": 0, "maxCapacity": 2}}]},
+            "needs an asynchronous endpoint",
+        ),
     ],
 )
 def test_contradictory_variant_settings_are_invalid(config: dict[str, Any], words: str) -> None:

@@ -284,16 +284,6 @@ class MultiModel(BaseModel):
     contentType: str = Field(default="text/csv", max_length=256)
 
 
-class VariantSpec(BaseModel):
-    """One production variant of a group that serves its model on several instance settings."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    instanceType: InstanceType
-    initialInstanceCount: int = Field(default=1, ge=1, le=100)
-    weight: float = Field(default=1.0, gt=0, le=100, description="relative share of the traffic")
-
-
 class Autoscaling(BaseModel):
     """Application Auto Scaling of the serving variant's instance count."""
 
@@ -319,6 +309,17 @@ class Autoscaling(BaseModel):
                 "set targetInvocationsPerInstance (real-time) or targetBacklogPerInstance (async)"
             )
         return self
+
+
+class VariantSpec(BaseModel):
+    """One production variant of a group that serves its model on several instance settings."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    instanceType: InstanceType
+    initialInstanceCount: int = Field(default=1, ge=1, le=100)
+    weight: float = Field(default=1.0, gt=0, le=100, description="relative share of the traffic")
+    autoscaling: Autoscaling | None = Field(default=None, description="this variant's own; else the group's")
 
 
 class GroupConfig(BaseModel):
@@ -376,8 +377,8 @@ class GroupConfig(BaseModel):
                     "guardrails shift one variant to its new fleet; with several variants use canary, linear "
                     "or all-at-once (a replacement of every variant in one update)"
                 )
-        scaling = self.autoscaling
-        if scaling is not None:
+        scalings = [self.autoscaling, *(v.autoscaling for v in self.variants or [])]
+        for scaling in [s for s in scalings if s is not None]:
             if self.asyncInference is None:
                 if scaling.minCapacity == 0:
                     raise ValueError(

@@ -316,7 +316,22 @@ def build_plan(
         asyncInference=async_config.api() if async_config else None,
         autoscaling=autoscaling,
         notes=notes,
-        variants=[v.model_dump() for v in variant_specs] if variant_specs else None,
+        variants=[
+            {
+                **v.model_dump(exclude={"autoscaling"}),
+                "autoscaling": scaling_plan(
+                    v.autoscaling,
+                    endpoint,
+                    is_async=async_config is not None,
+                    source=f"{group_config_source} variants[{i}]",
+                )
+                if v.autoscaling
+                else None,
+            }
+            for i, v in enumerate(variant_specs)
+        ]
+        if variant_specs
+        else None,
         **hosting,
         lockWaitSeconds=int(merged.get("lockWaitSeconds", 3600)),
         lockPollSeconds=int(merged.get("lockPollSeconds", 60)),

@@ -152,13 +152,24 @@ def apply(
     stale = [v for v in sorted(scaling.targets_of(plan.endpointName)) if v not in serving]
     for variant in stale:
         scaling.deregister(plan.endpointName, variant)
-    wanted = plan.autoscaling
-    if (stale or wanted) and not (wanted or {}).get("scaleOutFromZero"):
+    # the group's several variants may each bring their own, by position (the configs keep the order)
+    own = [v.get("autoscaling") for v in plan.variants or []]
+    per_variant = {
+        name: (own[i] if i < len(own) and own[i] else plan.autoscaling) for i, name in enumerate(serving)
+    }
+    registrations = [w for w in per_variant.values() if w]
+    from_zero = any(w.get("scaleOutFromZero") for w in registrations)
+    if (stale or registrations) and not from_zero:
         cloudwatch.delete_alarms([from_zero_alarm(plan.endpointName)])  # a scale-to-zero setting dropped
-    if not wanted:
+    if not registrations:
         return {"registered": [], "deregistered": stale}
-    policies = []
+    policies: list[str] = []
+    ranges: dict[str, list[int]] = {}
     for variant in serving:
+        wanted = per_variant[variant]
+        if not wanted:
+            continue
+        ranges[variant] = [int(wanted["minCapacity"]), int(wanted["maxCapacity"])]
         scaling.register(
             plan.endpointName, variant, minimum=int(wanted["minCapacity"]), maximum=int(wanted["maxCapacity"])
         )
@@ -170,12 +181,11 @@ def apply(
             cloudwatch.put_alarm(_from_zero_alarm_definition(plan.endpointName, arn))
             policies.append(FROM_ZERO_POLICY)
     return {
-        "registered": serving,
+        "registered": list(ranges),
         "deregistered": stale,
-        "minCapacity": wanted["minCapacity"],
-        "maxCapacity": wanted["maxCapacity"],
+        "ranges": ranges,
         "policies": policies,
-        "source": wanted.get("source"),
+        "sources": sorted({str(w.get("source")) for w in registrations}),
     }
 
 
