@@ -147,7 +147,7 @@ def starter(advice: Advice, work: Workload) -> Advice:
             "endpoint": endpoint,
             "instanceType": "ml.m5.xlarge",
             "initialInstanceCount": 1,
-            "asyncInference": {"outputPath": "s3://my-bucket/async-results/"},
+            "asyncInference": {"outputPath": "s3://smdeploy-async-results/my-endpoint/"},
             "autoscaling": {
                 "minCapacity": 0 if scale_to_zero else 1,
                 "maxCapacity": 4,
@@ -164,7 +164,7 @@ def starter(advice: Advice, work: Workload) -> Advice:
             "endpoint": endpoint,
             "instanceType": "ml.m5.xlarge",
             "initialInstanceCount": 2,
-            "multiModel": {"artifactPrefix": "s3://my-bucket/models/"},
+            "multiModel": {"artifactPrefix": "s3://sagemaker-model-artifacts/multi-model/my-endpoint/"},
         }
         scenario = "scenarios/multi-model.yaml"
     elif advice.option == "multi-container":
