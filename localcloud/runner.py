@@ -365,6 +365,7 @@ def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
     sm = cloud.client("sagemaker")
     endpoints: dict[str, Any] = {}
     summaries = [s for page in sm.get_paginator("list_endpoints").paginate() for s in page["Endpoints"]]
+    registrations = _autoscaling(cloud)
     for summary in sorted(summaries, key=lambda s: s["EndpointName"]):
         name = summary["EndpointName"]
         described = sm.describe_endpoint(EndpointName=name)
@@ -373,7 +374,7 @@ def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
         except ClientError:  # the live config may be deleted; the endpoint keeps serving
             config = {"ProductionVariants": []}
         by_name = {v["VariantName"]: v for v in config["ProductionVariants"]}
-        scaled = _autoscaling_of(cloud, name)
+        scaled = registrations.get(name, {})
         live_packages = cloud.sagemaker_sim.live_packages(name)
         variants = []
         for live in described.get("ProductionVariants", []):
@@ -443,18 +444,18 @@ def _objects_under(cloud: LocalCloud, prefix: str) -> list[str]:
     return sorted(str(o["Key"])[len(key) :] for o in listed.get("Contents", []))
 
 
-def _autoscaling_of(cloud: LocalCloud, endpoint: str) -> dict[str, dict[str, Any]]:
-    """variant -> its Application Auto Scaling registration (min, max, policy names)."""
+def _autoscaling(cloud: LocalCloud) -> dict[str, dict[str, dict[str, Any]]]:
+    """endpoint -> variant -> its Application Auto Scaling registration (min, max, policy names)."""
     aas = cloud.client("application-autoscaling")
-    prefix = f"endpoint/{endpoint}/variant/"
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, dict[str, dict[str, Any]]] = {}
     for target in aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]:
-        if not target["ResourceId"].startswith(prefix):
+        parts = str(target["ResourceId"]).split("/")
+        if len(parts) != 4 or parts[0] != "endpoint" or parts[2] != "variant":
             continue
         policies = aas.describe_scaling_policies(
             ServiceNamespace="sagemaker", ResourceId=target["ResourceId"]
         )
-        out[target["ResourceId"][len(prefix) :]] = {
+        out.setdefault(parts[1], {})[parts[3]] = {
             "minCapacity": target["MinCapacity"],
             "maxCapacity": target["MaxCapacity"],
             "policies": sorted(p["PolicyName"] for p in policies["ScalingPolicies"]),

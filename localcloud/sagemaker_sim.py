@@ -598,9 +598,9 @@ class SageMakerSimulator:
             variant["VariantStatus"] = [{"Status": status, "StartTime": self.stamp()}]
 
     def _rollback_reason(self, backend: Any, state: _Guardrails) -> str | None:
-        watch = cloudwatch_backends[backend.account_id][backend.region_name]
+        alarms = cloudwatch_backends[backend.account_id][backend.region_name].alarms
         for alarm_name in state.alarms:
-            alarm = watch.alarms.get(alarm_name)
+            alarm = alarms.get(alarm_name)
             if alarm is not None and alarm.state_value == "ALARM":
                 return f"Auto-rollback alarm {alarm_name} is in ALARM: {alarm.state_reason}"
         if self.scheduler.now >= state.deadline:

@@ -238,7 +238,9 @@ def start_update(
                 f"endpoint {plan.endpointName!r} is {live.get('EndpointStatus')}; waiting to update"
             )
         if autoscaling is not None:
-            released = scaling.release_for_update(plan, config_name, sagemaker=sagemaker, scaling=autoscaling)
+            released = scaling.release_for_update(
+                plan, live, config_name, sagemaker=sagemaker, scaling=autoscaling
+            )
         sagemaker.update_endpoint(
             name=plan.endpointName,
             config_name=config_name,

@@ -79,7 +79,7 @@ def inherited(
     """
     if not variant:
         return None, []
-    target = scaling.targets_of(endpoint).get(variant)
+    target = scaling.targets_of(endpoint, [variant]).get(variant)
     if target is None:
         return None, []
     policies, notes = [], []
@@ -114,13 +114,21 @@ def inherited(
 
 
 def release_for_update(
-    plan: DeploymentPlan, config_name: str, *, sagemaker: SageMakerGateway, scaling: ScalingGateway
+    plan: DeploymentPlan,
+    live: dict[str, Any],
+    config_name: str,
+    *,
+    sagemaker: SageMakerGateway,
+    scaling: ScalingGateway,
 ) -> list[str]:
-    """Deregister the variants ``config_name`` removes or moves to another instance type."""
-    registered = scaling.targets_of(plan.endpointName)
+    """Deregister the variants ``config_name`` removes or moves to another instance type.
+
+    ``live`` is the endpoint as just described: only its variants can be in the way.
+    """
+    variants = [str(v["VariantName"]) for v in live.get("ProductionVariants", [])]
+    registered = scaling.targets_of(plan.endpointName, variants)
     if not registered:
         return []
-    live = sagemaker.describe_endpoint(plan.endpointName)
     now = _instance_types(sagemaker.describe_endpoint_config(str(live["EndpointConfigName"])))
     then = _instance_types(sagemaker.describe_endpoint_config(config_name))
     released = []

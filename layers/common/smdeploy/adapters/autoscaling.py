@@ -21,11 +21,19 @@ class ScalingGateway:
     def __init__(self, autoscaling: Any | None = None) -> None:
         self._aas = autoscaling or client("application-autoscaling")
 
-    def targets_of(self, endpoint: str) -> dict[str, dict[str, Any]]:
-        """variant name -> its scalable target, for every registered variant of ``endpoint``."""
+    def targets_of(self, endpoint: str, variants: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """variant name -> its scalable target, for the registered variants of ``endpoint``.
+
+        With ``variants``, only those are asked for (``ResourceIds``); else every target of the
+        namespace is listed and filtered.
+        """
         prefix = resource_id(endpoint, "")
         found: dict[str, dict[str, Any]] = {}
-        kwargs: dict[str, Any] = {"ServiceNamespace": NAMESPACE}
+        kwargs: dict[str, Any] = {"ServiceNamespace": NAMESPACE, "ScalableDimension": DIMENSION}
+        if variants is not None:
+            if not variants:
+                return found
+            kwargs["ResourceIds"] = [resource_id(endpoint, v) for v in variants]
         try:
             while True:
                 page = self._aas.describe_scalable_targets(**kwargs)

@@ -12,25 +12,23 @@ class CloudWatchGateway:
     def __init__(self, cloudwatch: Any | None = None) -> None:
         self._cw = cloudwatch or client("cloudwatch")
 
-    def missing_alarms(self, names: list[str]) -> list[str]:
-        """Which of ``names`` are not CloudWatch metric or composite alarms."""
+    def _alarms(self, names: list[str]) -> list[dict[str, Any]]:
+        """The metric and composite alarms among ``names``."""
         if not names:
             return []
         try:
             found = self._cw.describe_alarms(AlarmNames=names)
         except AWS_ERRORS as exc:
             raise translate(exc, "DescribeAlarms") from exc
-        present = {a["AlarmName"] for a in found.get("MetricAlarms", []) + found.get("CompositeAlarms", [])}
+        return list(found.get("MetricAlarms", [])) + list(found.get("CompositeAlarms", []))
+
+    def missing_alarms(self, names: list[str]) -> list[str]:
+        """Which of ``names`` are not CloudWatch metric or composite alarms."""
+        present = {a["AlarmName"] for a in self._alarms(names)}
         return [name for name in names if name not in present]
 
     def alarm_states(self, names: list[str]) -> list[dict[str, str]]:
-        if not names:
-            return []
-        try:
-            found = self._cw.describe_alarms(AlarmNames=names)
-        except AWS_ERRORS as exc:
-            raise translate(exc, "DescribeAlarms") from exc
-        alarms = found.get("MetricAlarms", []) + found.get("CompositeAlarms", [])
+        alarms = self._alarms(names)
         return [
             {"name": a["AlarmName"], "state": a.get("StateValue", ""), "reason": a.get("StateReason", "")}
             for a in alarms

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smdeploy.adapters.aws import AWS_ERRORS, THROTTLING_CODES, client, error_code, error_message, translate
+from smdeploy.adapters.aws import AWS_ERRORS, client, error_code, error_message, translate
 from smdeploy.errors import SmokeTestFailed
 
 # The model or endpoint refused the request itself: the same call fails the same way again.
@@ -26,7 +26,7 @@ class RuntimeGateway:
             )
         except AWS_ERRORS as exc:
             code = error_code(exc)
-            if code in REQUEST_ERRORS and code not in THROTTLING_CODES:
+            if code in REQUEST_ERRORS:
                 where = f"{target_model} on {endpoint}" if target_model else endpoint
                 raise SmokeTestFailed(f"InvokeEndpoint {where}: {code}: {error_message(exc)}") from exc
             raise translate(exc, "InvokeEndpoint") from exc
