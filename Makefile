@@ -24,9 +24,10 @@ help:
 	@echo "make bench     benchmarks (bench/)"
 	@echo "make schema    regenerate schemas/manual-input.schema.json"
 
-$(STAMP): requirements/dev.txt pyproject.toml
+$(STAMP): requirements/dev.txt requirements/translator.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements/translator.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
@@ -51,8 +52,9 @@ $(NODE_TOOLS)/.installed: tools/package.json tools/package-lock.json
 demo: $(STAMP)
 	$(VENV)/bin/smdeploy simulate scenarios/demo.yaml
 
+# The suite runs on every core (pytest-xdist): the rehearsals are CPU-bound and independent.
 test: lint validate
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit
@@ -91,6 +93,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_canary.py
 	$(PY) bench/bench_concurrency.py
 	@if [ -f bench/bench_batch.py ]; then $(PY) bench/bench_batch.py; fi
+	$(PY) bench/bench_strict.py
 
 schema: $(STAMP)
 	$(PY) tools/generate_schema.py

@@ -11,15 +11,20 @@ How (see notes/simulator-facts.md):
   ``Period`` a multiple of 60; datapoint ``j`` covers the ``Period`` ending ``j`` periods before the
   evaluation time (a sliding window ending on the minute boundary just passed).
 - ``EvaluationPeriods`` N, ``DatapointsToAlarm`` M (default N); the evaluation range is N + 2
-  periods. With at least N real datapoints in the range the newest N decide: ALARM when at least
-  M breach, else OK. With fewer, ``TreatMissingData``:
+  periods. Missing data, as "Configuring how CloudWatch alarms treat missing data"
+  (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-evaluating-missing-data)
+  publishes it (its tables are tests, row by row, in tests/integration/test_simulator_alarms.py):
+  with at least N real datapoints in the range the newest N decide, whatever the setting: ALARM
+  when at least M breach, else OK. No real datapoint at all: missing → INSUFFICIENT_DATA,
+  ignore → the state holds, breaching → ALARM, notBreaching → OK. Otherwise:
   ``breaching``/``notBreaching`` fill the gap to N with breaching/non-breaching points (as few as
-  possible); ``missing`` decides on the real points alone (ALARM when min(M, real) breach);
-  ``ignore`` goes to ALARM on M breaches, to OK on N - M + 1 non-breaching points, else keeps the
-  state. For ``missing`` and ``ignore``, a single breach at the newest end of otherwise missing data
-  does not alarm (the state is kept until the next datapoint confirms or clears it).
-  No real datapoint at all: missing → INSUFFICIENT_DATA, ignore → kept, breaching → ALARM,
-  notBreaching → OK.
+  possible); ``missing`` and ``ignore`` decide on the real points alone when one of them is
+  non-breaching or at least M breach (ALARM when M breach, else OK). Left: fewer than M real
+  points, all breaching. ``ignore`` keeps the state (not enough data). ``missing`` avoids premature
+  transitions: ALARM when the oldest breach is at least M periods old, else INSUFFICIENT_DATA
+  (a breach at the newest end of otherwise missing data does not alarm until M periods passed).
+- Datapoints are read as CloudWatch shows them: minutes not yet published
+  (``simulation.metricDelaySeconds``, see ``localcloud/traffic.py``) are missing.
 - ``EvaluateLowSampleCountPercentile: ignore`` keeps the state while the newest datapoint has fewer
   than 10 / (1 - p) samples.
 - Metric math (``Metrics``): the returned expression may use metric ids, numbers, ``+ - * /`` and
@@ -284,14 +289,16 @@ class AlarmEvaluator:
         if statistic not in BASIC_STATISTICS and (statistic is None or percentile_rank(statistic) is None):
             raise Unsupported(f"statistic {statistic} is not simulated")
 
-    @staticmethod
     def _window(
-        series: dict[int, Any] | None, statistic: str, k: int, minute_end: int, count: int
+        self, series: dict[int, Any] | None, statistic: str, k: int, minute_end: int, count: int
     ) -> list[Datapoint | None]:
+        """The newest ``count`` datapoints of ``k``-minute periods, from published minutes only."""
+        published_end = self.series.published_end  # CloudWatch has not published the later minutes yet
         points: list[Datapoint | None] = []
         for j in range(count):
             first = minute_end - (j + 1) * k
-            stats = [series[m] for m in range(first, first + k) if m in series] if series else []
+            minutes = range(first, min(first + k, published_end))
+            stats = [series[m] for m in minutes if m in series] if series else []
             value = aggregate(stats, statistic)
             points.append(
                 None if value is None else Datapoint(first, float(value), float(sum(s.count for s in stats)))
@@ -371,16 +378,18 @@ class AlarmEvaluator:
                 filled = n - len(real)
                 bad += filled if treat == "breaching" else 0
                 new = "ALARM" if bad >= m else "OK"
-            elif len(real) == 1 and points[0] is not None and bad == 1:
-                new = None  # a lone breach at the newest end of missing data does not alarm yet
+            elif good or bad >= m:
+                # the real datapoints decide: a non-breaching one is there, or M breach
+                new = "ALARM" if bad >= m else "OK"
             elif treat == "ignore":
-                new = "ALARM" if bad >= m else ("OK" if good >= n - m + 1 else None)
+                new = None  # fewer than M datapoints, all breaching: not enough data, the state holds
             else:
-                new = "ALARM" if bad >= min(m, len(real)) else "OK"
+                new = self._premature_guard(points, m)
         if new is None or new == current:
             return
+        unknown = sum(p is None for p in points)
         reason = self._reason(
-            new, current, evaluated, filled, treat, phrase, breaching, threshold, n, m, len(points)
+            new, current, evaluated, filled, treat, phrase, breaching, threshold, n, m, unknown
         )
         reason_data = {
             "version": "1.0",
@@ -409,6 +418,21 @@ class AlarmEvaluator:
         alarm.state_updated_timestamp = alarm.state_transitioned_timestamp = self._stamp()
         self._transitioned(alarm, before)
 
+    @staticmethod
+    def _premature_guard(points: list[Datapoint | None], m: int) -> str:
+        """``missing``, fewer than M datapoints in the range, all breaching, the rest missing.
+
+        "alarms are designed to always go into ALARM state when the oldest available breaching
+        datapoint during the Evaluation Periods number of data points is at least as old as the
+        value of Datapoints to Alarm, and all other more recent data points are breaching or
+        missing" (AlarmThatSendsEmail.html#CloudWatch-alarms-avoiding-premature-transition); a
+        breach younger than that does not alarm yet ("Because the next data point may be
+        non-breaching"), and the alarm has too little data to say OK: INSUFFICIENT_DATA, as the
+        published table's row "- - - - X" showed (3 of 3 and 2 of 3).
+        """
+        oldest_age = max(j for j, p in enumerate(points) if p is not None) + 1  # 1 = the newest period
+        return "ALARM" if oldest_age >= m else "INSUFFICIENT_DATA"
+
     def _reason(
         self,
         new: str,
@@ -421,10 +445,11 @@ class AlarmEvaluator:
         threshold: float,
         n: int,
         m: int,
-        range_size: int,
+        unknown: int,
     ) -> str:
         if new == "INSUFFICIENT_DATA":
-            return f"Insufficient Data: {range_size} datapoints were unknown."
+            verb = "was" if unknown == 1 else "were"
+            return f"Insufficient Data: {unknown} datapoint{'s' * (unknown != 1)} {verb} unknown."
         as_what = "Breaching" if treat == "breaching" else "NonBreaching"
         if not evaluated:
             return (

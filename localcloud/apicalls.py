@@ -1,11 +1,19 @@
-"""Count every AWS API call the local cloud serves, and inject faults into chosen calls."""
+"""Count every AWS API call the local cloud serves, and inject faults into chosen calls.
+
+A fault fails a call ``before`` it takes effect (the default), or after: a ``lost-response`` runs
+the call, then answers the error, as when the server acted but the client saw a timeout or a 5XX
+("lost response"; the retry then meets its own first attempt).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, Literal
 
+import botocore.session
 from moto.core.exceptions import ServiceException
 from moto.core.utils import camelcase_to_underscores
 
@@ -17,6 +25,43 @@ SERVICE_NAMES = {
     "sagemakerruntime": "sagemaker-runtime",
 }
 
+# Call-name prefix (``service:``) -> the boto3 client name, for the services the local cloud serves.
+SERVED_SERVICES = {
+    "sagemaker": "sagemaker",
+    "sagemaker-runtime": "sagemaker-runtime",
+    "states": "stepfunctions",
+    "lambda": "lambda",
+    "events": "events",
+    "dynamodb": "dynamodb",
+    "sns": "sns",
+    "sqs": "sqs",
+    "ssm": "ssm",
+    "cloudwatch": "cloudwatch",
+    "application-autoscaling": "application-autoscaling",
+    "iam": "iam",
+}
+
+FaultMode = Literal["before", "lost-response"]
+BEFORE: FaultMode = "before"
+LOST_RESPONSE: FaultMode = "lost-response"
+
+
+@cache
+def service_operations(client_name: str) -> frozenset[str]:
+    """The operation names of a service in botocore's model (``UpdateEndpoint``, ...)."""
+    return frozenset(botocore.session.get_session().get_service_model(client_name).operation_names)
+
+
+def call_problem(call: str) -> str | None:
+    """Why ``service:Action`` names no call the local cloud serves, or None when it does."""
+    service, _, action = call.partition(":")
+    client_name = SERVED_SERVICES.get(service)
+    if client_name is None:
+        return f"the local cloud serves no service {service!r} (served: {', '.join(sorted(SERVED_SERVICES))})"
+    if action not in service_operations(client_name):
+        return f"{service} has no action {action!r} in botocore's service model"
+    return None
+
 
 @dataclass
 class Fault:
@@ -27,7 +72,27 @@ class Fault:
     times: int = 1
     message: str | None = None  # default: "injected by the local cloud (<error>)"
     after: float = 0.0  # only from this virtual second on
+    mode: FaultMode = BEFORE
     injected: int = 0
+
+    @property
+    def text(self) -> str:
+        return self.message if self.message is not None else f"injected by the local cloud ({self.error})"
+
+    def exception(self) -> ServiceException:
+        """The error as moto serializes it: the scenario's code and message."""
+        error_cls = type(self.error, (ServiceException,), {"code": self.error})
+        return error_cls(self.text)
+
+
+@dataclass(frozen=True)
+class Injected:
+    """One injected failure: of an API call, or of a function (``lambda:<FunctionLogicalId>``)."""
+
+    at: float
+    call: str
+    error: str
+    mode: FaultMode
 
 
 class ApiCalls:
@@ -39,6 +104,9 @@ class ApiCalls:
         self.faults = list(faults or [])
         self._now = now or (lambda: 0.0)
         self.log: list[tuple[float, str, str | None]] = []  # (t, call, injected error)
+        self.injected: list[Injected] = []
+        # IAM: (call, moto response) -> the exception to answer with, or None when allowed
+        self.authorize: Callable[[str, Any], Exception | None] | None = None
 
     @staticmethod
     def call_name(response: Any) -> str:
@@ -54,9 +122,14 @@ class ApiCalls:
     def fault_for(self, call: str) -> Fault | None:
         if not self.injecting:
             return None
+        return self.take_fault(call)
+
+    def take_fault(self, call: str) -> Fault | None:
+        """The next fault due for ``call`` now, counted as injected (whoever makes the call)."""
         for fault in self.faults:
             if fault.call == call and fault.injected < fault.times and self._now() >= fault.after:
                 fault.injected += 1
+                self.injected.append(Injected(self._now(), call, fault.error, fault.mode))
                 return fault
         return None
 
@@ -70,22 +143,30 @@ class ApiCalls:
             calls.counts[call] += 1
             if not calls.injecting:
                 calls.external[call] += 1
+            refusal = calls.authorize(call, response) if calls.authorize is not None else None
+            if refusal is not None:  # IAM denied it: nothing happens, the caller gets the error
+
+                def refuse() -> Any:
+                    raise refusal
+
+                setattr(response, camelcase_to_underscores(call.split(":", 1)[1]), refuse)
+                return original(response)
             fault = calls.fault_for(call)
             calls.log.append((calls._now(), call, fault.error if fault else None))
-            if fault is not None:
-                error_cls = type(fault.error, (ServiceException,), {"code": fault.error})
-                method_name = camelcase_to_underscores(call.split(":", 1)[1])
+            if fault is None:
+                return original(response)
+            error = fault.exception()
+            method_name = camelcase_to_underscores(call.split(":", 1)[1])
 
-                text = (
-                    fault.message
-                    if fault.message is not None
-                    else f"injected by the local cloud ({fault.error})"
-                )
+            def fail() -> Any:
+                raise error
 
-                def fail() -> Any:
-                    raise error_cls(text)
-
-                setattr(response, method_name, fail)
+            if fault.mode == LOST_RESPONSE:
+                # The call takes effect; then the caller gets the error instead of the answer.
+                headers = dict(response.response_headers)
+                original(response)
+                response.response_headers = headers
+            setattr(response, method_name, fail)
             return original(response)
 
         return call_action

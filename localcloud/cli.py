@@ -25,8 +25,12 @@ def simulate(args: argparse.Namespace) -> int:
     from localcloud.runner import Runner  # heavy imports only once the scenario is valid
 
     # Whatever a handler might print goes to stderr: with --json, stdout holds the document alone.
-    with contextlib.redirect_stdout(sys.stderr):
-        rehearsal = Runner(scenario, path).run()
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            rehearsal = Runner(scenario, path).run()
+    except ScenarioError as exc:  # found while rehearsing, e.g. a stop of an execution never started
+        print(f"smdeploy: invalid scenario: {exc}", file=sys.stderr)
+        return 2
     report = {k: v for k, v in rehearsal.report.items()}
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, default=str) + "\n")

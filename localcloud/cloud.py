@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import random
 import re
+import threading
 import time as real_time
 import uuid
 import warnings
@@ -19,16 +21,23 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from unittest import mock
+from urllib.parse import unquote
 
 import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.core.exceptions import ServiceException
+from moto.s3.exceptions import S3AccessDeniedError as S3AccessDenied
 
 from localcloud import moto_hooks
 from localcloud.alarms import AlarmEvaluator
-from localcloud.apicalls import ApiCalls, Fault
+from localcloud.apicalls import BEFORE, ApiCalls, Fault
 from localcloud.eventbus import LocalEventBus
+from localcloud.iam import IamEnforcer
+from localcloud.iam.requests import params_of
 from localcloud.invocations import InvocationSimulator
-from localcloud.lambdas import LambdaRuntime
+from localcloud.lambdas import LambdaRuntime, invoke_api_error, is_invoke_api_error
 from localcloud.monitor import ModelMonitorSimulator
 from localcloud.sagemaker_sim import SageMakerSimulator, SimulationSettings
 from localcloud.scaling_sim import AutoscalingSimulator
@@ -54,6 +63,17 @@ def local_client(service: str, region: str) -> Any:
     clients outlive one LocalCloud; building them costs tens of milliseconds each.
     """
     return boto3.client(service, region_name=region, **_FAKE_CREDENTIALS)
+
+
+# Step Functions and EventBridge call Lambda once per attempt: a failed Invoke reaches the ASL's
+# Retry/Catch (or Lambda's asynchronous retries), never botocore's own retries.
+_NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
+@cache
+def service_client(service: str, region: str) -> Any:
+    """A boto3 client of the local cloud acting as an AWS service: one attempt per call."""
+    return boto3.client(service, region_name=region, config=_NO_RETRY, **_FAKE_CREDENTIALS)
 
 
 _handler_clients_region: str | None = None
@@ -125,6 +145,7 @@ class LocalCloud:
         seed: int = 7,
         lambda_log_level: str = "ERROR",
         parameters: dict[str, str] | None = None,
+        enforce_iam: bool = True,
     ) -> None:
         self.template = Template(
             template_path, region=region, account=account, parameter_overrides=parameters
@@ -133,6 +154,10 @@ class LocalCloud:
         self.scheduler = Scheduler(EPOCH)
         self.simulation = simulation or SimulationSettings()
         self.api = ApiCalls(faults, now=lambda: self.scheduler.now)
+        self.iam = IamEnforcer(
+            self.template, now=lambda: self.scheduler.now, tags_of=self._tags_of, enabled=enforce_iam
+        )
+        self.api.authorize = self._authorize
         self.machines = self.template.state_machines()
         self.functions = self.template.functions()
         self._machine_by_arn = {spec.arn: lid for lid, spec in self.machines.items()}
@@ -148,6 +173,7 @@ class LocalCloud:
             seed=seed,
             epoch=EPOCH,
             cloudwatch_backend=self._cloudwatch_backend,
+            now=lambda: self.scheduler.now,
         )
         self.alarms = AlarmEvaluator(
             self.scheduler, self.traffic.series, self._emit, account=account, region=region
@@ -162,7 +188,14 @@ class LocalCloud:
             rule for spec in self.functions.values() for rule in spec.rules
         ]
         self.bus = LocalEventBus(
-            rules, self._deliver, lambda: self.scheduler.now, self.now_iso, account, region
+            rules,
+            self._deliver,
+            lambda: self.scheduler.now,
+            self.now_iso,
+            account,
+            region,
+            delivery=self.simulation.events,
+            seed=seed,
         )
         self.executions: list[str] = []  # ARNs in start order, however started (rule, console, handler)
         self.execution_machine: dict[str, str] = {}
@@ -226,17 +259,19 @@ class LocalCloud:
             arn = worker._evaluation_details.execution_details.arn
             # Every execution is numbered here, in start order, whoever called StartExecution
             # (a rule, a scenario step, a handler through boto3).
-            cloud._register_execution(arn, worker._evaluation_details.state_machine_details.arn)
+            machine_arn = worker._evaluation_details.state_machine_details.arn
+            cloud._register_execution(arn, machine_arn)
             times = cloud.times.setdefault(arn, ExecutionTimes())
 
             def run() -> None:
                 times.started = scheduler.now
                 try:
-                    worker._execution_logic()
+                    with cloud.iam.acting_as("stateMachine", cloud._machine_by_arn.get(machine_arn, "")):
+                        worker._execution_logic()
                 finally:
                     times.stopped = scheduler.now
 
-            scheduler.spawn(run, name=f"execution:{arn.rsplit(':', 1)[-1]}")
+            scheduler.spawn(run, name=f"execution:{arn.rsplit(':', 1)[-1]}", key=arn)
 
         stack.enter_context(mock.patch.object(worker_cls, "start", start))
         stack.enter_context(mock.patch.object(_ASL_PARSER, "parse", staticmethod(_cached_asl_parse)))
@@ -277,7 +312,7 @@ class LocalCloud:
         )
 
         def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-            return local_client(service, region)
+            return service_client(service, region)
 
         stack.enter_context(
             mock.patch(
@@ -292,17 +327,40 @@ class LocalCloud:
             _backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
         ) -> bytes:
             payload = json.loads(body) if body else {}
-            # The handler is the control plane, whoever invoked it: its own calls may be faulted.
-            saved, cloud.api.injecting = cloud.api.injecting, True
-            try:
-                result, function_error = cloud.lambdas.invoke(function_name, payload)
-            finally:
-                cloud.api.injecting = saved
+            spec = cloud.lambdas.spec(function_name)
+            fault = cloud.api.take_fault(f"lambda:{spec.logical_id}")
+            asynchronous = headers.get("X-Amz-Invocation-Type") == "Event"
+            if fault is None or fault.mode != BEFORE:
+                # The handler is the control plane, whoever invoked it: its own calls may be faulted.
+                saved, cloud.api.injecting = cloud.api.injecting, True
+                try:
+                    with cloud.iam.acting_as("function", spec.logical_id):
+                        result, function_error = cloud.lambdas.invoke(function_name, payload)
+                finally:
+                    cloud.api.injecting = saved
+            if fault is not None:
+                after_run = fault.mode != BEFORE
+                if is_invoke_api_error(fault.error) and not asynchronous:
+                    cloud.lambdas.fail(function_name, fault.error, fault.text, after_run=after_run)
+                    raise invoke_api_error(fault.error, fault.text)
+                # An asynchronous invocation was accepted (202): the fault fails the attempt, which
+                # Lambda retries as it retries a function error.
+                result = cloud.lambdas.fail(function_name, fault.error, fault.text, after_run=after_run)
+                function_error = "Unhandled"
             if function_error:
                 response_headers["x-amz-function-error"] = function_error
             return json.dumps(result).encode()
 
         stack.enter_context(mock.patch.object(lambda_cls, "invoke", invoke))
+        task_lambda_cls = moto_hooks.resolve(
+            "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda",
+            "StateTaskLambda",
+        )
+        stack.enter_context(
+            mock.patch.object(
+                task_lambda_cls, "_from_error", lambda_service_error_names(task_lambda_cls._from_error)
+            )
+        )
 
         response_cls = moto_hooks.resolve("moto.core.responses", "BaseResponse")
         stack.enter_context(
@@ -312,6 +370,26 @@ class LocalCloud:
         self.sagemaker_sim.install()
         stack.callback(self.sagemaker_sim.uninstall)
         self.invocations.install()
+        iam = self.iam
+
+        class TaskThread(threading.Thread):
+            """The interpreter runs each Task on a thread of its own: it acts for the same principal."""
+
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                self.principals = iam.snapshot()
+
+            def run(self) -> None:
+                iam.adopt(self.principals)
+                super().run()
+
+        stack.enter_context(
+            mock.patch("moto.stepfunctions.parser.asl.component.state.exec.execute_state.Thread", TaskThread)
+        )
+        s3_response = moto_hooks.resolve("moto.s3.responses", "S3Response")
+        stack.enter_context(
+            mock.patch.object(s3_response, "_authenticate_and_authorize_s3_action", self._authorize_s3())
+        )
         stack.callback(self.invocations.uninstall)
         self.alarms.install()
         stack.callback(self.alarms.uninstall)
@@ -357,6 +435,58 @@ class LocalCloud:
                 roleArn=f"arn:aws:iam::{self.account}:role/{spec.name}-role",
             )
 
+    # --- IAM ----------------------------------------------------------------------------------
+    def _authorize(self, call: str, response: Any) -> Exception | None:
+        """IAM for a served call: the error AWS answers a denied call with, or None."""
+        if self.iam.current() is None:
+            return None
+        denial = self.iam.authorize(call, params_of(response))
+        if denial is None or self.iam.audit_only:
+            return None
+        principal = self.iam.current()
+        session = principal.session_arn if principal is not None else denial.role
+        error_cls = type(denial.code, (ServiceException,), {"code": denial.code})
+        return error_cls(denial.message(session))
+
+    def _authorize_s3(self) -> Any:
+        """S3 (served outside ``call_action``): its own IAM hook, with the action moto resolved."""
+        cloud = self
+
+        def authorize(response: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+            if cloud.iam.current() is None or not cloud.api.counting:
+                return
+            action = str(response.data.get("Action", ""))
+            resource = f"arn:aws:s3:::{bucket_name or '*'}" + (f"/{key_name}" if key_name else "")
+            checks = [(f"s3:{action}", resource)]
+            source = (response.headers or {}).get("x-amz-copy-source")
+            if source and action == "PutObject":  # CopyObject reads the source as the caller
+                checks.append(("s3:GetObject", "arn:aws:s3:::" + unquote(source).lstrip("/").split("?")[0]))
+            for action_name, arn in checks:
+                context = {"aws:resourceaccount": [cloud.account]}
+                denial = cloud.iam.authorize_resource(f"s3:{action}", action_name, arn, context)
+                if denial is not None:
+                    raise S3AccessDenied()
+
+        return authorize
+
+    def _tags_of(self, arn: str) -> dict[str, str]:
+        """Tags of an existing SageMaker resource (for ``aws:ResourceTag``), read from moto."""
+        if ":sagemaker:" not in arn:
+            return {}
+        backend = self.sagemaker_backend()
+        kind, _, name = arn.split(":", 5)[5].partition("/")
+        collections = {
+            "endpoint": "endpoints",
+            "endpoint-config": "endpoint_configs",
+            "model": "_models",
+            "model-package": "model_packages",
+        }
+        store = getattr(backend, collections.get(kind, ""), None) or {}
+        for key, resource in store.items():
+            if str(key).lower() == name.lower() or str(getattr(resource, "arn", "")).lower() == arn.lower():
+                return {t["Key"]: t["Value"] for t in getattr(resource, "tags", None) or []}
+        return {}
+
     # --- time -------------------------------------------------------------------------------
     def now_iso(self) -> str:
         return self.scheduler.datetime().strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -367,9 +497,15 @@ class LocalCloud:
         self.scheduler.run(until)
 
     def _minute(self) -> None:
-        """Background, every virtual minute: the minute's traffic and metrics, autoscaling, then alarms."""
+        """Background, every virtual minute: the minute's traffic and metrics, autoscaling, then alarms.
+
+        Alarms see only what CloudWatch has published by now (``simulation.metricDelaySeconds``).
+        """
         closed = round(self.scheduler.now / 60.0) - 1
-        self.traffic.minute(closed)
+        self.traffic.minute(closed)  # published at once when there is no delay
+        delay = self.simulation.metric_delay_seconds
+        if delay > 0:
+            self.scheduler.after(delay, self.traffic.publish_due, background=True)
         self.scaling.minute(closed)
         self.alarms.evaluate_all(closed + 1)
         self.scheduler.at(self.scheduler.now + 60.0, self._minute, background=True)
@@ -385,12 +521,14 @@ class LocalCloud:
 
     # --- entry points -----------------------------------------------------------------------
     def _emit(self, source: str, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
+        """An AWS service emits an event: EventBridge delivers it, late or twice if the scenario says."""
         event = self.bus.envelope(source, detail_type, detail, resources)
-        self.scheduler.after(0, lambda: self.put_event(event))
+        for attempt, delay in enumerate(self.bus.delivery_delays(event), start=1):
+            self.scheduler.after(delay, functools.partial(self.put_event, event, attempt=attempt))
 
-    def put_event(self, event: dict[str, Any]) -> None:
+    def put_event(self, event: dict[str, Any], *, attempt: int = 1) -> None:
         """Put an event on the local bus now (as ``PutEvents`` or an AWS service would)."""
-        self.bus.put(event)
+        self.bus.put(event, attempt=attempt)
 
     def _deliver(self, rule: RuleSpec, event: dict[str, Any]) -> None:
         """A rule matched: hand its target the event (or the rule's ``Input``/``InputPath`` of it)."""
@@ -398,7 +536,8 @@ class LocalCloud:
         if rule.target_kind == "function":
             self.invoke_async(rule.target_logical_id, payload, trigger=rule.name)
         else:
-            self.start_execution(rule.target_logical_id, payload)
+            with self.iam.acting_as("rule", rule.name):  # the rule's role starts it
+                self.start_execution(rule.target_logical_id, payload)
 
     def _register_execution(self, arn: str, machine_arn: str) -> None:
         if arn in self.execution_machine:
@@ -421,6 +560,21 @@ class LocalCloud:
         self._register_execution(arn, spec.arn)
         return arn
 
+    def stop_execution(self, arn: str) -> str:
+        """``StopExecution`` as an operator does from the console; returns the status afterwards.
+
+        The execution ends ABORTED at once: no Catch and no clean-up run
+        (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html).
+        Its thread, asleep in a Wait or a Retry back-off, is woken now and unwinds without
+        entering another state.
+        """
+        sfn = self.client("stepfunctions")
+        with self.unfaulted():
+            sfn.stop_execution(executionArn=arn)
+        self.scheduler.wake(arn)
+        with self.quietly():
+            return str(sfn.describe_execution(executionArn=arn)["status"])
+
     def invoke_async(self, function: str, payload: Any, *, trigger: str, attempt: int = 1) -> None:
         """Queue an asynchronous invocation (``InvocationType=Event``) at the current virtual time.
 
@@ -436,7 +590,7 @@ class LocalCloud:
             before = len(self.lambdas.invocations)
             try:
                 with self.unfaulted():  # EventBridge (or Scheduler) invokes, not the control plane
-                    self.client("lambda").invoke(
+                    service_client("lambda", self.region).invoke(
                         FunctionName=spec.arn, InvocationType="Event", Payload=json.dumps(payload).encode()
                     )
             except Exception as exc:  # the Invoke call itself failed
@@ -580,7 +734,8 @@ class LocalCloud:
         if schedule.target_kind == "function":
             self.invoke_async(schedule.target_logical_id, payload, trigger=schedule.name)
         else:
-            fired["execution"] = self.start_execution(schedule.target_logical_id, payload)
+            with self.iam.acting_as("schedule", f"{schedule.target_logical_id}{schedule.name}"):
+                fired["execution"] = self.start_execution(schedule.target_logical_id, payload)
         self.schedule_firings.append(fired)
         return fired
 
@@ -606,6 +761,40 @@ class LocalCloud:
                             }
                         )
         return sorted(out, key=lambda lock: str(lock["pk"]))
+
+
+def lambda_service_error_names(from_error: Any) -> Any:
+    """Wrap ``StateTaskLambda._from_error`` so that an error of the Invoke API itself reaches the
+    ASL as ``Lambda.<Code>`` (``Lambda.ServiceException``...), as on AWS
+    (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html);
+    moto's interpreter names every such error ``Exception``."""
+    failure_event = moto_hooks.resolve(
+        "moto.stepfunctions.parser.asl.component.common.error_name.failure_event", "FailureEvent"
+    )
+    custom_name = moto_hooks.resolve(
+        "moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name", "CustomErrorName"
+    )
+    failed_type = moto_hooks.resolve("moto.stepfunctions.parser.api", "HistoryEventType.LambdaFunctionFailed")
+    failed_details = moto_hooks.resolve("moto.stepfunctions.parser.api", "LambdaFunctionFailedEventDetails")
+    event_details = moto_hooks.resolve(
+        "moto.stepfunctions.parser.asl.eval.event.event_detail", "EventDetails"
+    )
+
+    def named(task: Any, env: Any, ex: Exception) -> Any:
+        if not isinstance(ex, ClientError):
+            return from_error(task, env, ex)
+        error = f"Lambda.{ex.response['Error']['Code']}"
+        cause = str(ex.response["Error"].get("Message", ""))
+        return failure_event(
+            env=env,
+            error_name=custom_name(error),
+            event_type=failed_type,
+            event_details=event_details(
+                lambdaFunctionFailedEventDetails=failed_details(error=error, cause=cause)
+            ),
+        )
+
+    return named
 
 
 def rule_input(rule: RuleSpec, event: dict[str, Any]) -> Any:

@@ -3,6 +3,13 @@
 Each function's module is loaded from its template ``CodeUri`` by its ``Handler`` path
 (``app.lambda_handler``), once per function (a warm container), with the function's environment
 from the template. The shared layer is importable as it is on Lambda.
+
+A scenario may fail a function (``faults[].call: lambda:<FunctionLogicalId>``) in the two ways
+Step Functions tells apart (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html):
+``Lambda.<Code>`` (``Lambda.ServiceException``, ``Lambda.TooManyRequestsException``...) is an
+error of the Invoke API itself, which Step Functions reports as ``Lambda.<Code>``; any other name
+(``Sandbox.Timedout``, ``Lambda.Unknown`` for out-of-memory and crashes) is the function's own
+error type, as Lambda answers it with ``X-Amz-Function-Error: Unhandled``.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from aws_lambda_powertools import Metrics
+from moto.core.exceptions import ServiceException
 
 from localcloud.template import FunctionSpec
 
@@ -48,6 +56,22 @@ class Invocation:
     error_type: str | None = None
     error_message: str | None = None
     result: Any = None
+
+
+UNKNOWN_ERROR = "Lambda.Unknown"
+SERVICE_PREFIX = "Lambda."
+
+
+def is_invoke_api_error(error: str) -> bool:
+    """``Lambda.<Code>``, ``Lambda.Unknown`` excepted: the Invoke API call fails with ``<Code>``."""
+    return error.startswith(SERVICE_PREFIX) and error != UNKNOWN_ERROR
+
+
+def invoke_api_error(error: str, message: str) -> ServiceException:
+    """The Invoke API's error ``Lambda.<Code>`` as moto serializes it (status from botocore's model:
+    500 for ``ServiceException``, 429 for ``TooManyRequestsException``)."""
+    code = error.removeprefix(SERVICE_PREFIX)
+    return type(code, (ServiceException,), {"code": code})(message)
 
 
 @contextmanager
@@ -102,6 +126,17 @@ class LambdaRuntime:
         handler = getattr(module, attr)
         self._handlers[spec.logical_id] = handler
         return handler
+
+    def fail(self, function_name: str, error: str, message: str, *, after_run: bool) -> dict[str, Any]:
+        """Record an invocation failed by a fault and return the error payload Lambda answers.
+
+        ``after_run``: the handler ran (its side effects are done) and the invocation it recorded
+        becomes the failure."""
+        spec = self.spec(function_name)
+        if after_run and self.invocations and self.invocations[-1].function == spec.logical_id:
+            self.invocations.pop()
+        self.invocations.append(Invocation(spec.logical_id, False, error, message))
+        return {"errorType": error, "errorMessage": message}
 
     def invoke(self, function_name: str, payload: Any) -> tuple[Any, str | None]:
         """Call the handler as Lambda would: ``(result, None)`` or ``(error payload, "Unhandled")``."""

@@ -13,8 +13,9 @@ Served actions: ``CreateMonitoringSchedule``, ``DescribeMonitoringSchedule`` (wi
   and ends after its run time. It covers the period before its scheduled time: the verdict comes
   from the scenario behaviour (``models.<g/v>.monitor``) of the versions the endpoint served in that
   window: any ``failed`` → ``Failed``; else any ``violations`` → ``CompletedWithViolations``; else
-  ``Completed``. No traffic in the window → ``Failed`` with "Job inputs had no data". No execution
-  is made while the endpoint does not exist. Data capture is not required (a simplification).
+  ``Completed``. No traffic in the window, or no data captured (the endpoint's
+  ``DataCaptureConfig`` was not enabled at any time in it) → ``Failed`` with "Job inputs had no
+  data" (aws/sagemaker-python-sdk#2634). No execution is made while the endpoint does not exist.
 - Every step of a schedule is background work: monitoring never keeps a rehearsal alive.
 """
 
@@ -518,7 +519,10 @@ class ModelMonitorSimulator:
             packages = self.traffic.packages_served(execution.endpoint, first, end)
             execution.packages = dict(sorted(packages.items()))
             verdicts = {self.settings.behaviour(p).monitor for p in packages}
-            if not packages:
+            # Model Monitor analyses captured requests only: without data capture it has no input,
+            # whatever the traffic (aws/sagemaker-python-sdk#2634: "Job inputs had no data").
+            captured = self.traffic.sagemaker.captured(execution.endpoint, window[0], window[1])
+            if not packages or not captured:
                 execution.status, execution.failure_reason = "Failed", NO_DATA
             elif "failed" in verdicts:
                 execution.status, execution.failure_reason = "Failed", ALGORITHM_ERROR

@@ -27,6 +27,16 @@ HOOKS: list[tuple[str, str]] = [
     ("moto.stepfunctions.parser.asl.utils.boto_client", "boto_client_for"),
     ("moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils", "boto_client_for"),
     ("moto.awslambda_simple.models", "LambdaSimpleBackend.invoke"),
+    # errors of the Invoke API reach the ASL as Lambda.<Code> (cloud.py, lambda_service_error_names)
+    (
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda",
+        "StateTaskLambda._from_error",
+    ),
+    ("moto.stepfunctions.parser.asl.component.common.error_name.failure_event", "FailureEvent"),
+    ("moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name", "CustomErrorName"),
+    ("moto.stepfunctions.parser.asl.eval.event.event_detail", "EventDetails"),
+    ("moto.stepfunctions.parser.api", "HistoryEventType.LambdaFunctionFailed"),
+    ("moto.stepfunctions.parser.api", "LambdaFunctionFailedEventDetails"),
     ("moto.core.responses", "BaseResponse.call_action"),
     ("moto.core.responses", "BaseResponse._get_action"),
     ("moto.core.exceptions", "ServiceException"),
@@ -65,6 +75,15 @@ HOOKS: list[tuple[str, str]] = [
     ("moto.sagemaker.models", "FakeEndpointConfig.data_capture_config"),
     ("moto.sagemaker.models", "FakeEndpointConfig.creation_time"),
     ("moto.sagemaker.models", "Model.creation_time"),
+    # SageMaker's refusals of configs and the fields moto drops (sagemaker_sim.py)
+    ("moto.sagemaker.models", "FakeEndpointConfig.endpoint_config_arn"),
+    ("moto.sagemaker.models", "Model.model_name"),
+    ("moto.sagemaker.models", "Model.containers"),
+    ("moto.sagemaker.models", "Model.primary_container"),
+    ("moto.sagemaker.models", "Model.vpc_config"),
+    ("moto.sagemaker.models", "Model.enable_network_isolation"),
+    ("moto.sagemaker.responses", "SageMakerResponse.create_endpoint_config"),
+    ("moto.applicationautoscaling.models", "FakeApplicationAutoscalingPolicy.delete_alarms"),
     # actions moto lacks, served as methods of its response class (sagemaker_sim.py, monitor.py)
     ("moto.sagemaker.responses", "SageMakerResponse.sagemaker_backend"),
     ("moto.core.responses", "BaseResponse._get_param"),

@@ -134,8 +134,18 @@ def render(rehearsal: Rehearsal) -> str:
                 f"lambda     {invocation['function']} <- {invocation['trigger']}{retry}: {outcome}",
             )
         )
+    for denial in report.get("accessDenied", []):
+        happenings.append(
+            (
+                denial["at"],
+                4.4,
+                f"iam        {denial['principal']} denied {denial['action']} on {denial['resource']}: "
+                f"{denial['why']}",
+            )
+        )
     for fault in report["faultsInjected"]:
-        happenings.append((fault["at"], 4.5, f"fault      {fault['call']} answered {fault['error']}"))
+        effect = " (after it took effect)" if fault.get("mode") == "lost-response" else ""
+        happenings.append((fault["at"], 4.5, f"fault      {fault['call']} answered {fault['error']}{effect}"))
     for change in report.get("weightChanges", []):
         packages = change.get("packages", {})
         weights = ", ".join(
@@ -183,7 +193,10 @@ def render(rehearsal: Rehearsal) -> str:
         if ex["stoppedAt"] is not None:
             verdict = ex["outcome"] or "-"
             error = f"  {ex['error']}: {ex['cause']}" if ex["error"] else ""
-            happenings.append((ex["stoppedAt"], 6, f"execution  {label} {ex['status']} -> {verdict}{error}"))
+            events = f"  [{ex['historyEvents']} history events]" if ex.get("historyEvents") else ""
+            happenings.append(
+                (ex["stoppedAt"], 6, f"execution  {label} {ex['status']} -> {verdict}{events}{error}")
+            )
             for note in ex.get("notes", []):
                 happenings.append((ex["stoppedAt"], 7, f"note       {label}: {note}"))
     out.append("Timeline (virtual time)")
@@ -287,10 +300,13 @@ def render(rehearsal: Rehearsal) -> str:
         mark = "PASS" if c["ok"] else "FAIL"
         out.append(f"  {mark}  {c['expect']}  ({c['detail']})")
     if not report["checks"]:
-        out.append("  (none)")
+        out.append(f"  (none: {report.get('warning') or 'nothing was checked'})")
     out.append("")
+    verdict = "OK" if report["ok"] else "NOT OK"
+    if not report["checks"]:
+        verdict = "NOTHING CHECKED"
     out.append(
-        f"{'OK' if report['ok'] else 'NOT OK'}: {report['virtualSeconds']:.0f} virtual seconds "
+        f"{verdict}: {report['virtualSeconds']:.0f} virtual seconds "
         f"rehearsed in {report['wallSeconds']:.2f} s"
     )
     return "\n".join(out)

@@ -10,12 +10,31 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore import xform_name
+from botocore.exceptions import BotoCoreError, ClientError
 
-from localcloud.apicalls import Fault
+from localcloud.apicalls import SERVED_SERVICES, Fault
 from localcloud.cloud import LocalCloud
-from localcloud.sagemaker_sim import ModelBehaviour, SimulationSettings, package_key
-from localcloud.scenario import Expect, PackageRef, Scenario, Step, parameter_text, resolve_relative
+from localcloud.eventbus import EventDelivery
+from localcloud.sagemaker_sim import (
+    CapacityShortage,
+    ModelBehaviour,
+    SimulationSettings,
+    SystemUpdatingWindow,
+    package_key,
+)
+from localcloud.scenario import (
+    AwsCallSpec,
+    Expect,
+    PackageRef,
+    Scenario,
+    ScenarioError,
+    Step,
+    StopSpec,
+    parameter_text,
+    resolve_relative,
+)
+from localcloud.template import TEMPLATE_PATH
 from localcloud.transforms import split_s3_uri
 
 # A scenario without ``until`` runs until nothing but background work (metric minutes, alarm
@@ -24,7 +43,8 @@ INFERENCE_SPEC = {
     "Containers": [
         {
             "Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/sklearn-inference:1.2-1",
-            "ModelDataUrl": "s3://sagemaker-model-artifacts/{group}/{version}/model.tar.gz",
+            # where SageMaker Pipelines put them: the account's SageMaker default bucket
+            "ModelDataUrl": "s3://sagemaker-{region}-{account}/{group}/{version}/model.tar.gz",
         }
     ],
     "SupportedContentTypes": ["text/csv"],
@@ -39,6 +59,8 @@ class Rehearsal:
     path: Path
     report: dict[str, Any] = field(default_factory=dict)
     timeline: list[tuple[float, str]] = field(default_factory=list)  # (t, text) of happenings
+    aws_calls: list[dict[str, Any]] = field(default_factory=list)  # the scenario's hand-made calls
+    stops: list[dict[str, Any]] = field(default_factory=list)  # StopExecution by an operator
 
     @property
     def ok(self) -> bool:
@@ -67,19 +89,39 @@ def simulation_settings(scenario: Scenario) -> SimulationSettings:
     return SimulationSettings(
         endpoint_create_seconds=sim.endpointCreateSeconds,
         endpoint_update_seconds=sim.endpointUpdateSeconds,
+        endpoint_failure_seconds=sim.endpointFailureSeconds,
+        endpoint_delete_seconds=sim.endpointDeleteSeconds,
+        system_updating=[SystemUpdatingWindow(w.endpoint, w.at, w.seconds) for w in sim.systemUpdating],
+        insufficient_capacity=[
+            CapacityShortage(c.instanceType, c.at, c.until) for c in sim.insufficientCapacity
+        ],
         weight_update_seconds=sim.weightUpdateSeconds,
         requests_per_minute=sim.requestsPerMinute,
         transform_seconds=sim.transformSeconds,
         no_traffic_metrics=sim.noTrafficMetrics,
         registry_events=sim.registryEvents,
         behaviours=behaviours,
+        metric_delay_seconds=sim.metricDelaySeconds,
+        events=EventDelivery(
+            delay_seconds=sim.events.delaySeconds,
+            duplicate_probability=sim.events.duplicate if isinstance(sim.events.duplicate, float) else 0.0,
+            duplicate_detail_types=tuple(sim.events.duplicate)
+            if isinstance(sim.events.duplicate, list)
+            else (),
+            duplicate_after_seconds=sim.events.duplicateAfterSeconds,
+            registry_events_per_change=sim.events.registryEventsPerChange,
+        ),
     )
 
 
 class Runner:
-    def __init__(self, scenario: Scenario, path: Path) -> None:
+    def __init__(
+        self, scenario: Scenario, path: Path, *, template_path: Path = TEMPLATE_PATH, enforce_iam: bool = True
+    ) -> None:
         self.scenario = scenario
         self.path = path
+        self.template_path = template_path  # another template (a test's edited copy) instead of the repo's
+        self.enforce_iam = enforce_iam  # off only to measure what IAM costs (bench/bench_strict.py)
         self.rehearsal = Rehearsal(scenario, path)
         self._buckets: set[str] = set()  # buckets made in the local S3 of the current run
 
@@ -116,7 +158,11 @@ class Runner:
     def _inference_spec(self, cloud: LocalCloud, group: str, version: int, containers: int) -> dict[str, Any]:
         """The package's InferenceSpecification; its artifacts are put in the local S3, as training would."""
         inference = json.loads(
-            json.dumps(INFERENCE_SPEC).replace("{group}", group).replace("{version}", str(version))
+            json.dumps(INFERENCE_SPEC)
+            .replace("{group}", group)
+            .replace("{version}", str(version))
+            .replace("{region}", cloud.region)
+            .replace("{account}", cloud.account)
         )
         if containers > 1:
             template = inference["Containers"][0]
@@ -143,7 +189,51 @@ class Runner:
     def _do(self, cloud: LocalCloud, index: int, step: Step) -> None:
         # The scenario acts as a user of AWS here: injected faults are for the control plane's calls.
         with cloud.unfaulted():
-            self._step(cloud, step)
+            if step.stop is not None:
+                self._stop(cloud, index, step.stop)
+            elif step.aws is not None:
+                self._aws_call(cloud, step.aws)
+            else:
+                self._step(cloud, step)
+
+    def _stop(self, cloud: LocalCloud, index: int, stop: StopSpec) -> None:
+        """StopExecution as from the console; the stopped execution unwinds now, in virtual time."""
+        if stop.execution > len(cloud.executions):
+            raise ScenarioError(
+                str(self.path),
+                f"timeline[{index}].stop.execution",
+                f"no execution {stop.execution} at t={cloud.scheduler.now:g} "
+                f"({len(cloud.executions)} started by then)",
+            )
+        arn = cloud.executions[stop.execution - 1]
+        if cloud.times[arn].started is None:  # started this very second: let it begin first
+            cloud.scheduler.after(0, functools.partial(self._do, cloud, index, Step(at=0, stop=stop)))
+            return
+        status = cloud.stop_execution(arn)
+        name = arn.rsplit(":", 1)[-1]
+        self.rehearsal.stops.append({"at": cloud.scheduler.now, "execution": name, "status": status})
+        self.note(cloud, f"console    StopExecution {name} -> {status}")
+
+    def _aws_call(self, cloud: LocalCloud, spec: AwsCallSpec) -> None:
+        """A call made by hand with boto3 (counted as external, never faulted)."""
+        service, _, action = spec.call.partition(":")
+        client = cloud.client(SERVED_SERVICES[service])
+        entry: dict[str, Any] = {"at": cloud.scheduler.now, "call": spec.call, "params": spec.params}
+        try:
+            answer = getattr(client, xform_name(action))(**spec.params)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            entry |= {"ok": False, "error": error.get("Code"), "message": error.get("Message")}
+            outcome = f"{error.get('Code')}: {error.get('Message')}"
+        except BotoCoreError as exc:
+            entry |= {"ok": False, "error": type(exc).__name__, "message": str(exc)}
+            outcome = f"{type(exc).__name__}: {exc}"
+        else:
+            result = {key: value for key, value in answer.items() if key != "ResponseMetadata"}
+            entry |= {"ok": True, "result": json.loads(json.dumps(result, default=str))}
+            outcome = "ok"
+        self.rehearsal.aws_calls.append(entry)
+        self.note(cloud, f"by hand    {spec.call} -> {outcome}")
 
     def _step(self, cloud: LocalCloud, step: Step) -> None:
         if step.register_ is not None:
@@ -255,15 +345,17 @@ class Runner:
         self._buckets = set()
         wall_start = time.perf_counter()
         faults = [
-            Fault(call=f.call, error=f.error, times=f.times, after=f.after, message=f.message)
+            Fault(call=f.call, error=f.error, times=f.times, after=f.after, message=f.message, mode=f.mode)
             for f in s.faults
         ]
         with LocalCloud(
+            self.template_path,
             region=s.region,
             account=s.account,
             simulation=simulation_settings(s),
             faults=faults,
             parameters={name: parameter_text(value) for name, value in s.parameters.items()},
+            enforce_iam=self.enforce_iam,
         ) as cloud:
             prefix = cloud.template.parameters["GroupConfigPrefix"]
             with cloud.quietly():
@@ -317,6 +409,7 @@ def describe_executions(cloud: LocalCloud) -> list[dict[str, Any]]:
                 "error": described.get("error"),
                 "cause": described.get("cause"),
                 "transitions": len(entered),
+                "historyEvents": len(history),
                 "startedAt": times.started if times else None,
                 "stoppedAt": times.stopped if times else None,
                 "output": output,
@@ -328,6 +421,7 @@ def describe_executions(cloud: LocalCloud) -> list[dict[str, Any]]:
                     for e in entered
                 ],
                 "verdicts": _verdicts(cloud, history),
+                "failures": _failures(cloud, history),
                 "notes": json.loads((record or {}).get("notes") or "[]"),  # stored as JSON text
             }
         )
@@ -335,6 +429,33 @@ def describe_executions(cloud: LocalCloud) -> list[dict[str, Any]]:
 
 
 JUDGE_STATE = "Judge candidate"
+NOTHING_CHECKED = "the scenario has no expect: nothing was checked"
+
+
+FAILURE_DETAILS = (
+    "lambdaFunctionFailedEventDetails",
+    "lambdaFunctionTimedOutEventDetails",
+    "taskFailedEventDetails",
+)
+
+
+def _failures(cloud: LocalCloud, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each failed attempt of a task (retried or caught), with the error name the ASL saw."""
+    failures, state = [], None
+    for event in history:
+        entered = event.get("stateEnteredEventDetails")
+        if entered:
+            state = entered.get("name")
+        details = next((event[key] for key in FAILURE_DETAILS if key in event), None)
+        if details is not None:
+            failures.append(
+                {
+                    "at": (_timestamp(event["timestamp"]) - cloud.scheduler.epoch).total_seconds(),
+                    "state": state,
+                    "error": details.get("error"),
+                }
+            )
+    return failures
 
 
 def _verdicts(cloud: LocalCloud, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -704,7 +825,14 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
             for a in cloud.scaling.activities
         ],
         "notifications": cloud.notifications(),
-        "faultsInjected": [{"at": t, "call": call, "error": err} for t, call, err in cloud.api.log if err],
+        # IAM from template.yaml: every call a principal of the stack made was authorized; these were not.
+        "iamChecks": cloud.iam.checked,
+        "accessDenied": [denial.as_json() for denial in cloud.iam.denials],
+        "faultsInjected": [
+            {"at": i.at, "call": i.call, "error": i.error, "mode": i.mode} for i in cloud.api.injected
+        ],
+        "awsCalls": runner.rehearsal.aws_calls,
+        "stops": runner.rehearsal.stops,
         "weightChanges": [
             {"at": c.at, "endpoint": c.endpoint, "weights": c.weights, "packages": c.packages}
             for c in cloud.sagemaker_sim.weight_log
@@ -737,7 +865,12 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
         ok, detail = check(expect, report)
         checks.append({"expect": expect.model_dump(exclude_none=True), "ok": ok, "detail": detail})
     report["checks"] = checks
+    report["checked"] = len(checks)
+    if not checks:
+        report["warning"] = NOTHING_CHECKED
     report["ok"] = all(c["ok"] for c in checks)
-    ordered = {"ok": report.pop("ok")}
+    ordered = {"ok": report.pop("ok"), "checked": report.pop("checked")}
+    if "warning" in report:
+        ordered["warning"] = report.pop("warning")
     ordered.update(report)
     return ordered

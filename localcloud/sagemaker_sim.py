@@ -1,7 +1,24 @@
 """A SageMaker simulator on top of moto: what moto lacks for a faithful rehearsal.
 
-- Endpoints take virtual time: ``Creating`` → ``InService`` (or ``Failed``) after
-  ``endpointCreateSeconds``.
+- Endpoints take virtual time: ``Creating`` → ``InService`` after ``endpointCreateSeconds``. An
+  endpoint that will fail (a package whose behaviour has ``failDeploy``: its container never
+  passes the health check) stays ``Creating`` (or ``Updating``) for ``endpointFailureSeconds``
+  (30 min by default) before it fails, and cannot be deleted meanwhile.
+- ``DeleteEndpoint`` goes through ``Deleting`` for ``endpointDeleteSeconds`` and then removes the
+  endpoint's variants' Application Auto Scaling registrations (scalable targets and policies).
+- ``DeleteEndpointConfig`` of a config in use is allowed (SageMaker only warns against it); what
+  needs that config afterwards fails with ``Could not find endpoint configuration``: an update of
+  the endpoint, a weight or capacity change, an in-flight create or update moving to it.
+- Refusals of ``CreateEndpointConfig`` (see "refusals" below): 1 to 10 production variants with
+  unique names; serverless variants take no data capture, no inference pipeline or multi-model
+  container, no VPC or network isolation, and stand alone. ``UpdateEndpoint`` refuses to turn an
+  endpoint that ever ran on instances into a serverless one.
+- Config fields moto drops are kept: ``ShadowProductionVariants``, ``VpcConfig``,
+  ``ExecutionRoleArn``, ``EnableNetworkIsolation``, ``ExplainerConfig`` (shadow variants also show
+  in ``DescribeEndpoint``); ``DescribeEndpoint`` carries ``LastDeploymentConfig``.
+- A scenario can ask for ``SystemUpdating`` windows (updates refused while they last) and for
+  ``InsufficientCapacity`` of an instance type (creates, updates and scale-outs needing it fail
+  as SageMaker fails them: asynchronously, with its failure reason).
 - ``UpdateEndpoint`` (moto has none): ``Updating`` with a ``PendingDeploymentSummary`` while the old
   variants keep serving; after ``endpointUpdateSeconds`` the new config's variants go live. When a
   variant of the new config serves a package whose behaviour has ``failDeploy``, the update fails
@@ -24,8 +41,10 @@
   deletion of an endpoint config an in-flight update is moving to, and the deletion of a model or
   config that does not exist (with SageMaker's messages).
 - ``UpdateModelPackage`` keeps the fields it is not given (moto blanks them) and, like SageMaker,
-  every registry change emits a "SageMaker Model Package State Change" event on the local bus.
-- Every endpoint status change emits a "SageMaker Endpoint State Change" event.
+  every registry change emits a "SageMaker Model Package State Change" event on the local bus
+  (``simulation.events.registryEventsPerChange`` of them: SageMaker may send several).
+- Every endpoint status change emits a "SageMaker Endpoint State Change" event; each stage of a
+  guardrails deployment a "SageMaker Endpoint Deployment State Change" event.
 - ``UpdateEndpoint`` refuses to remove a variant registered with Application Auto Scaling, or to
   change its instance type (deregister, update, register again); deregistering a scalable target
   deletes its scaling policies, as on AWS (moto keeps them).
@@ -41,6 +60,7 @@ history of current weights for the report.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -58,6 +78,7 @@ from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
 from moto.sagemaker.exceptions import ValidationError
 
+from localcloud.eventbus import EventDelivery
 from localcloud.scheduler import Scheduler
 from localcloud.transforms import DEFAULT_FAILURE_REASON, TransformJobs
 
@@ -74,6 +95,13 @@ EVENT_STATUS = {
 }
 MONITOR_OUTCOMES = ("ok", "violations", "failed")
 VARIANT_SCALING_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+MAX_VARIANTS = 10  # CreateEndpointConfig: ProductionVariants 1-10 items (API reference)
+# The FailureReason of an endpoint SageMaker could not find instances for (reported in
+# aws/deep-learning-containers#6673: "Unable to provision requested ML compute capacity due to
+# InsufficientInstanceCapacity error.").
+NO_CAPACITY_REASON = (
+    "Unable to provision requested ML compute capacity due to InsufficientInstanceCapacity error."
+)
 
 
 @dataclass
@@ -90,16 +118,58 @@ class ModelBehaviour:
     transform_failure_reason: str = DEFAULT_FAILURE_REASON
 
 
+@dataclass(frozen=True)
+class SystemUpdatingWindow:
+    """SageMaker maintenance of one endpoint: ``SystemUpdating`` for ``seconds`` from ``at``.
+
+    Starts at ``at``, or as soon after as the endpoint is ``InService``; updates are refused while
+    it lasts, traffic keeps flowing.
+    """
+
+    endpoint: str
+    at: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CapacityShortage:
+    """No instances of ``instance_type`` to be had from ``at`` until ``until`` (None: for good)."""
+
+    instance_type: str
+    at: float = 0.0
+    until: float | None = None
+
+    def covers(self, instance_type: str | None, now: float) -> bool:
+        return (
+            instance_type == self.instance_type
+            and self.at <= now
+            and (self.until is None or now < self.until)
+        )
+
+
 @dataclass
 class SimulationSettings:
     endpoint_create_seconds: float = 480.0
     endpoint_update_seconds: float = 300.0
+    # An endpoint that will fail stays Creating/Updating this long first: reports run from ~24 min
+    # to ~1 h (aws/amazon-sagemaker-examples#3432); 30 min by default.
+    endpoint_failure_seconds: float = 1800.0
+    endpoint_delete_seconds: float = 60.0  # DeleteEndpoint: Deleting -> gone
     weight_update_seconds: float = 30.0
     transform_seconds: float = 900.0  # CreateTransformJob: InProgress -> Completed / Failed
     requests_per_minute: float = 600.0
     no_traffic_metrics: bool = False  # a variant without traffic: zeros (True) or no datapoints
     registry_events: bool = True
     behaviours: dict[str, ModelBehaviour] = field(default_factory=dict)  # "group/version" -> behaviour
+    # CloudWatch: a minute's AWS/SageMaker datapoints become visible this long after the minute ends
+    metric_delay_seconds: float = 60.0
+    events: EventDelivery = field(default_factory=EventDelivery)  # how EventBridge delivers events
+    system_updating: list[SystemUpdatingWindow] = field(default_factory=list)
+    insufficient_capacity: list[CapacityShortage] = field(default_factory=list)
+
+    def short_of(self, instance_type: str | None, now: float) -> bool:
+        """Whether SageMaker has no ``instance_type`` instances to give at virtual time ``now``."""
+        return any(shortage.covers(instance_type, now) for shortage in self.insufficient_capacity)
 
     def behaviour(self, package: str) -> ModelBehaviour:
         return self.behaviours.get(package) or _DEFAULT_BEHAVIOUR
@@ -188,6 +258,97 @@ def _in_progress(endpoint: Any) -> ValidationError:
     return ValidationError(f'Cannot update in-progress endpoint "{endpoint.arn}".')
 
 
+# --- refusals: where SageMaker says no that moto does not -----------------------------------------
+SERVERLESS_DOCS = "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html"
+
+
+def _is_serverless(variants: list[dict[str, Any]]) -> bool:
+    return any(v.get("ServerlessConfig") for v in variants)
+
+
+def check_endpoint_config(backend: Any, request: dict[str, Any]) -> None:
+    """The ``ValidationException``s of ``CreateEndpointConfig`` that moto does not raise.
+
+    - ``ProductionVariants`` holds 1 to 10 items, ``ShadowProductionVariants`` at most 10, and a
+      variant name appears once in the config, shadow variants included (API reference,
+      https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html).
+    - A serverless variant stands alone and takes no data capture, no inference pipeline, no
+      multi-model container, no VPC configuration and no network isolation ("Feature exclusions"
+      of the serverless page, ``SERVERLESS_DOCS``).
+
+    The wording of the messages other than the length constraint is this simulator's own.
+    """
+    variants = list(request.get("ProductionVariants") or [])
+    shadows = list(request.get("ShadowProductionVariants") or [])
+    for key, items, low in (("productionVariants", variants, 1), ("shadowProductionVariants", shadows, 0)):
+        if len(items) > MAX_VARIANTS or len(items) < low:
+            bound = f"less than or equal to {MAX_VARIANTS}" if items else f"greater than or equal to {low}"
+            raise ValidationError(
+                f"1 validation error detected: Value at '{key}' failed to satisfy constraint: "
+                f"Member must have length {bound}"
+            )
+    seen: set[str] = set()
+    for variant in variants + shadows:
+        name = str(variant.get("VariantName"))
+        if name in seen:
+            raise ValidationError(
+                f'The variant name "{name}" appears more than once in the endpoint configuration: '
+                "variant names must be unique."
+            )
+        seen.add(name)
+    if not _is_serverless(variants + shadows):
+        return
+    if len(variants) + len(shadows) > 1:
+        raise ValidationError(
+            "A serverless endpoint configuration takes exactly one production variant and no shadow "
+            f"variant; {len(variants) + len(shadows)} were given."
+        )
+    variant = variants[0]
+    capture = request.get("DataCaptureConfig")
+    if capture and capture.get("EnableCapture", True):
+        raise ValidationError(
+            f'Data capture is not supported for serverless endpoints (variant "{variant["VariantName"]}").'
+        )
+    if request.get("VpcConfig") or request.get("EnableNetworkIsolation"):
+        raise ValidationError(
+            "VPC configuration and network isolation are not supported for serverless endpoints."
+        )
+    model = backend._models.get(str(variant.get("ModelName")))
+    if model is None:
+        return
+    containers = list(model.containers or []) + ([model.primary_container] if model.primary_container else [])
+    if len(containers) > 1:
+        raise ValidationError(
+            f'Model "{model.model_name}" is an inference pipeline of {len(containers)} containers: '
+            "serverless endpoints do not support inference pipelines."
+        )
+    if any((c or {}).get("Mode") == "MultiModel" for c in containers):
+        raise ValidationError(
+            f'Model "{model.model_name}" hosts multiple models: serverless endpoints do not support '
+            "multi-model endpoints."
+        )
+    if model.vpc_config or model.enable_network_isolation:
+        raise ValidationError(
+            f'Model "{model.model_name}" has a VPC configuration or network isolation: serverless '
+            "endpoints support neither."
+        )
+
+
+def check_update_to_serverless(endpoint: Any, config: Any, ever_on_instances: bool) -> None:
+    """``UpdateEndpoint`` never turns an instance-based endpoint into a serverless one.
+
+    "You cannot convert your instance-based, real-time endpoint to a serverless endpoint. If you try
+    to update your real-time endpoint to serverless, you receive a ValidationError message. You can
+    convert a serverless endpoint to real-time, but once you make the update, you cannot roll it back
+    to serverless." (``SERVERLESS_DOCS``, "Feature exclusions")
+    """
+    if ever_on_instances and _is_serverless(config.production_variants):
+        raise ValidationError(
+            f'Cannot update endpoint "{endpoint.arn}" to the serverless endpoint configuration '
+            f'"{config.endpoint_config_arn}": an endpoint that has run on instances cannot become serverless.'
+        )
+
+
 class SageMakerSimulator:
     def __init__(
         self,
@@ -210,6 +371,10 @@ class SageMakerSimulator:
         self._guardrails: dict[str, _Guardrails] = {}  # endpoint name -> traffic shifting in progress
         self.execution_modes: dict[str, str] = {}  # model name -> InferenceExecutionConfig.Mode
         self.guardrails_log: list[tuple[float, str, str]] = []  # (t, endpoint, what happened)
+        self._backends: dict[str, Any] = {}  # endpoint name -> the moto backend holding it
+        self._on_instances: set[str] = set()  # endpoints that have run on instances (never serverless again)
+        # endpoint -> [(t, data capture enabled from t on)]: what Model Monitor can find captured
+        self._capture_log: dict[str, list[tuple[float, bool]]] = {}
         self.transforms = TransformJobs(
             scheduler,
             lambda: self.settings.transform_seconds,
@@ -252,33 +417,65 @@ class SageMakerSimulator:
             if config is None:
                 raise _not_found("endpoint configuration", sim._config_arn(backend, endpoint_config_name))
             endpoint = originals["create_endpoint"](backend, endpoint_name, endpoint_config_name, tags)
+            sim._backends[endpoint_name] = backend
             endpoint.production_variants = sim._variants_from_config(config)
+            sim._go_live_on(endpoint, config)
             endpoint.creation_time = endpoint.last_modified_time = sim.stamp()
             sim._live_packages[endpoint_name] = sim._packages_of_config(backend, config)
             sim._set_status(endpoint, "Creating")
             failing = sim._failing_behaviour(backend, config)
-            if failing is not None:
-                reason = failing.failure_reason
-                sim.scheduler.after(
-                    sim.settings.endpoint_create_seconds,
-                    lambda: sim._set_status(endpoint, "Failed", reason),
-                )
-            else:
-                sim.scheduler.after(
-                    sim.settings.endpoint_create_seconds, lambda: sim._set_status(endpoint, "InService")
-                )
+            reason = failing.failure_reason if failing is not None else sim._capacity_failure(config)
+            # A container that never passes its health check keeps the endpoint Creating for long.
+            delay = (
+                sim.settings.endpoint_failure_seconds
+                if failing is not None
+                else sim.settings.endpoint_create_seconds
+            )
+
+            def created() -> None:
+                if (
+                    backend.endpoints.get(endpoint_name) is not endpoint
+                    or endpoint.endpoint_status != "Creating"
+                ):
+                    return
+                if endpoint_config_name not in backend.endpoint_configs:
+                    # deleted while the endpoint was being created (AWS only warns against it)
+                    missing = _not_found(
+                        "endpoint configuration", sim._config_arn(backend, endpoint_config_name)
+                    )
+                    sim._set_status(endpoint, "Failed", missing.message)
+                elif reason is not None:
+                    sim._set_status(endpoint, "Failed", reason)
+                else:
+                    sim._set_status(endpoint, "InService")
+
+            sim.scheduler.after(delay, created)
             return endpoint
 
         def delete_endpoint(backend: Any, endpoint_name: str) -> None:
             endpoint = backend.endpoints.get(endpoint_name)
-            if endpoint is not None and endpoint.endpoint_status in IN_PROGRESS:
+            if endpoint is None:
+                originals["delete_endpoint"](backend, endpoint_name)  # moto's not-found error
+                return
+            if endpoint.endpoint_status in IN_PROGRESS:
+                # Creating (even one that will fail), Updating, SystemUpdating, RollingBack, Deleting:
+                # no deletion until it settles (aws/amazon-sagemaker-examples#3432).
                 raise _in_progress(endpoint)
-            originals["delete_endpoint"](backend, endpoint_name)
-            if endpoint is not None:
+            sim._set_status(endpoint, "Deleting")
+
+            def deleted() -> None:
+                if backend.endpoints.get(endpoint_name) is not endpoint:
+                    return
+                originals["delete_endpoint"](backend, endpoint_name)
+                sim._deregister_scaling(backend, endpoint_name)
                 sim.status_log.append((sim.scheduler.now, endpoint_name, "Deleted"))
                 sim._record_serving(endpoint_name, ())
+                sim._note_capture(endpoint_name, None)
                 sim._live_packages.pop(endpoint_name, None)
                 sim._last_weights.pop(endpoint_name, None)
+                sim._on_instances.discard(endpoint_name)
+
+            sim.scheduler.after(sim.settings.endpoint_delete_seconds, deleted)
 
         def create_model(backend: Any, model_name: str, *args: Any, **kwargs: Any) -> Any:
             if model_name in backend._models:
@@ -303,12 +500,6 @@ class SageMakerSimulator:
             if endpoint_config_name in backend.endpoint_configs:
                 arn = backend.endpoint_configs[endpoint_config_name].endpoint_config_arn
                 raise ValidationError(f'Cannot create already existing endpoint configuration "{arn}".')
-            variants = kwargs.get("production_variants") or (args[0] if args else [])
-            if len(variants) > 1 and any(v.get("ServerlessConfig") for v in variants):
-                raise ValidationError(
-                    "A serverless endpoint configuration takes exactly one production variant; "
-                    f"{len(variants)} were given."
-                )
             config = originals["create_endpoint_config"](backend, endpoint_config_name, *args, **kwargs)
             for variant in config.production_variants:
                 # SageMaker answers 1.0 when the weight was not given, and keeps an explicit 0.0
@@ -323,16 +514,13 @@ class SageMakerSimulator:
             return originals["describe_endpoint_config"](backend, endpoint_config_name)
 
         def delete_endpoint_config(backend: Any, endpoint_config_name: str) -> None:
-            arn = sim._config_arn(backend, endpoint_config_name)
+            # Allowed even when an endpoint uses the config or an update moves to it: "You must not
+            # delete an EndpointConfig in use by an endpoint that is live or while the UpdateEndpoint
+            # or CreateEndpoint operations are being performed on the endpoint" is a warning, not a
+            # refusal (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeleteEndpointConfig.html).
+            # What needs the config afterwards fails (see ``_live_config`` and the update's end).
             if endpoint_config_name not in backend.endpoint_configs:
-                raise _not_found("endpoint configuration", arn)
-            for endpoint_name, pending in sim._pending.items():
-                endpoint = backend.endpoints.get(endpoint_name)
-                if pending.config_name == endpoint_config_name and endpoint is not None:
-                    raise ValidationError(
-                        f'Cannot delete endpoint configuration "{arn}": the in-progress update of '
-                        f'endpoint "{endpoint.arn}" uses it.'
-                    )
+                raise _not_found("endpoint configuration", sim._config_arn(backend, endpoint_config_name))
             originals["delete_endpoint_config"](backend, endpoint_config_name)
 
         def update_endpoint_weights_and_capacities(
@@ -391,7 +579,7 @@ class SageMakerSimulator:
         def deregister_scalable_target(backend: Any, namespace: str, r_id: str, dimension: str) -> None:
             original_deregister(backend, namespace, r_id, dimension)
             for key in [k for k in backend.policies if k.split("\t")[1:3] == [r_id, dimension]]:
-                del backend.policies[key]
+                backend.policies.pop(key).delete_alarms(backend.account_id, backend.region_name)
 
         self._stack.enter_context(
             mock.patch.object(aas_cls, "deregister_scalable_target", deregister_scalable_target)
@@ -408,11 +596,56 @@ class SageMakerSimulator:
                     for p in response._get_param("ExcludeRetainedVariantProperties") or []
                 ],
                 deployment_config=response._get_param("DeploymentConfig"),
+                retain_deployment_config=bool(response._get_param("RetainDeploymentConfig")),
             )
             return ActionResult({"EndpointArn": arn})
 
         self._stack.enter_context(
             mock.patch.object(sm_responses.SageMakerResponse, "update_endpoint", update_endpoint, create=True)
+        )
+        original_create_config = sm_responses.SageMakerResponse.create_endpoint_config
+
+        def create_endpoint_config_response(response: Any) -> Any:
+            request = {
+                key: response._get_param(key)
+                for key in (
+                    "ProductionVariants",
+                    "ShadowProductionVariants",
+                    "DataCaptureConfig",
+                    "VpcConfig",
+                    "ExecutionRoleArn",
+                    "EnableNetworkIsolation",
+                    "ExplainerConfig",
+                )
+            }
+            check_endpoint_config(response.sagemaker_backend, request)
+            answer = original_create_config(response)
+            config = response.sagemaker_backend.endpoint_configs[response._get_param("EndpointConfigName")]
+            # moto drops these real config fields; DescribeEndpointConfig returns them on AWS
+            shadows = [
+                {
+                    **v,
+                    "InitialVariantWeight": 1.0
+                    if v.get("InitialVariantWeight") is None
+                    else float(v["InitialVariantWeight"]),
+                }
+                for v in request["ShadowProductionVariants"] or []
+            ]
+            for attribute, value in (
+                ("shadow_production_variants", shadows or None),
+                ("vpc_config", request["VpcConfig"]),
+                ("execution_role_arn", request["ExecutionRoleArn"]),
+                ("enable_network_isolation", request["EnableNetworkIsolation"]),
+                ("explainer_config", request["ExplainerConfig"]),
+            ):
+                if value is not None:
+                    setattr(config, attribute, value)
+            return answer
+
+        self._stack.enter_context(
+            mock.patch.object(
+                sm_responses.SageMakerResponse, "create_endpoint_config", create_endpoint_config_response
+            )
         )
         original_create_model = sm_responses.SageMakerResponse.create_model
 
@@ -432,6 +665,8 @@ class SageMakerSimulator:
         )
         self.transforms.install()
         self._stack.callback(self.transforms.uninstall)
+        for window in self.settings.system_updating:
+            self.scheduler.at(window.at, functools.partial(self._system_update, window), background=True)
 
     def uninstall(self) -> None:
         self._stack.close()
@@ -446,6 +681,7 @@ class SageMakerSimulator:
         retain: bool = False,
         exclude: list[str] | None = None,
         deployment_config: dict[str, Any] | None = None,
+        retain_deployment_config: bool = False,
     ) -> str:
         """``UpdateEndpoint``: blue/green, all at once, after ``endpointUpdateSeconds``.
 
@@ -453,6 +689,9 @@ class SageMakerSimulator:
         once), the new fleet is provisioned, then takes its shares of the traffic with a bake
         after each; an auto-rollback alarm in ALARM (or the execution timeout) sends all traffic
         back to the old fleet, and the endpoint returns to ``InService`` on the old config.
+        A new fleet that never becomes healthy keeps the endpoint ``Updating`` for
+        ``endpointFailureSeconds``; one SageMaker has no instances for fails after
+        ``endpointUpdateSeconds``; either way the old fleet keeps serving.
         """
         endpoint = backend.endpoints.get(endpoint_name)
         if endpoint is None:
@@ -464,11 +703,19 @@ class SageMakerSimulator:
             raise _not_found("endpoint configuration", self._config_arn(backend, config_name))
         if endpoint.endpoint_status != "InService":
             raise _in_progress(endpoint)
+        # SageMaker needs both the old and the new config for an update: with the live one deleted
+        # the update is refused (hashicorp/terraform-provider-aws#40048, #48997).
+        self._live_config(backend, endpoint)
+        check_update_to_serverless(endpoint, config, endpoint_name in self._on_instances)
         self._check_autoscaled(backend, endpoint, config)
+        if retain_deployment_config and not deployment_config:
+            deployment_config = getattr(endpoint, "last_deployment_config", None)
         policy = (deployment_config or {}).get("BlueGreenUpdatePolicy")
         routed = bool(policy and policy.get("TrafficRoutingConfiguration"))
         if routed:
             self._check_same_variants(backend, endpoint, config)
+        if deployment_config:
+            endpoint.last_deployment_config = deployment_config  # DescribeEndpoint's LastDeploymentConfig
         previous = endpoint.production_variants if retain else None
         variants = self._variants_from_config(config, previous=previous, exclude=set(exclude or []))
         pending = _PendingUpdate(
@@ -499,7 +746,8 @@ class SageMakerSimulator:
         }
         self._set_status(endpoint, "Updating")
         failing = self._failing_behaviour(backend, config)
-        if routed and failing is None:
+        reason = failing.failure_reason if failing is not None else self._capacity_failure(config)
+        if routed and reason is None:
             self._start_guardrails(backend, endpoint, config, pending, deployment_config or {})
             return str(endpoint.arn)
 
@@ -508,18 +756,107 @@ class SageMakerSimulator:
                 return
             self._pending.pop(endpoint_name, None)
             endpoint.pending_deployment_summary = None
-            if failing is not None:
-                # The new fleet never became healthy: the old one keeps serving, as it did all along.
-                self._set_status(endpoint, "InService", failing.failure_reason)
+            why = reason
+            if why is None and config_name not in backend.endpoint_configs:
+                # the config the update was moving to was deleted meanwhile
+                why = _not_found("endpoint configuration", self._config_arn(backend, config_name)).message
+            if why is not None:
+                # The new fleet never served: the old one keeps serving, as it did all along.
+                self._set_status(endpoint, "InService", why)
                 return
             endpoint.production_variants = pending.variants
             endpoint.endpoint_config_name = config_name
             endpoint.data_capture_config = config.data_capture_config
+            self._go_live_on(endpoint, config)
             self._live_packages[endpoint_name] = pending.packages
             self._set_status(endpoint, "InService")
 
-        self.scheduler.after(self.settings.endpoint_update_seconds, finish)
+        delay = (
+            self.settings.endpoint_failure_seconds
+            if failing is not None
+            else self.settings.endpoint_update_seconds
+        )
+        self.scheduler.after(delay, finish)
         return str(endpoint.arn)
+
+    def _live_config(self, backend: Any, endpoint: Any) -> Any:
+        """The config an endpoint runs on, or SageMaker's error when it was deleted."""
+        config = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+        if config is None:
+            raise _not_found(
+                "endpoint configuration", self._config_arn(backend, endpoint.endpoint_config_name)
+            )
+        return config
+
+    def _go_live_on(self, endpoint: Any, config: Any) -> None:
+        """What follows the config an endpoint now runs on: shadow variants, capture, instances."""
+        shadows = getattr(config, "shadow_production_variants", None) or []
+        endpoint.shadow_production_variants = (
+            self._variants_from_config(config, variants=shadows) if shadows else None
+        )
+        capture = config.data_capture_config or None
+        self._note_capture(endpoint.endpoint_name, capture)
+        if not _is_serverless(config.production_variants):
+            self._on_instances.add(endpoint.endpoint_name)
+
+    def _capacity_failure(self, config: Any) -> str | None:
+        """SageMaker's failure reason when a fleet of ``config`` cannot be had now, else None."""
+        now = self.scheduler.now
+        if any(self.settings.short_of(v.get("InstanceType"), now) for v in config.production_variants):
+            return NO_CAPACITY_REASON
+        return None
+
+    def _note_capture(self, endpoint_name: str, capture: dict[str, Any] | None) -> None:
+        enabled = bool(capture) and bool((capture or {}).get("EnableCapture", True))
+        log = self._capture_log.setdefault(endpoint_name, [])
+        if not log or log[-1][1] != enabled:
+            log.append((self.scheduler.now, enabled))
+
+    def captured(self, endpoint_name: str, start: float, end: float) -> bool:
+        """Whether the endpoint had data capture enabled at some time in ``[start, end)``."""
+        log = self._capture_log.get(endpoint_name, [])
+        for index, (since, enabled) in enumerate(log):
+            until = log[index + 1][0] if index + 1 < len(log) else math.inf
+            if enabled and since < end and until > start:
+                return True
+        return False
+
+    def _deregister_scaling(self, backend: Any, endpoint_name: str) -> None:
+        """Remove the scalable targets (and so the policies) of a deleted endpoint's variants.
+
+        "If you delete an endpoint, Application Auto Scaling checks to see whether any of the models
+        on that endpoint are targets for auto scaling. If any are ..., Application Auto Scaling
+        deregisters those models as scalable targets without notifying you."
+        (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-delete-with-scaling.html)
+        """
+        aas = aas_models.applicationautoscaling_backends[backend.account_id][backend.region_name]
+        for variant in sorted(self.autoscaled_variants(backend, endpoint_name)):
+            aas.deregister_scalable_target(
+                "sagemaker", f"endpoint/{endpoint_name}/variant/{variant}", VARIANT_SCALING_DIMENSION
+            )
+
+    def _system_update(self, window: SystemUpdatingWindow) -> None:
+        """A scenario's maintenance window: ``SystemUpdating`` as soon as the endpoint is ``InService``."""
+        endpoint = self._find_endpoint(window.endpoint)
+        if endpoint is None:
+            return
+        if endpoint.endpoint_status != "InService":
+            self.scheduler.after(30.0, lambda: self._system_update(window), background=True)
+            return
+        self._set_status(endpoint, "SystemUpdating")
+
+        def done() -> None:
+            if (
+                self._find_endpoint(window.endpoint) is endpoint
+                and endpoint.endpoint_status == "SystemUpdating"
+            ):
+                self._set_status(endpoint, "InService")
+
+        self.scheduler.after(window.seconds, done)
+
+    def _find_endpoint(self, name: str) -> Any:
+        backend = self._backends.get(name)
+        return None if backend is None else backend.endpoints.get(name)
 
     @staticmethod
     def _check_same_variants(backend: Any, endpoint: Any, config: Any) -> None:
@@ -564,12 +901,28 @@ class SageMakerSimulator:
         def alive() -> bool:
             return backend.endpoints.get(name) is endpoint and self._guardrails.get(name) is state
 
+        fleet = sum(int(v.get("CurrentInstanceCount") or 1) for v in pending.variants)
+        self._deployment_stage(endpoint, "Creating", f"Launching {fleet} instance(s).")
+
         def shift(index: int) -> None:
             if not alive():
                 return
             share, bake = state.phases[index]
             state.share = share
-            self._variant_status(endpoint, "Baking")
+            instances = max(1, math.ceil(share * fleet - 1e-9))
+            capacity = "full" if share >= 1.0 else "canary" if index == 0 else "partial"
+            self._deployment_stage(
+                endpoint,
+                "ActivatingTraffic",
+                f"Activating traffic on {capacity} capacity of {instances} instance(s).",
+            )
+            wait = "TerminationWaitInSeconds" if index + 1 == len(state.phases) else "WaitIntervalInSeconds"
+            self._deployment_stage(
+                endpoint,
+                "Baking",
+                f"Baking for {bake:.0f} seconds ({wait}) "
+                f"with traffic enabled on {capacity} capacity of {instances} instance(s).",
+            )
             self.guardrails_log.append((self.scheduler.now, name, f"new fleet at {share:.0%} of traffic"))
             self._record_serving(name, self._snapshot(endpoint))
             watch(index, self.scheduler.now + bake)
@@ -592,11 +945,6 @@ class SageMakerSimulator:
         self._guardrails[name] = state
         self.scheduler.after(self.settings.endpoint_update_seconds, lambda: shift(0))
 
-    def _variant_status(self, endpoint: Any, status: str) -> None:
-        summary = endpoint.pending_deployment_summary or {}
-        for variant in summary.get("ProductionVariants", []):
-            variant["VariantStatus"] = [{"Status": status, "StartTime": self.stamp()}]
-
     def _rollback_reason(self, backend: Any, state: _Guardrails) -> str | None:
         alarms = cloudwatch_backends[backend.account_id][backend.region_name].alarms
         for alarm_name in state.alarms:
@@ -612,6 +960,10 @@ class SageMakerSimulator:
         self.guardrails_log.append((self.scheduler.now, name, f"rolling back: {why}"))
         state.share = 0.0
         self._set_status(endpoint, "RollingBack")
+        fleet = sum(int(n or 1) for n in state.new_instances.values())
+        self._deployment_stage(
+            endpoint, "Deleting", f"Rolling back: {why} Terminating {fleet} instance(s) of the new fleet."
+        )
 
         def done() -> None:
             if backend.endpoints.get(name) is not endpoint:
@@ -625,6 +977,13 @@ class SageMakerSimulator:
 
     def _finish_guardrails(self, backend: Any, endpoint: Any, state: _Guardrails, config: Any) -> None:
         name = endpoint.endpoint_name
+        if state.new_config not in backend.endpoint_configs:
+            # the config the deployment moves to was deleted meanwhile: it cannot complete
+            missing = _not_found("endpoint configuration", self._config_arn(backend, state.new_config))
+            self._roll_back_guardrails(backend, endpoint, state, missing.message)
+            return
+        old_fleet = sum(int(v.get("CurrentInstanceCount") or 1) for v in endpoint.production_variants)
+        self._deployment_stage(endpoint, "Deleting", f"Terminating {old_fleet} instance(s).")
         pending = self._pending.pop(name, None)
         self._guardrails.pop(name, None)
         endpoint.pending_deployment_summary = None
@@ -632,6 +991,7 @@ class SageMakerSimulator:
             endpoint.production_variants = pending.variants
         endpoint.endpoint_config_name = state.new_config
         endpoint.data_capture_config = config.data_capture_config
+        self._go_live_on(endpoint, config)
         self._live_packages[name] = state.new_packages
         self.guardrails_log.append((self.scheduler.now, name, "old fleet terminated"))
         self._set_status(endpoint, "InService")
@@ -669,6 +1029,9 @@ class SageMakerSimulator:
             )
         if endpoint.endpoint_status != "InService":
             raise _in_progress(endpoint)
+        # the variants' settings come from the live config: deleted, the change is refused
+        live_config = self._live_config(backend, endpoint)
+        instance_types = {v["VariantName"]: v.get("InstanceType") for v in live_config.production_variants}
         live = {v["VariantName"]: v for v in endpoint.production_variants}
         seen: set[str] = set()
         for entry in desired:
@@ -681,12 +1044,18 @@ class SageMakerSimulator:
                     f'"{endpoint.endpoint_config_name}".'
                 )
             seen.add(str(name))
+        no_capacity: list[str] = []  # variants scaling out onto an instance type SageMaker has none of
         for entry in desired:
             variant = live[entry["VariantName"]]
             if entry.get("DesiredWeight") is not None:
                 variant["DesiredWeight"] = float(entry["DesiredWeight"])
             if entry.get("DesiredInstanceCount") is not None:
                 variant["DesiredInstanceCount"] = int(entry["DesiredInstanceCount"])
+                more = variant["DesiredInstanceCount"] > int(variant.get("CurrentInstanceCount") or 0)
+                if more and self.settings.short_of(
+                    instance_types.get(variant["VariantName"]), self.scheduler.now
+                ):
+                    no_capacity.append(str(variant["VariantName"]))
         self._pending[endpoint_name] = _PendingUpdate(kind="weights")
         self._set_status(endpoint, "Updating")
 
@@ -694,12 +1063,17 @@ class SageMakerSimulator:
             if backend.endpoints.get(endpoint_name) is not endpoint:
                 return
             self._pending.pop(endpoint_name, None)
+            if no_capacity:
+                # the scale-out could not be provisioned: the instances stay as they were
+                for variant in endpoint.production_variants:
+                    if variant["VariantName"] in no_capacity and "CurrentInstanceCount" in variant:
+                        variant["DesiredInstanceCount"] = variant["CurrentInstanceCount"]
             for variant in endpoint.production_variants:
                 if "DesiredWeight" in variant:
                     variant["CurrentWeight"] = variant["DesiredWeight"]
                 if "DesiredInstanceCount" in variant:
                     variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"]
-            self._set_status(endpoint, "InService")
+            self._set_status(endpoint, "InService", NO_CAPACITY_REASON if no_capacity else None)
 
         self.scheduler.after(self.settings.weight_update_seconds, finish)
         return str(endpoint.arn)
@@ -718,13 +1092,20 @@ class SageMakerSimulator:
 
     @staticmethod
     def _variants_from_config(
-        config: Any, previous: list[dict[str, Any]] | None = None, exclude: set[str] | None = None
+        config: Any,
+        previous: list[dict[str, Any]] | None = None,
+        exclude: set[str] | None = None,
+        *,
+        variants: list[dict[str, Any]] | None = None,
     ) -> list[dict[str, Any]]:
-        """Live variants (``Current*``/``Desired*``) of a config, as an endpoint reports them."""
+        """Live variants (``Current*``/``Desired*``) of a config, as an endpoint reports them.
+
+        ``variants``: other variants of the config than its production ones (its shadow variants).
+        """
         retained = {v["VariantName"]: v for v in previous or []}
         exclude = exclude or set()
-        variants = []
-        for configured in config.production_variants:
+        live = []
+        for configured in config.production_variants if variants is None else variants:
             name = configured["VariantName"]
             weight = configured.get("InitialVariantWeight")
             variant: dict[str, Any] = {
@@ -743,8 +1124,8 @@ class SageMakerSimulator:
                     variant["CurrentInstanceCount"] = int(old["DesiredInstanceCount"])
             for key in [k for k in variant if k.startswith("Current")]:
                 variant[key.replace("Current", "Desired", 1)] = variant[key]
-            variants.append(variant)
-        return variants
+            live.append(variant)
+        return live
 
     def _packages_of_config(self, backend: Any, config: Any) -> dict[str, str]:
         packages = {}
@@ -841,7 +1222,13 @@ class SageMakerSimulator:
         endpoint.last_modified_time = self.stamp()
         self.status_log.append((self.scheduler.now, endpoint.endpoint_name, status))
         self._record_serving(endpoint.endpoint_name, self._snapshot(endpoint))
-        detail = {
+        detail = self._endpoint_detail(endpoint)
+        self._emit("aws.sagemaker", "SageMaker Endpoint State Change", detail, [endpoint.arn])
+
+    def _endpoint_detail(self, endpoint: Any) -> dict[str, Any]:
+        """The ``detail`` of SageMaker's endpoint events (upper-case status, epoch milliseconds)."""
+        status, reason = endpoint.endpoint_status, endpoint.failure_reason
+        return {
             "EndpointName": endpoint.endpoint_name,
             "EndpointArn": endpoint.arn,
             "EndpointConfigName": endpoint.endpoint_config_name,
@@ -859,7 +1246,46 @@ class SageMakerSimulator:
             "LastModifiedTime": epoch_millis(endpoint.last_modified_time),
             "Tags": {tag["Key"]: tag["Value"] for tag in endpoint.tags or []},
         }
-        self._emit("aws.sagemaker", "SageMaker Endpoint State Change", detail, [endpoint.arn])
+
+    def _deployment_stage(self, endpoint: Any, status: str, message: str) -> None:
+        """A stage of a guardrails deployment: the new fleet's ``VariantStatus`` in
+        ``PendingDeploymentSummary`` and a "SageMaker Endpoint Deployment State Change" event, shaped
+        as the example of https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html
+        ("SageMaker endpoint deployment state change")."""
+        started = self.stamp()
+        summary = endpoint.pending_deployment_summary or {}
+        for variant in summary.get("ProductionVariants", []):
+            variant["VariantStatus"] = [{"Status": status, "StatusMessage": message, "StartTime": started}]
+        detail = self._endpoint_detail(endpoint)
+        detail["ProductionVariants"] = [
+            {
+                key: v[key]
+                for key in (
+                    "VariantName",
+                    "CurrentWeight",
+                    "DesiredWeight",
+                    "CurrentInstanceCount",
+                    "DesiredInstanceCount",
+                )
+                if v.get(key) is not None
+            }
+            for v in endpoint.production_variants
+        ]
+        if summary:
+            detail["PendingDeploymentSummary"] = {
+                "EndpointConfigName": summary["EndpointConfigName"],
+                "StartTime": epoch_millis(summary["StartTime"]),
+                "ProductionVariants": [
+                    {
+                        **{k: v for k, v in variant.items() if k not in {"VariantStatus", "InstanceType"}},
+                        "VariantStatus": [
+                            {"Status": status, "StatusMessage": message, "StartTime": epoch_millis(started)}
+                        ],
+                    }
+                    for variant in summary.get("ProductionVariants", [])
+                ],
+            }
+        self._emit("aws.sagemaker", "SageMaker Endpoint Deployment State Change", detail, [endpoint.arn])
 
     def _emit_package_event(self, package: Any) -> None:
         if not self.settings.registry_events:
@@ -883,9 +1309,12 @@ class SageMakerSimulator:
             if described.get(key) is not None
         }
         detail["CreationTime"] = str(detail.get("CreationTime", ""))
-        self._emit(
-            "aws.sagemaker",
-            "SageMaker Model Package State Change",
-            detail,
-            [str(described["ModelPackageArn"])],
-        )
+        # "SageMaker may send multiple events to EventBridge for each state change" (SageMaker's
+        # EventBridge page): each one a separate event with its own id.
+        for _ in range(self.settings.events.registry_events_per_change):
+            self._emit(
+                "aws.sagemaker",
+                "SageMaker Model Package State Change",
+                dict(detail),
+                [str(described["ModelPackageArn"])],
+            )

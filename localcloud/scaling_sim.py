@@ -13,7 +13,8 @@ is compared with its target, the way the alarms Application Auto Scaling creates
 - always within ``[MinCapacity, MaxCapacity]``, which also applies at once after a registration.
 
 A change goes through ``UpdateEndpointWeightsAndCapacities`` of the simulator (the endpoint is
-``Updating`` for ``weightUpdateSeconds``) and only while the endpoint is ``InService``. Policies
+``Updating`` for ``weightUpdateSeconds``) and only while the endpoint is ``InService``; a change
+SageMaker refuses (the endpoint's config was deleted) is a failed activity. Policies
 on other metrics (custom ones such as the asynchronous backlog) are kept but not simulated.
 """
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from moto.applicationautoscaling import models as aas_models
+from moto.sagemaker.exceptions import ValidationError
 
 from localcloud.sagemaker_sim import VARIANT_SCALING_DIMENSION, SageMakerSimulator
 from localcloud.scheduler import Scheduler
@@ -141,7 +143,12 @@ class AutoscalingSimulator:
         if after == before:
             return
         self._last_change[f"{endpoint}/{variant}"] = self.scheduler.now
-        self.sagemaker.update_weights(
-            backend, endpoint, [{"VariantName": variant, "DesiredInstanceCount": after}]
-        )
+        try:
+            self.sagemaker.update_weights(
+                backend, endpoint, [{"VariantName": variant, "DesiredInstanceCount": after}]
+            )
+        except ValidationError as refused:
+            # e.g. the endpoint's config was deleted: SageMaker refuses the change, the activity fails
+            cause = f"{cause}; failed: {refused.message}"
+            after = before
         self.activities.append(ScalingActivity(self.scheduler.now, endpoint, variant, before, after, cause))

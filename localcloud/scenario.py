@@ -5,13 +5,16 @@ A bad scenario raises :class:`ScenarioError` with the file, the key and the prob
 
 from __future__ import annotations
 
+import json
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from localcloud.apicalls import SERVED_SERVICES, call_problem
 from localcloud.template import REPO_ROOT, Template, parameter_problem, template_parameters
 
 PACKAGE_KEY_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}/[1-9]\d*$")
@@ -72,11 +75,71 @@ class ModelSpec(_Strict):
     )
 
 
+class SystemUpdatingSpec(_Strict):
+    """SageMaker maintenance of an endpoint: ``SystemUpdating`` (updates refused) for a while."""
+
+    endpoint: str = Field(min_length=1, description="EndpointName")
+    at: float = Field(ge=0, description="virtual seconds; starts then or once the endpoint is InService")
+    seconds: float = Field(gt=0, description="how long the endpoint stays SystemUpdating")
+
+
+class CapacitySpec(_Strict):
+    """No instances of a type to be had: creates, updates and scale-outs needing them fail."""
+
+    instanceType: str = Field(min_length=1, description="e.g. ml.g5.xlarge")
+    at: float = Field(default=0.0, ge=0, description="virtual seconds")
+    until: float | None = Field(default=None, description="virtual seconds; none: to the end")
+
+    @model_validator(mode="after")
+    def _window(self) -> CapacitySpec:
+        if self.until is not None and self.until <= self.at:
+            raise ValueError("until must be after at")
+        return self
+
+
+class EventDeliverySpec(_Strict):
+    """``simulation.events``: EventBridge delivers at least once, possibly late; SageMaker may send
+    several events per state change (localcloud/eventbus.py)."""
+
+    registryEventsPerChange: int = Field(
+        default=1, ge=1, le=5, description="SageMaker Model Package State Change events per registry change"
+    )
+    duplicate: float | list[str] = Field(
+        default=0.0,
+        description="probability (0-1) that an event is delivered twice, or the detail-types always "
+        "delivered twice",
+    )
+    duplicateAfterSeconds: float = Field(
+        default=0.0, ge=0, le=86400, description="the second delivery's lag behind the first"
+    )
+    delaySeconds: float = Field(
+        default=0.0, ge=0, le=86400, description="every event reaches the bus this long after the change"
+    )
+
+    @field_validator("duplicate")
+    @classmethod
+    def _duplicate(cls, value: float | list[str]) -> float | list[str]:
+        if isinstance(value, list):
+            if not all(isinstance(v, str) and v.strip() for v in value):
+                raise ValueError("expected detail-types such as 'SageMaker Model Package State Change'")
+        elif not 0.0 <= value <= 1.0:
+            raise ValueError(f"a probability is 0 to 1, got {value:g}")
+        return value
+
+
 class SimulationSpec(_Strict):
     endpointCreateSeconds: float = Field(default=480.0, ge=0, description="Creating -> InService")
     endpointUpdateSeconds: float = Field(
         default=300.0, ge=0, description="UpdateEndpoint: Updating -> InService"
     )
+    endpointFailureSeconds: float = Field(
+        default=1800.0,
+        ge=0,
+        description="an endpoint that will fail stays Creating/Updating this long (AWS: ~24 min to ~1 h)",
+    )
+    endpointDeleteSeconds: float = Field(default=60.0, ge=0, description="DeleteEndpoint: Deleting -> gone")
+    systemUpdating: list[SystemUpdatingSpec] = Field(default_factory=list)
+    insufficientCapacity: list[CapacitySpec] = Field(default_factory=list)
     weightUpdateSeconds: float = Field(
         default=30.0, ge=0, description="UpdateEndpointWeightsAndCapacities: Updating -> InService"
     )
@@ -89,6 +152,17 @@ class SimulationSpec(_Strict):
         description="a variant without traffic (weight 0) publishes zeros (true) or no datapoints (false)",
     )
     registryEvents: bool = True
+    metricDelaySeconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="CloudWatch publishes a minute's AWS/SageMaker datapoints this long after it ends: "
+        "alarms and readers miss the newest minute(s)",
+    )
+    events: EventDeliverySpec = Field(
+        default_factory=lambda: EventDeliverySpec(),
+        description="how EventBridge delivers the events AWS services emit: late, twice, several per change",
+    )
 
 
 ALARM_STATES = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
@@ -182,11 +256,22 @@ class MonitorSpec(_Strict):
         return value
 
 
+CALL_PATTERN = r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$"
+
+
 class FaultSpec(_Strict):
-    call: str = Field(pattern=r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$")
+    call: str = Field(
+        pattern=CALL_PATTERN,
+        description="service:Action (sagemaker:CreateModel), or lambda:<FunctionLogicalId> of template.yaml",
+    )
     error: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9.]+$")
     times: int = Field(default=1, ge=1)
     after: float = Field(default=0.0, ge=0)
+    mode: Literal["before", "lost-response"] = Field(
+        default="before",
+        description="before: the call fails without effect; lost-response: it takes effect (a function's "
+        "handler runs), then the caller gets the error",
+    )
     message: str | None = Field(
         default=None,
         min_length=1,
@@ -209,6 +294,19 @@ class StartSpec(_Strict):
     input: Any = Field(default_factory=dict)
 
 
+class StopSpec(_Strict):
+    """``StopExecution``, as an operator does from the console: the execution ends ABORTED at once."""
+
+    execution: int = Field(ge=1, description="executions are numbered from 1 in start order")
+
+
+class AwsCallSpec(_Strict):
+    """A call made by hand (a user with boto3 or the console), e.g. a weight changed by someone."""
+
+    call: str = Field(pattern=CALL_PATTERN, description="service:Action, e.g. sagemaker:UpdateEndpoint")
+    params: dict[str, Any] = Field(default_factory=dict, description="the request, as boto3 takes it")
+
+
 class SetAlarmSpec(_Strict):
     """``SetAlarmState`` on an alarm (lasts until the next evaluation of an AWS/SageMaker alarm)."""
 
@@ -226,6 +324,8 @@ class Step(_Strict):
     start: StartSpec | None = None
     schedule: str | None = None
     setAlarm: SetAlarmSpec | None = None
+    stop: StopSpec | None = None
+    aws: AwsCallSpec | None = None
 
     @model_validator(mode="after")
     def _one_action(self) -> Step:
@@ -239,7 +339,7 @@ class Step(_Strict):
         return next(name for name in ACTIONS if getattr(self, _ATTR.get(name, name)) is not None)
 
 
-ACTIONS = ("register", "approve", "reject", "event", "start", "schedule", "setAlarm")
+ACTIONS = ("register", "approve", "reject", "event", "start", "schedule", "setAlarm", "stop", "aws")
 _ATTR = {"register": "register_"}  # "register" would shadow BaseModel.register
 
 
@@ -444,19 +544,12 @@ def load_scenario(path: Path) -> Scenario:
         if err["type"] == "extra_forbidden":
             problem = "unknown key"
         raise ScenarioError(file, _key_of(loc), problem) from exc
-    schedules: set[str] | None = None
+    for index, fault in enumerate(scenario.faults):
+        refused = fault_call_problem(fault.call)
+        if refused:
+            raise ScenarioError(file, f"faults[{index}].call", refused)
     for index, step in enumerate(scenario.timeline):
-        if step.event is not None and resolve_relative(path, step.event) is None:
-            raise ScenarioError(file, f"timeline[{index}].event", f"no such file {step.event!r}")
-        if step.schedule is not None:
-            schedules = _schedule_names() if schedules is None else schedules
-            if step.schedule not in schedules:
-                known = ", ".join(sorted(n for n in schedules if n[:1].isupper())) or "none"
-                raise ScenarioError(
-                    file,
-                    f"timeline[{index}].schedule",
-                    f"no schedule {step.schedule!r} in template.yaml (known: {known})",
-                )
+        _check_step(file, path, index, step)
     for index, expect in enumerate(scenario.expect):
         if expect.execution is not None and expect.execution > 10_000:
             raise ScenarioError(file, f"expect[{index}].execution", "execution numbers start at 1")
@@ -474,13 +567,100 @@ def load_scenario(path: Path) -> Scenario:
     return scenario
 
 
+def _check_step(file: str, path: Path, index: int, step: Step) -> None:
+    """What a step names must exist: its event file (an event), state machine, schedule, call."""
+    key = f"timeline[{index}]"
+    if step.event is not None:
+        event_file = resolve_relative(path, step.event)
+        if event_file is None:
+            raise ScenarioError(file, f"{key}.event", f"no such file {step.event!r}")
+        problem = event_problem(event_file)
+        if problem:
+            raise ScenarioError(file, f"{key}.event", f"{step.event}: {problem}")
+    if step.start is not None:
+        try:
+            _template().state_machine_by_alias(step.start.stateMachine)
+        except KeyError as exc:
+            raise ScenarioError(file, f"{key}.start.stateMachine", str(exc.args[0])) from exc
+    if step.schedule is not None:
+        schedules = _schedule_names()
+        if step.schedule not in schedules:
+            known = ", ".join(sorted(n for n in schedules if n[:1].isupper())) or "none"
+            raise ScenarioError(
+                file, f"{key}.schedule", f"no schedule {step.schedule!r} in template.yaml (known: {known})"
+            )
+    if step.aws is not None:
+        problem = call_problem(step.aws.call)
+        if problem:
+            raise ScenarioError(file, f"{key}.aws.call", problem)
+        problem = params_problem(step.aws.call, step.aws.params)
+        if problem:
+            raise ScenarioError(file, f"{key}.aws.params", problem)
+
+
+def event_problem(event_file: Path) -> str | None:
+    """Why a raw event file is not an event EventBridge could carry, or None.
+
+    An event on a bus has the ``source``, ``detail-type`` and ``detail`` (a JSON object) that
+    PutEvents requires (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsRequestEntry.html).
+    """
+    try:
+        event = json.loads(event_file.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot read: {exc}"
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+    if not isinstance(event, dict):
+        return f"expected an EventBridge event (a JSON object), got a JSON {type(event).__name__}"
+    for name in ("source", "detail-type"):
+        if not isinstance(event.get(name), str) or not event[name]:
+            return f"an EventBridge event needs a non-empty string {name!r}"
+    if not isinstance(event.get("detail"), dict):
+        return "an EventBridge event needs a 'detail' object"
+    return None
+
+
+def fault_call_problem(call: str) -> str | None:
+    """Why a fault's ``call`` names neither a served call nor a function of template.yaml, or None."""
+    service, _, name = call.partition(":")
+    if service == "lambda" and name in _template().functions():
+        return None
+    problem = call_problem(call)
+    if problem is None or service != "lambda":
+        return problem
+    known = ", ".join(sorted(_template().functions()))
+    return f"no function {name!r} in template.yaml (known: {known}) and no Lambda action {name!r}"
+
+
+def params_problem(call: str, params: dict[str, Any]) -> str | None:
+    """Why boto3 would refuse ``params`` for ``call`` before sending it, or None."""
+    from botocore.exceptions import ParamValidationError
+    from botocore.session import get_session
+    from botocore.validate import validate_parameters
+
+    service, _, action = call.partition(":")
+    model = get_session().get_service_model(SERVED_SERVICES[service]).operation_model(action)
+    try:
+        validate_parameters(params, model.input_shape)
+    except ParamValidationError as exc:
+        return str(exc.kwargs.get("report", exc)).strip()
+    return None
+
+
+@cache
+def _template() -> Template:
+    return Template()
+
+
 def _schedule_names() -> set[str]:
     """Every name a ``schedule`` step may use (as ``LocalCloud.find_schedule`` accepts them)."""
     names: set[str] = set()
-    for schedule in Template().schedules():
+    for schedule in _template().schedules():
         names |= {schedule.name, schedule.name.lower(), schedule.schedule_name}
         if schedule.target_kind == "stateMachine":
-            names.add(schedule.target_logical_id.removesuffix("StateMachine").lower())
+            short = schedule.target_logical_id.removesuffix("StateMachine")
+            # ``batchtransform`` and its first word, ``batch`` (as DESIGN.md's scenarios write it)
+            names |= {short.lower(), re.split(r"(?<=[a-z])(?=[A-Z])", short)[0].lower()}
     return names
 
 

@@ -37,19 +37,33 @@ class Scheduler:
         self._baton = threading.Event()
         self._participants = threading.local()
         self.errors: list[BaseException] = []
+        self._cancelled: set[int] = set()  # sequence numbers of entries that must not run
+        self._holder: str | None = None  # the key of the participant holding the baton
+        self._sleeping: dict[str, tuple[int, threading.Event]] = {}  # key -> (entry, wake)
 
     # --- time ----------------------------------------------------------------------------
     def datetime(self) -> datetime:
         return self.epoch + timedelta(seconds=self.now)
 
-    def at(self, when: float, callback: Callable[[], None], *, background: bool = False) -> None:
-        """Run ``callback`` at virtual second ``when``; ``background`` work never keeps a run alive."""
-        heapq.heappush(self._queue, (max(when, self.now), next(self._seq), background, callback))
+    def at(self, when: float, callback: Callable[[], None], *, background: bool = False) -> int:
+        """Run ``callback`` at virtual second ``when``; ``background`` work never keeps a run alive.
+        Returns the entry's number (for :meth:`cancel`)."""
+        seq = next(self._seq)
+        heapq.heappush(self._queue, (max(when, self.now), seq, background, callback))
         if not background:
             self._foreground += 1
+        return seq
 
-    def after(self, delay: float, callback: Callable[[], None], *, background: bool = False) -> None:
-        self.at(self.now + max(0.0, delay), callback, background=background)
+    def cancel(self, seq: int) -> None:
+        """Drop a queued entry: it neither runs, nor moves the clock, nor keeps a run alive."""
+        for _, queued, background, _ in self._queue:
+            if queued == seq and seq not in self._cancelled:
+                self._cancelled.add(seq)
+                if not background:
+                    self._foreground -= 1
+
+    def after(self, delay: float, callback: Callable[[], None], *, background: bool = False) -> int:
+        return self.at(self.now + max(0.0, delay), callback, background=background)
 
     def pending(self) -> int:
         return len(self._queue)
@@ -74,7 +88,10 @@ class Scheduler:
                     break
             elif when > until:
                 break
-            _, _, background, callback = heapq.heappop(self._queue)
+            _, seq, background, callback = heapq.heappop(self._queue)
+            if seq in self._cancelled:
+                self._cancelled.discard(seq)
+                continue
             if not background:
                 self._foreground -= 1
             self.now = max(self.now, when)
@@ -85,15 +102,19 @@ class Scheduler:
             self.now = max(self.now, until)
 
     # --- participants (execution threads) --------------------------------------------------
-    def _hand_over(self, wake: threading.Event) -> None:
+    def _hand_over(self, wake: threading.Event, key: str | None = None) -> None:
         """On the scheduler's thread: let one participant run until it hands the baton back."""
+        if key is not None:
+            self._sleeping.pop(key, None)
+        self._holder = key
         self._baton.clear()
         wake.set()
         if not self._baton.wait(STUCK_AFTER_SECONDS):
             raise SimulationStuck(f"a participant held the baton for {STUCK_AFTER_SECONDS} s at t={self.now}")
 
-    def spawn(self, target: Callable[[], None], name: str = "participant") -> None:
-        """Start ``target`` on its own thread, first run at the current virtual time."""
+    def spawn(self, target: Callable[[], None], name: str = "participant", key: str | None = None) -> None:
+        """Start ``target`` on its own thread, first run at the current virtual time; ``key`` names
+        the participant for :meth:`wake`."""
         wake = threading.Event()
 
         def body() -> None:
@@ -107,11 +128,25 @@ class Scheduler:
                 self._baton.set()
 
         threading.Thread(target=body, name=name, daemon=True).start()
-        self.after(0, lambda: self._hand_over(wake))
+        self.after(0, lambda: self._hand_over(wake, key))
 
     def sleep(self, seconds: float) -> None:
         """From a participant: sleep ``seconds`` of virtual time, letting everything else run."""
         wake = threading.Event()
-        self.after(seconds, lambda: self._hand_over(wake))
+        key = self._holder
+        seq = self.after(seconds, lambda: self._hand_over(wake, key))
+        if key is not None:
+            self._sleeping[key] = (seq, wake)
         self._baton.set()
         wake.wait()
+
+    def wake(self, key: str) -> bool:
+        """On the scheduler's thread: end the sleep of participant ``key`` now (its queued wake-up is
+        dropped) and let it run until it sleeps again or ends. False when it is not sleeping."""
+        sleeping = self._sleeping.get(key)
+        if sleeping is None:
+            return False
+        seq, wake = sleeping
+        self.cancel(seq)
+        self._hand_over(wake, key)
+        return True

@@ -22,6 +22,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
 
+NO_VALUE: Any = object()  # what ``Ref: AWS::NoValue`` resolves to: the property is dropped
+
+
 class _CfnLoader(yaml.SafeLoader):
     """A YAML loader that understands CloudFormation's short-form tags."""
 
@@ -90,8 +93,12 @@ def parameter_problem(declaration: dict[str, Any], value: str) -> str | None:
     if allowed is not None and value not in [str(v) for v in allowed]:
         return f"expected one of {', '.join(str(v) for v in allowed)}, got {value!r}"
     pattern = declaration.get("AllowedPattern")
-    if pattern is not None and not re.fullmatch(str(pattern), value):
-        return f"{value!r} does not match the parameter's AllowedPattern {pattern}"
+    # On a CommaDelimitedList "the pattern must match each value in the list" (CloudFormation User
+    # Guide, "Parameters" section).
+    values = value.split(",") if declaration.get("Type") == "CommaDelimitedList" else [value]
+    for item in values:
+        if pattern is not None and not re.fullmatch(str(pattern), item):
+            return f"{item!r} does not match the parameter's AllowedPattern {pattern}"
     if declaration.get("Type") == "Number":
         try:
             number = float(value)
@@ -209,7 +216,7 @@ class Template:
         raise KeyError(f"no local ARN for {logical_id} ({rtype})")
 
     # --- intrinsics --------------------------------------------------------------------
-    def _ref(self, name: str) -> str:
+    def _ref(self, name: str) -> Any:
         pseudo = {
             "AWS::Region": self.region,
             "AWS::AccountId": self.account,
@@ -220,6 +227,9 @@ class Template:
         if name in pseudo:
             return pseudo[name]
         if name in self.parameters:
+            declared = str(self.doc.get("Parameters", {}).get(name, {}).get("Type", "String"))
+            if declared == "CommaDelimitedList" or declared.startswith("List<"):
+                return [item.strip() for item in self.parameters[name].split(",")]
             return self.parameters[name]
         rtype = self.resources[name]["Type"]
         if rtype in {"AWS::SNS::Topic", "AWS::Serverless::StateMachine", "AWS::Serverless::LayerVersion"}:
@@ -235,16 +245,45 @@ class Template:
             return self.physical_name(logical_id)
         raise KeyError(f"unsupported attribute {logical_id}.{attribute}")
 
+    def condition(self, name: str) -> bool:
+        """A template ``Conditions`` entry, evaluated with the parameters in force."""
+        return bool(self.resolve(self.doc.get("Conditions", {})[name]))
+
     def resolve(self, value: Any) -> Any:
-        """Resolve ``Ref``, ``Fn::GetAtt``, ``Fn::Sub`` and ``Fn::Join`` recursively."""
+        """Resolve ``Ref``, ``Fn::GetAtt``, ``Fn::Sub``, ``Fn::Join``, ``Fn::Select``, ``Fn::Split``
+        and the condition functions (``Fn::If`` with ``AWS::NoValue``, ``Fn::Equals``, ``Fn::Not``,
+        ``Fn::And``, ``Fn::Or``) recursively."""
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            items = [self.resolve(item) for item in value]
+            return [item for item in items if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref":
+                if arg == "AWS::NoValue":
+                    return NO_VALUE
                 return self._ref(arg)
+            if key == "Fn::If":
+                name, when_true, when_false = arg
+                return self.resolve(when_true if self.condition(name) else when_false)
+            if key == "Condition" and isinstance(arg, str):
+                return self.condition(arg)
+            if key == "Fn::Equals":
+                left, right = (self.resolve(item) for item in arg)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not self.resolve(arg[0])
+            if key == "Fn::And":
+                return all(self.resolve(item) for item in arg)
+            if key == "Fn::Or":
+                return any(self.resolve(item) for item in arg)
+            if key == "Fn::Select":
+                index, items = arg
+                return self.resolve(items)[int(self.resolve(index))]
+            if key == "Fn::Split":
+                sep, text = arg
+                return str(self.resolve(text)).split(sep)
             if key == "Fn::GetAtt":
                 logical_id, attribute = arg if isinstance(arg, list) else str(arg).split(".", 1)
                 return self._get_att(logical_id, attribute)
@@ -264,8 +303,10 @@ class Template:
                 return re.sub(r"\$\{([^}!]+)\}", substitute, text)
             if key == "Fn::Join":
                 sep, items = arg
-                return sep.join(str(self.resolve(item)) for item in items)
-        return {k: self.resolve(v) for k, v in value.items()}
+                # the list may itself be an intrinsic (``!Ref`` of a CommaDelimitedList, ``!Split``)
+                return sep.join(str(item) for item in self.resolve(items))
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
     # --- what the local cloud runs -----------------------------------------------------
     def _of_type(self, rtype: str) -> dict[str, dict[str, Any]]:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from localcloud.iam import catalog
 from localcloud.template import TEMPLATE_PATH, load_yaml
 
 RUNTIME = "python3.13"
@@ -26,33 +27,22 @@ FUNCTION_TYPE = "AWS::Serverless::Function"
 LAYER_TYPE = "AWS::Serverless::LayerVersion"
 STATE_MACHINE_TYPE = "AWS::Serverless::StateMachine"
 
-# Actions AWS documents as not supporting resource-level permissions: ``Resource: "*"`` is the only
-# way to grant them. Anything else must name its resources. Compared case-insensitively, as IAM does.
-RESOURCE_STAR_ACTIONS: frozenset[str] = frozenset(
-    action.lower()
-    for action in (
-        "logs:CreateLogDelivery",
-        "logs:GetLogDelivery",
-        "logs:UpdateLogDelivery",
-        "logs:DeleteLogDelivery",
-        "logs:ListLogDeliveries",
-        "logs:PutResourcePolicy",
-        "logs:DescribeResourcePolicies",
-        "logs:DescribeLogGroups",
-        "ecr:GetAuthorizationToken",
-        "xray:PutTraceSegments",
-        "xray:PutTelemetryRecords",
-        "xray:GetSamplingRules",
-        "xray:GetSamplingTargets",
-        "cloudwatch:PutMetricData",
-        "cloudwatch:GetMetricStatistics",  # CloudWatch metrics have no ARNs
-        "sagemaker:ListEndpointConfigs",  # SageMaker List* actions take no resource
-        "sagemaker:ListMonitoringExecutions",
-        # Application Auto Scaling Describe* actions take no resource
-        "application-autoscaling:DescribeScalableTargets",
-        "application-autoscaling:DescribeScalingPolicies",
-    )
-)
+
+def takes_only_star(action: str) -> bool:
+    """Whether ``Resource: "*"`` is the only way to grant ``action``: the Service Authorization
+    Reference lists no resource type for the action, or it is a List action that requires none
+    (``List*``, ``GetMetricStatistics``,
+    ``PutMetricData``, Application Auto Scaling's ``Describe*``...). Unknown actions are not."""
+    try:
+        entry = catalog.action(action)
+    except catalog.UnknownAction:
+        return False
+    if not entry.resource_types:
+        return True
+    # A List action whose resource types are all optional lists what no request names (SageMaker
+    # ListModelPackages: "model-package" optional); other actions name their resource.
+    return entry.access_level == "List" and not any(r.required for r in entry.resource_types)
+
 
 # AWS managed policies that grant far more than any function here needs.
 BROAD_MANAGED_POLICY = re.compile(r"(FullAccess|AdministratorAccess|PowerUserAccess)$")
@@ -443,9 +433,14 @@ def check_iam(doc: Mapping[str, Any]) -> list[str]:
             for action in actions:
                 if action == "*" or action.endswith(":*"):
                     problems.append(f"{label}: wildcard Action {action!r}")
+                elif "*" not in action and "?" not in action:
+                    try:
+                        catalog.action(action)
+                    except catalog.UnknownAction as exc:
+                        problems.append(f"{label}: {exc}")
             resources = _as_list(statement.get("Resource"))
             if "*" in resources:
-                scoped = sorted(a for a in actions if a.lower() not in RESOURCE_STAR_ACTIONS)
+                scoped = sorted(a for a in actions if not takes_only_star(a))
                 if scoped:
                     problems.append(
                         f"{label}: Resource '*' for actions that support resource-level permissions: "

@@ -24,12 +24,22 @@ gets no datapoints, or zeros with ``simulation.noTrafficMetrics``.
 
 Datapoints go straight into moto's CloudWatch backend (no API round trip) and into
 :class:`MetricSeries`, which the alarm evaluator reads.
+
+CloudWatch publishes them late: a minute's datapoints become visible (to ``GetMetricStatistics``,
+``GetMetricData`` and alarm evaluation) ``simulation.metricDelaySeconds`` after the minute ends,
+60 s by default, so that "with slightly delayed publishing, the most recent minute never has data"
+(https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html, note on
+``FILL``) when an alarm evaluates at a minute boundary or a reader asks for the latest minutes.
+:attr:`MetricSeries.data` keeps every minute as SageMaker produced it (what really happened, for
+the report and autoscaling); :attr:`MetricSeries.published_end` says which minutes CloudWatch
+shows.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import NormalDist
@@ -71,16 +81,25 @@ class MinuteStat:
 
 
 class MetricSeries:
-    """Per-minute statistics of every ``AWS/SageMaker`` metric the simulator wrote."""
+    """Per-minute statistics of every ``AWS/SageMaker`` metric the simulator wrote.
+
+    ``get`` returns every minute written; CloudWatch shows only the minutes before
+    ``published_end`` (:meth:`publish_through`), which is what alarms evaluate.
+    """
 
     def __init__(self) -> None:
         self.data: dict[SeriesKey, dict[int, MinuteStat]] = {}
+        self.published_end = 0  # minutes before this one are published in CloudWatch
 
     def put(self, key: SeriesKey, minute: int, stat: MinuteStat) -> None:
         self.data.setdefault(key, {})[minute] = stat
 
     def get(self, key: SeriesKey) -> dict[int, MinuteStat] | None:
         return self.data.get(key)
+
+    def publish_through(self, end_minute: int) -> None:
+        """Minutes before ``end_minute`` are visible in CloudWatch from now on."""
+        self.published_end = max(self.published_end, end_minute)
 
 
 def percentile_rank(statistic: str) -> float | None:
@@ -191,13 +210,17 @@ class TrafficSimulator:
         seed: int,
         epoch: datetime,
         cloudwatch_backend: Any,
+        now: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
         self.sagemaker = sagemaker
         self.seed = seed
         self.epoch = epoch.replace(tzinfo=None)
         self._cloudwatch_backend = cloudwatch_backend  # a callable: the moto backend of the cloud
+        self._now = now  # the virtual clock; without one, every minute is published at once
         self.series = MetricSeries()
+        # minutes written but not yet published: (visible from, minute, CloudWatch datapoints)
+        self._unpublished: list[tuple[float, int, list[Any]]] = []
         # endpoint -> minute -> package -> requests (what Model Monitor executions look at)
         self.served: dict[str, dict[int, dict[str, int]]] = {}
         self._carry: dict[tuple[str, str], float] = {}
@@ -243,8 +266,18 @@ class TrafficSimulator:
                 self._variant_minute(
                     endpoint, variant_name, m, parts, instances[variant_name], datapoints, fleet=config
                 )
-        if datapoints:
-            self._cloudwatch_backend().metric_data.extend(datapoints)
+        visible_from = end + max(0.0, self.settings.metric_delay_seconds)
+        self._unpublished.append((visible_from, m, datapoints))
+        self.publish_due()
+
+    def publish_due(self) -> None:
+        """Publish, in minute order, every minute whose publishing delay has passed."""
+        now = self._now() if self._now is not None else math.inf
+        while self._unpublished and self._unpublished[0][0] <= now + 1e-9:
+            _, m, datapoints = self._unpublished.pop(0)
+            if datapoints:
+                self._cloudwatch_backend().metric_data.extend(datapoints)
+            self.series.publish_through(m + 1)
 
     def _variant_minute(
         self,

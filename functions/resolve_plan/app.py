@@ -31,6 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         cloudwatch=CloudWatchGateway(),
         autoscaling=ScalingGateway(),
         under_lock=bool(event.get("underLock")),
+        role_buckets=SETTINGS.role_buckets(),
     )
     metrics.add_metric(name="PlansResolved", unit=MetricUnit.Count, value=1)
     logger.info("resolved deployment plan", extra={"plan": plan.model_dump(mode="json")})

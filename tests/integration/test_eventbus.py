@@ -16,6 +16,8 @@ import pytest
 
 from localcloud.apicalls import Fault
 from localcloud.cloud import LocalCloud
+from localcloud.eventbus import EventDelivery, LocalEventBus
+from localcloud.sagemaker_sim import SimulationSettings
 from localcloud.template import Template
 
 TEMPLATE = """\
@@ -38,6 +40,11 @@ Resources:
           TARGET_ARN: !Ref TargetStateMachine
       EventInvokeConfig:
         MaximumRetryAttempts: 1
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: states:StartExecution
+              Resource: !Ref TargetStateMachine
       Events:
         Go:
           Type: EventBridgeRule
@@ -197,3 +204,95 @@ def test_faults_hit_the_handlers_calls_not_the_deliveries_and_lambda_retries_the
         # the deliveries are EventBridge's calls; the handler's StartExecution calls are the control plane's
         assert cloud.api.counts["lambda:Invoke"] == 2
         assert cloud.api.control_plane() == {"states:StartExecution": 2}
+
+
+# --- EventBridge delivery as AWS does it: several events per change, late, at least once -----------
+def _registry_change(local: LocalCloud) -> None:
+    """A model package registered pending approval, then approved: two registry changes."""
+    sm = local.client("sagemaker")
+    sm.create_model_package_group(ModelPackageGroupName="churn")
+    arn = sm.create_model_package(
+        ModelPackageGroupName="churn",
+        InferenceSpecification={
+            "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:1"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        ModelApprovalStatus="PendingManualApproval",
+    )["ModelPackageArn"]
+    sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+
+
+def _package_deliveries(local: LocalCloud) -> list[tuple[float, str, str, int]]:
+    return [
+        (d.at, d.event["id"], d.event["detail"]["ModelApprovalStatus"], d.attempt)
+        for d in local.bus.deliveries
+        if d.event["detail-type"] == "SageMaker Model Package State Change"
+    ]
+
+
+def test_by_default_each_registry_change_is_one_event_delivered_once_at_once(tiny_template: Path) -> None:
+    with LocalCloud(tiny_template) as local:
+        _registry_change(local)
+        local.run()
+        deliveries = _package_deliveries(local)
+        assert [(at, status, attempt) for at, _, status, attempt in deliveries] == [
+            (0.0, "PendingManualApproval", 1),
+            (0.0, "Approved", 1),
+        ]
+        assert len({event_id for _, event_id, _, _ in deliveries}) == 2
+
+
+def test_sagemaker_may_send_several_events_per_change_each_with_its_own_id(tiny_template: Path) -> None:
+    """SageMaker's EventBridge page: "SageMaker AI may send multiple events to EventBridge for each
+    state change. This behavior is expected and does not necessarily indicate an error."
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html)"""
+    simulation = SimulationSettings(events=EventDelivery(registry_events_per_change=2))
+    with LocalCloud(tiny_template, simulation=simulation) as local:
+        _registry_change(local)
+        local.run()
+        deliveries = _package_deliveries(local)
+        assert [status for _, _, status, _ in deliveries] == ["PendingManualApproval"] * 2 + ["Approved"] * 2
+        assert len({event_id for _, event_id, _, _ in deliveries}) == 4  # separate events, not redeliveries
+
+
+def test_eventbridge_delivers_late_and_twice_with_the_same_event_id(tiny_template: Path) -> None:
+    """Durable delivery is "at least once" and undeliverable events are "retried again later ... for
+    up to 24 hours" (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-delivery-level.html):
+    a repeated delivery is the same event (same ``id``), later."""
+    delivery = EventDelivery(
+        delay_seconds=20.0,
+        duplicate_detail_types=("SageMaker Model Package State Change",),
+        duplicate_after_seconds=90.0,
+    )
+    with LocalCloud(tiny_template, simulation=SimulationSettings(events=delivery)) as local:
+        _registry_change(local)
+        local.run()
+        deliveries = _package_deliveries(local)
+        assert [(at, status, attempt) for at, _, status, attempt in deliveries] == [
+            (20.0, "PendingManualApproval", 1),
+            (20.0, "Approved", 1),
+            (110.0, "PendingManualApproval", 2),
+            (110.0, "Approved", 2),
+        ]
+        assert deliveries[0][1] == deliveries[2][1] and deliveries[1][1] == deliveries[3][1]
+        assert deliveries[0][1] != deliveries[1][1]
+
+
+def test_which_events_are_delivered_twice_is_drawn_from_the_seed(tiny_template: Path) -> None:
+    def repeated(seed: int) -> list[bool]:
+        bus = LocalEventBus(
+            [], lambda rule, event: None, lambda: 0.0, lambda: "", "1", "r", delivery=half, seed=seed
+        )
+        plain = {"detail-type": "SageMaker Endpoint State Change"}
+        return [len(bus.delivery_delays(plain)) == 2 for _ in range(200)]
+
+    half = EventDelivery(duplicate_probability=0.5, duplicate_after_seconds=5.0)
+    first = repeated(7)
+    assert first == repeated(7)  # the same scenario always gives the same deliveries
+    assert first != repeated(8)
+    assert 70 < sum(first) < 130
+    never = LocalEventBus([], lambda rule, event: None, lambda: 0.0, lambda: "", "1", "r")
+    assert never.delivery_delays({"detail-type": "x"}) == [0.0]
+    with pytest.raises(ValueError):
+        EventDelivery(duplicate_probability=1.5)

@@ -49,35 +49,109 @@ def _alarm_events(cloud: LocalCloud) -> list[dict[str, Any]]:
 
 # --- missing data, M of N: synthetic datapoints -------------------------------------------------
 def _feed(cloud: LocalCloud, values: list[float | None]) -> None:
-    """Error rates for minutes 0.. (oldest first; None = no datapoint), then one evaluation."""
+    """Error rates for minutes 0.. (oldest first; None = no datapoint), all published, then one
+    evaluation."""
     for minute, value in enumerate(values):
         if value is not None:
             stat = MinuteStat(100, value * 100, 0.0, 1.0 if value else 0.0, "binary")
             cloud.traffic.series.put(("Invocation5XXErrors", ENDPOINT, "candidate"), minute, stat)
+    cloud.traffic.series.publish_through(len(values))
     cloud.alarms.evaluate_all(len(values))
 
 
 _ = None
 X, G = 0.2, 0.0  # breaching, good (threshold 0.05)
+RETAIN = "retain"
+TREATMENTS = ("missing", "ignore", "breaching", "notBreaching")
+INITIAL_STATES = ("INSUFFICIENT_DATA", "OK", "ALARM")
+
+
+def _row(text: str) -> list[float | None]:
+    """A row of the published tables: ``0`` non-breaching, ``X`` breaching, ``-`` missing; newest last."""
+    return [{"0": G, "X": X, "-": _}[c] for c in text.split()]
+
+
+# "Configuring how CloudWatch alarms treat missing data", section "How alarm state is evaluated
+# when data is missing":
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-evaluating-missing-data
+# (now https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html;
+# its last published source: doc_source/AlarmThatSendsEmail.md of
+# github.com/awsdocs/amazon-cloudwatch-user-guide, May 2023). Evaluation range 5, newest on the
+# right; the columns are MISSING, IGNORE, BREACHING, NOT BREACHING.
+TABLE_3_OF_3 = [  # Datapoints to Alarm 3, Evaluation Periods 3
+    ("0 - X - X", "OK", "OK", "OK", "OK"),
+    ("0 - - - -", "OK", "OK", "OK", "OK"),
+    ("- - - - -", "INSUFFICIENT_DATA", RETAIN, "ALARM", "OK"),
+    ("0 X X - X", "ALARM", "ALARM", "ALARM", "ALARM"),
+    ("- - X - -", "ALARM", RETAIN, "ALARM", "OK"),  # "premature alarm state"
+]
+TABLE_2_OF_3 = [  # Datapoints to Alarm 2, Evaluation Periods 3: "a 2 out of 3, M out of N alarm"
+    ("0 - X - X", "ALARM", "ALARM", "ALARM", "ALARM"),
+    ("0 0 X 0 X", "ALARM", "ALARM", "ALARM", "ALARM"),
+    ("0 - X - -", "OK", "OK", "ALARM", "OK"),
+    ("- - - - 0", "OK", "OK", "ALARM", "OK"),
+    ("- - - X -", "ALARM", RETAIN, "ALARM", "OK"),  # "premature alarm state"
+]
+# Rows of earlier editions of the same tables (same source, 2018 and 2019), which the May 2023
+# edition dropped but whose behaviour its text still describes: "the alarm does not go immediately
+# into ALARM state when the data is either - - - - X or - - - X - and Datapoints to Alarm is 3",
+# and a breach at least M periods old with nothing but missing data since does alarm.
+EARLIER_3_OF_3 = [
+    ("- - - - X", "INSUFFICIENT_DATA", RETAIN, "ALARM", "OK"),
+    ("X - - - -", "ALARM", RETAIN, "ALARM", "OK"),
+    ("- - - X -", "INSUFFICIENT_DATA", RETAIN, "ALARM", "OK"),  # the text's second example
+]
+EARLIER_2_OF_3 = [
+    ("- - - - X", "INSUFFICIENT_DATA", RETAIN, "ALARM", "OK"),
+]
+
+
+def _table_cases() -> list[Any]:
+    cases = []
+    for name, m, table in (
+        ("3 of 3", 3, TABLE_3_OF_3),
+        ("2 of 3", 2, TABLE_2_OF_3),
+        ("3 of 3, earlier edition", 3, EARLIER_3_OF_3),
+        ("2 of 3, earlier edition", 2, EARLIER_2_OF_3),
+    ):
+        for text, *expected in table:
+            cases.append(
+                pytest.param(m, text, dict(zip(TREATMENTS, expected, strict=True)), id=f"{name}: {text}")
+            )
+    return cases
+
+
+@pytest.mark.parametrize(("m", "row", "expected"), _table_cases())
+def test_the_published_missing_data_tables_row_by_row(m: int, row: str, expected: dict[str, str]) -> None:
+    """Each row, for each TreatMissingData, from each state an alarm can be in before."""
+    with cloud_with_models(versions=0) as cloud:
+        for treat in TREATMENTS:
+            _alarm(cloud, treat, EvaluationPeriods=3, DatapointsToAlarm=m, TreatMissingData=treat)
+        for initial in INITIAL_STATES:
+            for treat in TREATMENTS:
+                cloud.client("cloudwatch").set_alarm_state(
+                    AlarmName=treat, StateValue=initial, StateReason="test"
+                )
+            _feed(cloud, _row(row))
+            for treat in TREATMENTS:
+                wanted = initial if expected[treat] == RETAIN else expected[treat]
+                assert (treat, initial, _state(cloud, treat)["StateValue"]) == (treat, initial, wanted)
 
 
 @pytest.mark.parametrize(
     ("treat", "n", "m", "values", "initial", "expected"),
     [
-        ("missing", 3, 3, [_, _, _, _, _], None, "INSUFFICIENT_DATA"),
-        ("ignore", 3, 3, [_, _, _, _, _], "OK", "OK"),
-        ("breaching", 3, 3, [_, _, _, _, _], None, "ALARM"),
-        ("notBreaching", 3, 3, [_, _, _, _, _], None, "OK"),
-        # fewer real datapoints than N: missing decides on the real ones...
-        ("missing", 3, 3, [_, _, X, _, _], None, "ALARM"),
-        ("missing", 3, 3, [_, _, _, _, G], None, "OK"),
-        # ...except a single breach at the newest end of otherwise missing data
-        ("missing", 3, 2, [_, _, _, _, X], None, "INSUFFICIENT_DATA"),
-        ("missing", 3, 2, [_, _, _, X, X], None, "ALARM"),
-        ("ignore", 3, 3, [_, _, X, _, _], "OK", "OK"),
-        ("ignore", 3, 1, [_, _, _, _, X], "OK", "OK"),
+        # M = 1: one breaching datapoint is enough, even at the newest end of missing data (the
+        # oldest breach is at least M = 1 period old)
+        ("missing", 3, 1, [_, _, _, _, X], None, "ALARM"),
+        ("ignore", 3, 1, [_, _, _, _, X], "OK", "ALARM"),
         ("ignore", 3, 1, [_, _, _, X, _], "OK", "ALARM"),
+        # M real breaches among fewer than N real datapoints: ALARM under missing and ignore alike
+        ("missing", 3, 2, [_, _, _, X, X], None, "ALARM"),
+        ("ignore", 3, 2, [_, _, _, X, X], "OK", "ALARM"),
+        # a non-breaching datapoint among fewer than N: the real datapoints decide
         ("ignore", 3, 3, [_, _, _, _, G], "ALARM", "OK"),
+        ("missing", 3, 2, [_, X, _, _, G], "ALARM", "OK"),
         # breaching / notBreaching fill the gap to N
         ("notBreaching", 3, 2, [_, _, _, _, X], None, "OK"),
         ("notBreaching", 3, 2, [_, _, _, X, X], "OK", "ALARM"),
@@ -100,6 +174,21 @@ def test_missing_data_and_m_out_of_n(
             )
         _feed(cloud, values)
         assert _state(cloud)["StateValue"] == expected
+
+
+def test_a_lone_breach_with_missing_data_alarms_only_once_it_is_m_periods_old() -> None:
+    """AlarmThatSendsEmail.html#CloudWatch-alarms-avoiding-premature-transition: "- - - - X" and
+    "- - - X -" do not alarm with Datapoints to Alarm 3 (the next datapoint may be non-breaching);
+    "- - X - -" does. Evaluated minute after minute as the breach ages."""
+    with cloud_with_models(versions=0) as cloud:
+        _alarm(cloud, EvaluationPeriods=3, DatapointsToAlarm=3)  # TreatMissingData: missing
+        states = []
+        for minutes in (5, 6, 7):  # the breach at minute 4, then nothing: "- - - - X", "- - - X -", ...
+            _feed(cloud, [_, _, _, _, X, *([_] * (minutes - 5))])
+            states.append(_state(cloud)["StateValue"])
+        assert states == ["INSUFFICIENT_DATA", "INSUFFICIENT_DATA", "ALARM"]
+        reason = _state(cloud)["StateReason"]
+        assert reason.startswith("Threshold Crossed: 1 out of the last 1 datapoints [0.2 (")
 
 
 def test_a_new_alarm_is_insufficient_data_and_a_put_keeps_the_state() -> None:

@@ -236,24 +236,58 @@ def test_retain_all_variant_properties_keeps_the_live_weights() -> None:
         assert [v["CurrentWeight"] for v in live] == [0.5, 0.5]
 
 
-def test_deleting_the_config_of_an_in_flight_update_is_rejected_and_allowed_after() -> None:
+def test_deleting_a_config_in_use_is_allowed_and_breaks_what_needs_it() -> None:
+    """SageMaker only warns against deleting a config in use ("You must not delete an
+    EndpointConfig in use by an endpoint that is live or while the UpdateEndpoint or CreateEndpoint
+    operations are being performed on the endpoint",
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeleteEndpointConfig.html); an update
+    then fails with "Could not find endpoint configuration" (hashicorp/terraform-provider-aws#40048,
+    #48997). The simulator used to refuse the deletion: kinder than AWS."""
     with cloud_with_models() as cloud:
         sm = cloud.client("sagemaker")
         baseline_config(cloud)
         canary_config(cloud)
+        canary_config(cloud, "canary-2")
         live_endpoint(cloud)
+        # Given an update moving to "canary" whose config is deleted in flight
         sm.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName="canary")
-        with pytest.raises(ClientError) as in_flight:
-            sm.delete_endpoint_config(EndpointConfigName="canary")
-        code, message = _error(in_flight)
-        assert (
-            code == "ValidationException" and "endpoint-config/canary" in message and ENDPOINT_ARN in message
-        )
-        sm.delete_endpoint_config(EndpointConfigName="baseline")  # the old config may go
+        sm.delete_endpoint_config(EndpointConfigName="canary")
         cloud.run()
-        assert sm.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"] == "canary"
-        sm.delete_endpoint_config(EndpointConfigName="canary")  # the live endpoint keeps serving
+        # Then the update fails and the old fleet keeps serving
+        after = sm.describe_endpoint(EndpointName=ENDPOINT)
+        assert (after["EndpointStatus"], after["EndpointConfigName"]) == ("InService", "baseline")
+        canary_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint-config/canary"
+        assert after["FailureReason"] == f'Could not find endpoint configuration "{canary_arn}".'
+        # When the live config is deleted, the endpoint keeps serving
+        sm.delete_endpoint_config(EndpointConfigName="baseline")
         assert sm.describe_endpoint(EndpointName=ENDPOINT)["EndpointStatus"] == "InService"
+        # But an update and a weight change, which need it, are refused
+        baseline_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint-config/baseline"
+        missing = ("ValidationException", f'Could not find endpoint configuration "{baseline_arn}".')
+        for call in (
+            lambda: sm.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName="canary-2"),
+            lambda: sm.update_endpoint_weights_and_capacities(
+                EndpointName=ENDPOINT,
+                DesiredWeightsAndCapacities=[{"VariantName": "baseline", "DesiredInstanceCount": 3}],
+            ),
+        ):
+            with pytest.raises(ClientError) as refused:
+                call()
+            assert _error(refused) == missing
+
+
+def test_a_create_whose_config_is_deleted_meanwhile_fails() -> None:
+    """https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeleteEndpointConfig.html: deleting
+    the config of an endpoint being created is allowed, and the creation cannot complete."""
+    with cloud_with_models() as cloud:
+        sm = cloud.client("sagemaker")
+        baseline_config(cloud)
+        sm.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="baseline")
+        sm.delete_endpoint_config(EndpointConfigName="baseline")
+        cloud.run()
+        described = sm.describe_endpoint(EndpointName=ENDPOINT)
+        assert described["EndpointStatus"] == "Failed"
+        assert "Could not find endpoint configuration" in described["FailureReason"]
 
 
 def test_deleting_what_does_not_exist_gives_sagemakers_messages() -> None:

@@ -59,7 +59,7 @@ def test_hourly_executions_end_with_violations_when_a_violating_version_had_traf
     simulation = settings(v1={"monitor": "ok"}, v2={"monitor": "violations"})
     with cloud_with_models(simulation) as cloud:
         sm = cloud.client("sagemaker")
-        baseline_config(cloud)
+        baseline_config(cloud, capture=True)
         live_endpoint(cloud)
         arn = sm.create_monitoring_schedule(
             MonitoringScheduleName="churn-dq", MonitoringScheduleConfig=_schedule_config()
@@ -102,7 +102,7 @@ def test_list_monitoring_executions_filters_and_sorts() -> None:
     simulation = settings(v1={"monitor": "violations"})
     with cloud_with_models(simulation) as cloud:
         sm = cloud.client("sagemaker")
-        baseline_config(cloud)
+        baseline_config(cloud, capture=True)
         live_endpoint(cloud)
         sm.create_monitoring_schedule(
             MonitoringScheduleName="churn-dq", MonitoringScheduleConfig=_schedule_config()
@@ -138,7 +138,7 @@ def test_no_traffic_in_the_window_fails_and_a_failing_version_fails() -> None:
     simulation = settings(v2={"monitor": "failed"})
     with cloud_with_models(simulation) as cloud:
         sm = cloud.client("sagemaker")
-        shifted = canary_endpoint(cloud, candidate_weight=0.5)
+        shifted = canary_endpoint(cloud, candidate_weight=0.5, capture=True)
         cloud.run(until=shifted + 600)  # the last hour now holds ten minutes of candidate traffic
         sm.create_monitoring_schedule(
             MonitoringScheduleName="now",
@@ -157,7 +157,7 @@ def test_no_traffic_in_the_window_fails_and_a_failing_version_fails() -> None:
         assert execution["FailureReason"].startswith("AlgorithmError")
     with cloud_with_models() as cloud:
         sm = cloud.client("sagemaker")
-        baseline_config(cloud)
+        baseline_config(cloud, capture=True)
         live_endpoint(cloud)
         sm.update_endpoint_weights_and_capacities(
             EndpointName=ENDPOINT,
@@ -175,10 +175,34 @@ def test_no_traffic_in_the_window_fails_and_a_failing_version_fails() -> None:
         )
 
 
+def test_an_endpoint_that_captures_nothing_gives_executions_no_data() -> None:
+    """Model Monitor analyses the data an endpoint captures: without a ``DataCaptureConfig`` the
+    executions fail with "Job inputs had no data" whatever the traffic (aws/sagemaker-python-sdk#2634).
+    Capture turned on by an update counts from then on."""
+    with cloud_with_models() as cloud:
+        sm = cloud.client("sagemaker")
+        baseline_config(cloud)  # serving, but capturing nothing
+        baseline_config(cloud, "captured", capture=True)
+        live_endpoint(cloud)
+        sm.create_monitoring_schedule(
+            MonitoringScheduleName="churn-dq", MonitoringScheduleConfig=_schedule_config()
+        )
+        cloud.run(until=3600 + 600)
+        (first,) = _executions(cloud)
+        assert (first["MonitoringExecutionStatus"], first["FailureReason"]) == (
+            "Failed",
+            "Job inputs had no data",
+        )
+        sm.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName="captured")
+        cloud.run(until=3 * 3600 + 600)
+        latest = _executions(cloud, SortBy="ScheduledTime", SortOrder="Descending")[0]
+        assert latest["MonitoringExecutionStatus"] == "Completed"
+
+
 def test_deleted_or_stopped_schedules_stop_running() -> None:
     with cloud_with_models() as cloud:
         sm = cloud.client("sagemaker")
-        baseline_config(cloud)
+        baseline_config(cloud, capture=True)
         live_endpoint(cloud)
         sm.create_monitoring_schedule(MonitoringScheduleName="a", MonitoringScheduleConfig=_schedule_config())
         sm.create_monitoring_schedule(MonitoringScheduleName="b", MonitoringScheduleConfig=_schedule_config())
@@ -207,7 +231,7 @@ def test_invalid_schedules_are_rejected() -> None:
                 MonitoringScheduleName="x", MonitoringScheduleConfig=_schedule_config()
             )
         assert "Could not find endpoint" in no_endpoint.value.response["Error"]["Message"]
-        baseline_config(cloud)
+        baseline_config(cloud, capture=True)
         live_endpoint(cloud)
         with pytest.raises(ClientError) as bad_cron:
             sm.create_monitoring_schedule(

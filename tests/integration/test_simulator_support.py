@@ -68,16 +68,28 @@ def variant(name: str, model: str, weight: float | None = None, count: int = 1) 
     return out
 
 
-def baseline_config(cloud: LocalCloud, name: str = "baseline") -> None:
+CAPTURE = {
+    "EnableCapture": True,
+    "InitialSamplingPercentage": 100,
+    "DestinationS3Uri": "s3://capture-bucket/churn",
+    "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+}
+
+
+def baseline_config(cloud: LocalCloud, name: str = "baseline", *, capture: bool = False) -> None:
+    """A one-variant config; ``capture``: with data capture (what Model Monitor analyses)."""
     cloud.client("sagemaker").create_endpoint_config(
-        EndpointConfigName=name, ProductionVariants=[variant("baseline", "m1", count=2)]
+        EndpointConfigName=name,
+        ProductionVariants=[variant("baseline", "m1", count=2)],
+        **({"DataCaptureConfig": CAPTURE} if capture else {}),
     )
 
 
-def canary_config(cloud: LocalCloud, name: str = "canary") -> None:
+def canary_config(cloud: LocalCloud, name: str = "canary", *, capture: bool = False) -> None:
     cloud.client("sagemaker").create_endpoint_config(
         EndpointConfigName=name,
         ProductionVariants=[variant("baseline", "m1", count=2), variant("candidate", "m2", weight=0.0)],
+        **({"DataCaptureConfig": CAPTURE} if capture else {}),
     )
 
 
@@ -87,10 +99,10 @@ def live_endpoint(cloud: LocalCloud, config: str = "baseline") -> None:
     cloud.run()
 
 
-def canary_endpoint(cloud: LocalCloud, candidate_weight: float = 0.1) -> float:
+def canary_endpoint(cloud: LocalCloud, candidate_weight: float = 0.1, *, capture: bool = False) -> float:
     """A live two-variant endpoint with ``candidate_weight`` on the candidate; returns when it is."""
-    baseline_config(cloud)
-    canary_config(cloud)
+    baseline_config(cloud, capture=capture)
+    canary_config(cloud, capture=capture)
     live_endpoint(cloud)
     sm = cloud.client("sagemaker")
     sm.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName="canary")

@@ -10,6 +10,7 @@ import pytest
 
 from localcloud.scheduler import Scheduler
 from localcloud.traffic import MinuteStat, aggregate, binomial
+from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from tests.integration.test_simulator_support import (
     ENDPOINT,
     canary_endpoint,
@@ -19,10 +20,13 @@ from tests.integration.test_simulator_support import (
 )
 
 
-def _statistics(cloud: Any, metric: str, variant: str, minutes: int, stat: str) -> list[dict[str, Any]]:
-    """Datapoints of the last ``minutes`` whole minutes."""
+def _statistics(
+    cloud: Any, metric: str, variant: str, minutes: int, stat: str, *, unpublished: int = 1
+) -> list[dict[str, Any]]:
+    """Datapoints of ``minutes`` whole minutes, leaving out the newest ``unpublished`` minutes
+    (CloudWatch has not published the newest one yet with the default 60 s delay)."""
     now = cloud.scheduler.datetime()
-    end = now.replace(second=0, microsecond=0)
+    end = now.replace(second=0, microsecond=0) - timedelta(minutes=unpublished)
     return list(
         cloud.client("cloudwatch").get_metric_statistics(
             Namespace="AWS/SageMaker",
@@ -96,11 +100,64 @@ def test_a_variant_without_traffic_has_no_datapoints_unless_zeros_are_asked_for(
     simulation.no_traffic_metrics = True
     with cloud_with_models(simulation) as cloud:
         shifted = canary_endpoint(cloud, candidate_weight=0.0)
-        cloud.run(until=shifted + 300)
+        cloud.run(until=shifted + 360)
         assert [p["Sum"] for p in _statistics(cloud, "Invocations", "candidate", 5, "Sum")] == [0.0] * 5
         assert [
             p["Average"] for p in _statistics(cloud, "Invocation5XXErrors", "candidate", 5, "Average")
         ] == [0.0] * 5
+
+
+@pytest.mark.parametrize(("delay", "hidden"), [(60.0, 1), (150.0, 3), (0.0, 0)])
+def test_cloudwatch_publishes_a_minute_late(delay: float, hidden: int) -> None:
+    """The metric math page (note on FILL): "with slightly delayed publishing, the most recent minute
+    never has data" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html).
+    A minute's datapoints appear ``metric_delay_seconds`` after it ends, to readers and to alarms."""
+    simulation = settings()
+    simulation.metric_delay_seconds = delay
+    with cloud_with_models(simulation) as cloud:
+        shifted = canary_endpoint(cloud, candidate_weight=0.1)
+        boundary = (shifted // 60 + 12) * 60
+        cloud.run(until=boundary)  # the minute boundary: alarms evaluate now
+        visible = _statistics(cloud, "Invocations", "candidate", 8, "Sum", unpublished=0)
+        newest = cloud.scheduler.datetime().replace(tzinfo=None) - timedelta(minutes=hidden + 1)
+        assert len(visible) == 8 - hidden
+        assert max(p["Timestamp"] for p in visible).replace(tzinfo=None) == newest
+        assert cloud.traffic.series.published_end == boundary // 60 - hidden
+        written = cloud.traffic.series.get(("Invocations", ENDPOINT, "candidate"))
+        assert written is not None and max(written) == boundary // 60 - 1  # written, not yet shown
+        cloud.run(until=boundary + delay)  # the newest minute is published once the delay is over
+        shown = _statistics(cloud, "Invocations", "candidate", 8, "Sum", unpublished=0)
+        assert max(p["Timestamp"] for p in shown).replace(tzinfo=None) == newest + timedelta(minutes=hidden)
+
+
+def test_an_alarm_sees_only_published_minutes() -> None:
+    """The newest minute is missing when the alarm evaluates: a model that turns bad is caught a
+    minute later than with same-minute metrics."""
+    alarm = {
+        "AlarmName": "candidate-5xx",
+        "Namespace": "AWS/SageMaker",
+        "MetricName": "Invocation5XXErrors",
+        "Dimensions": dims("candidate"),
+        "Statistic": "Average",
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "Threshold": 0.05,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+    }
+    alarm_times = []
+    for delay in (0.0, 60.0):
+        simulation = settings(v2={"error_rate": 0.5})
+        simulation.metric_delay_seconds = delay
+        with cloud_with_models(simulation) as cloud:
+            cloud.client("cloudwatch").put_metric_alarm(**alarm)
+            shifted = canary_endpoint(cloud, candidate_weight=0.5)
+            cloud.run(until=shifted + 600)
+            (to_alarm,) = [t.at for t in cloud.alarms.transitions if t.new == "ALARM"]
+            reason_data = cloud.client("cloudwatch").describe_alarms(AlarmNames=["candidate-5xx"])
+            assert reason_data["MetricAlarms"][0]["StateValue"] == "ALARM"
+            alarm_times.append(to_alarm)
+    assert alarm_times[1] == alarm_times[0] + 60
 
 
 def test_background_work_does_not_keep_a_run_alive() -> None:
@@ -160,3 +217,24 @@ def test_aggregate_statistics_over_minutes() -> None:
     assert aggregate(errors, "SampleCount") == 400
     assert aggregate(errors, "p99") == 1.0 and aggregate(errors, "p50") == 0.0
     assert aggregate([], "Average") is None
+
+
+def test_the_canary_judges_gateway_reports_how_far_cloudwatch_has_published() -> None:
+    """What the judge reads: the candidate's invocations since the shift, and the end of the newest
+    published minute, a minute behind the newest whole minute with the default delay."""
+    with cloud_with_models() as cloud:
+        shifted = canary_endpoint(cloud, candidate_weight=0.1)
+        cloud.run(until=shifted + 10 * 60 + 10)
+        now = cloud.scheduler.datetime()
+        gateway = CloudWatchGateway(cloud.client("cloudwatch"))
+        start = cloud.scheduler.epoch + timedelta(seconds=shifted)
+        total, through = gateway.published_invocations(ENDPOINT, "candidate", start, now)
+        newest_whole_minute_end = now.replace(second=0, microsecond=0)
+        assert through == newest_whole_minute_end - timedelta(minutes=1)
+        written = cloud.traffic.series.get(("Invocations", ENDPOINT, "candidate")) or {}
+        assert total == sum(
+            stat.total
+            for minute, stat in written.items()
+            if start <= cloud.scheduler.epoch + timedelta(minutes=minute) < through
+        )
+        assert gateway.published_invocations(ENDPOINT, "candidate", now, now) == (0.0, None)

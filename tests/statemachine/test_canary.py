@@ -207,7 +207,7 @@ def test_the_rollback_record_carries_the_verdict_and_the_candidate_alarms_are_go
 
 
 def test_data_capture_from_the_group_config_is_on_every_config_the_endpoint_uses(tmp_path: Path) -> None:
-    capture = {"samplingPercentage": 20, "destination": "s3://capture-bucket/churn"}
+    capture = {"samplingPercentage": 20, "destination": "s3://smdeploy-data-capture/churn"}
     result = canary(
         tmp_path,
         groups={
@@ -223,7 +223,7 @@ def test_data_capture_from_the_group_config_is_on_every_config_the_endpoint_uses
     assert configs, "the report lists the remaining endpoint configs"
     for config in configs.values():
         assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 20
-        assert config["DataCaptureConfig"]["DestinationS3Uri"] == "s3://capture-bucket/churn"
+        assert config["DataCaptureConfig"]["DestinationS3Uri"] == "s3://smdeploy-data-capture/churn"
 
 
 def test_a_serverless_group_deploys_and_rolls_out_serverless_variants(tmp_path: Path) -> None:

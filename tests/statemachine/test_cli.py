@@ -28,6 +28,9 @@ def test_every_scenario_in_the_repository_passes(scenario: Path) -> None:
     failed = [c for c in rehearsal.report["checks"] if not c["ok"]]
     assert rehearsal.ok, failed
     assert rehearsal.report["checks"], "a scenario in the repository must state expectations"
+    # IAM is enforced from template.yaml: the deployed stack would be allowed every call it made.
+    assert rehearsal.report["iamChecks"] > 0
+    assert rehearsal.report["accessDenied"] == []
 
 
 def test_json_output_is_one_document_with_the_documented_keys() -> None:

@@ -49,6 +49,7 @@ def scenario(
         "name": "fault matrix",
         "groups": {"churn": group or {"endpoint": "churn-prod", "strategy": CANARY}},
         "data": {"s3://mme-models/README.txt": "multi-model artifacts"},
+        "parameters": {"ModelArtifactBuckets": "sagemaker-us-east-1-123456789012,mme-models"},
         "models": {"churn/1": {"errorRate": 0.001}, "churn/2": {"errorRate": candidate_error_rate}},
         "simulation": {"endpointCreateSeconds": 120, "endpointUpdateSeconds": 120, "requestsPerMinute": 600},
         "faults": faults,

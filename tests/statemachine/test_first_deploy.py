@@ -108,9 +108,13 @@ def test_endpoint_not_in_service_by_the_deadline_fails_with_a_named_error(tmp_pa
     )
     ex = execution(result)
     assert (ex["outcome"], ex["error"]) == ("FAILED", "EndpointDeployTimeout")
-    assert "churn-prod" in ex["cause"]
-    # the template's default deadline is 3600 s
-    assert 3600 <= ex["stoppedAt"] - ex["startedAt"] < 3600 + 60
+    assert "churn-prod was still Creating" in ex["cause"].replace("'", "")
+    # The template's default deadline is 3600 s. SageMaker refuses to delete an endpoint while it is
+    # Creating (aws/amazon-sagemaker-examples#3432), so the deployment then watches it until it
+    # settles rather than leave it without an owner: this one turns InService at 20000 s and is left
+    # serving, for the next deployment to update.
+    assert 20000 <= ex["stoppedAt"] - ex["startedAt"] < 20000 + 60
+    assert result.report["endpoints"]["churn-prod"]["status"] == "InService"
 
 
 def test_failed_endpoint_is_deleted_and_reason_recorded(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 from tests.statemachine.helpers import execution, rehearse
 
 PREFIX = "s3://mme-models/churn/"
+# The model role reads the packages' artifacts (the SageMaker default bucket) and the prefix's bucket.
+ARTIFACT_BUCKETS = "sagemaker-us-east-1-123456789012,mme-models"
 
 
 def scenario(models: dict[str, Any], versions: int, groups: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -15,6 +17,7 @@ def scenario(models: dict[str, Any], versions: int, groups: dict[str, Any] | Non
         "name": "multi-model",
         "groups": groups or {"churn": {"endpoint": "churn-mme", "multiModel": {"artifactPrefix": PREFIX}}},
         "data": {"s3://mme-models/README.txt": "models live under churn/"},
+        "parameters": {"ModelArtifactBuckets": ARTIFACT_BUCKETS},
         "models": models,
         "timeline": [
             {"at": 3600 * (v - 1), "approve": {"group": "churn", "version": v}}

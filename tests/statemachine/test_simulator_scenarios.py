@@ -13,12 +13,20 @@ from localcloud.scenario import ScenarioError, load_scenario
 from tests.statemachine.helpers import execution, rehearse
 
 CHURN = {"churn": {"endpoint": "churn-prod"}}
+# Model Monitor analyses captured data only ("Job inputs had no data" otherwise,
+# aws/sagemaker-python-sdk#2634): the monitored endpoint captures its traffic.
+CAPTURED = {
+    "churn": {
+        "endpoint": "churn-prod",
+        "dataCapture": {"samplingPercentage": 100, "destination": "s3://smdeploy-data-capture/churn"},
+    }
+}
 
 
 def _scenario(**extra: Any) -> dict[str, Any]:
     return {
         "name": "simulator",
-        "groups": CHURN,
+        "groups": CAPTURED,
         "models": {"churn/1": {"errorRate": 0.001, "latencyMs": 40, "monitor": "violations"}},
         "simulation": {"weightUpdateSeconds": 20, "requestsPerMinute": 300, "noTrafficMetrics": True},
         "alarms": [

@@ -70,7 +70,7 @@ WORKLOADS = [
 def test_every_recommendation_comes_with_a_config_smdeploy_accepts_and_a_scenario(
     workload: dict[str, Any],
 ) -> None:
-    from localcloud.template import template_parameters
+    from localcloud.template import parameter_problem, template_parameters
     from smdeploy.advice import starter
     from smdeploy.models import GroupConfig
 
@@ -83,3 +83,6 @@ def test_every_recommendation_comes_with_a_config_smdeploy_accepts_and_a_scenari
     else:
         assert advice.groupConfig is not None
         GroupConfig.model_validate(advice.groupConfig)  # the group config parser accepts it as it is
+    declared = template_parameters()
+    for name, value in (advice.templateParameters or {}).items():
+        assert parameter_problem(declared[name], value) is None, name  # CloudFormation would take it

@@ -146,3 +146,41 @@ def test_a_failed_job_raises_with_its_failure_reason() -> None:
     )
     with pytest.raises(TransformJobFailed, match="ClientError: bad row"):
         check_transform(batch_plan, sagemaker=sagemaker)  # type: ignore[arg-type]
+
+
+# --- what the model execution role may read and write ---------------------------------------------
+def _with_artifact(url: str) -> FakeSageMaker:
+    sagemaker = FakeSageMaker({1: "Approved"})
+    described = sagemaker.find_model_package
+
+    def find_model_package(arn: str) -> dict[str, Any] | None:
+        found = described(arn)
+        return found and {
+            **found,
+            "InferenceSpecification": {"Containers": [{"Image": "i", "ModelDataUrl": url}]},
+        }
+
+    sagemaker.find_model_package = find_model_package  # type: ignore[method-assign]
+    return sagemaker
+
+
+def test_the_package_artifact_and_the_output_must_lie_in_the_model_role_buckets() -> None:
+    from smdeploy.buckets import RoleBuckets
+
+    buckets = RoleBuckets(read=("sagemaker-us-east-1-123456789012",), write=("scoring",))
+    s3 = FakeS3({"s3://scoring/in/2026-01-02/"})
+    good = _with_artifact("s3://sagemaker-us-east-1-123456789012/churn/1/model.tar.gz")
+    pinned = {**INPUT, "modelPackageVersion": 1}
+
+    assert resolve_batch(pinned, sagemaker=good, s3=s3, role_buckets=buckets).modelPackageVersion == 1  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequest) as caught:
+        resolve_batch(
+            pinned, sagemaker=_with_artifact("s3://elsewhere/m.tar.gz"), s3=s3, role_buckets=buckets
+        )  # type: ignore[arg-type]
+    assert caught.value.field == "InferenceSpecification.Containers[0].ModelDataUrl"
+    assert "s3://elsewhere/m.tar.gz" in caught.value.problem
+    with pytest.raises(InvalidRequest) as caught:
+        resolve_batch(
+            {**pinned, "outputPrefix": "s3://not-writable/out/"}, sagemaker=good, s3=s3, role_buckets=buckets
+        )  # type: ignore[arg-type]
+    assert caught.value.field == "outputPrefix" and "BatchDataBucket" in caught.value.problem

@@ -555,6 +555,8 @@ DEFAULTS = PlanSettings.from_env(
         "ENDPOINT_POLL_SECONDS": "30",
         "ENDPOINT_FIRST_CHECK_SECONDS": "240",
         "ENDPOINT_DEPLOY_TIMEOUT_SECONDS": "3600",
+        "MODEL_ARTIFACT_BUCKETS": "sagemaker-us-east-1-123456789012",
+        "MODEL_WRITE_BUCKETS": "smdeploy-data-capture",
     }
 ).defaults()
 ENDPOINT_STATUSES = [

@@ -15,6 +15,8 @@ PLAN_ENV = {
     "DEFAULT_INSTANCE_COUNT": "1",
     "ENDPOINT_POLL_SECONDS": "30",
     "ENDPOINT_DEPLOY_TIMEOUT_SECONDS": "1800",
+    "MODEL_ARTIFACT_BUCKETS": "sagemaker-us-east-1-123456789012,ml-project-artifacts",
+    "MODEL_WRITE_BUCKETS": "smdeploy-data-capture,smdeploy-async-results,smdeploy-batch-data",
 }
 MODEL_ENV = {"MODEL_EXECUTION_ROLE_ARN": "arn:aws:iam::123456789012:role/smdeploy-model-execution"}
 RECORD_ENV = {
@@ -45,6 +47,9 @@ def test_plan_settings_read_a_good_environment_and_ignore_other_variables() -> N
         "accountId": None,
         "deployTimeoutSeconds": 1800,
     }
+    buckets = settings.role_buckets()
+    assert buckets.read == ("sagemaker-us-east-1-123456789012", "ml-project-artifacts")
+    assert buckets.write == ("smdeploy-data-capture", "smdeploy-async-results", "smdeploy-batch-data")
 
 
 @pytest.mark.parametrize(
@@ -58,6 +63,10 @@ def test_plan_settings_read_a_good_environment_and_ignore_other_variables() -> N
         ("ENDPOINT_POLL_SECONDS", "3601"),
         ("ENDPOINT_DEPLOY_TIMEOUT_SECONDS", "59"),
         ("ENDPOINT_DEPLOY_TIMEOUT_SECONDS", "86401"),
+        ("MODEL_ARTIFACT_BUCKETS", ""),
+        ("MODEL_ARTIFACT_BUCKETS", "s3://sagemaker-us-east-1-123456789012"),
+        ("MODEL_WRITE_BUCKETS", " , "),
+        ("MODEL_WRITE_BUCKETS", "Capture_Bucket"),
     ],
 )
 def test_plan_settings_reject_a_bad_value_naming_the_variable(variable: str, value: str) -> None:

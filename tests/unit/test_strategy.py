@@ -9,7 +9,15 @@ from pydantic import ValidationError
 
 from smdeploy.errors import InvalidRequest
 from smdeploy.plan import resolve_strategy
-from smdeploy.strategy import Judgement, Observation, StrategyConfig, judge, merge_strategy, resolve_rollout
+from smdeploy.strategy import (
+    MAX_PENDING_CHECKS,
+    Judgement,
+    Observation,
+    StrategyConfig,
+    judge,
+    merge_strategy,
+    resolve_rollout,
+)
 
 
 def rollout(**keys: Any):  # type: ignore[no-untyped-def]
@@ -166,3 +174,38 @@ def test_weights_that_never_apply_roll_back() -> None:
 def test_strategy_config_rejects_unknown_monitor_keys() -> None:
     with pytest.raises(ValidationError):
         StrategyConfig.model_validate({"monitor": {"failOnViolation": True}})
+
+
+# --- metrics that CloudWatch has not published yet -------------------------------------------------
+# "with slightly delayed publishing, the most recent minute never has data"
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html, FILL): when
+# a bake ends, its last minute is not in CloudWatch yet; neither the alarms nor the count saw it.
+def test_the_verdict_waits_for_the_bakes_last_minute_to_be_published() -> None:
+    late = seen(metricsThrough="2026-01-01T00:03:00+00:00", checkedAt="2026-01-01T00:04:10+00:00")
+    after = judge(state(checks=1), late, ROLLOUT)
+    assert (after.decision, after.checks, after.pendingChecks) == ("WAIT", 1, 1)
+    assert after.awaitingMetricsThrough == "2026-01-01T00:04:00+00:00"
+    assert "waiting for them through 2026-01-01T00:04:00+00:00" in after.reasons[0]
+    # a check later the minute is published: the step is judged (the wait did not count as bake)
+    published = seen(metricsThrough="2026-01-01T00:05:00+00:00", checkedAt="2026-01-01T00:06:10+00:00")
+    judged = judge(after, published, ROLLOUT)
+    assert (judged.decision, judged.nextStepIndex) == ("NEXT_STEP", 1)
+
+
+def test_an_alarm_rolls_back_while_the_verdict_waits_for_metrics() -> None:
+    waiting = state(checks=1, pendingChecks=1, awaitingMetricsThrough="2026-01-01T00:04:00+00:00")
+    alarms = [{"name": "a", "state": "ALARM", "reason": "Threshold Crossed"}]
+    assert judge(waiting, seen(alarms=alarms), ROLLOUT).decision == "ROLLBACK"
+
+
+def test_metrics_already_published_or_absent_need_no_wait() -> None:
+    current = seen(metricsThrough="2026-01-01T00:04:00+00:00", checkedAt="2026-01-01T00:04:10+00:00")
+    assert judge(state(checks=1), current, ROLLOUT).decision == "NEXT_STEP"
+    no_traffic = seen(candidateInvocations=0, metricsThrough=None, checkedAt="2026-01-01T00:04:10+00:00")
+    assert judge(state(checks=3, extensionsUsed=2), no_traffic, ROLLOUT).decision == "ROLLBACK"
+
+
+def test_the_wait_for_metrics_is_bounded_by_the_pending_checks() -> None:
+    late = seen(metricsThrough="2026-01-01T00:03:00+00:00", checkedAt="2026-01-01T00:04:10+00:00")
+    exhausted = state(checks=1, pendingChecks=MAX_PENDING_CHECKS)
+    assert judge(exhausted, late, ROLLOUT).decision == "NEXT_STEP"  # judged on what is published

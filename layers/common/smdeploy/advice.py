@@ -164,8 +164,10 @@ def starter(advice: Advice, work: Workload) -> Advice:
             "endpoint": endpoint,
             "instanceType": "ml.m5.xlarge",
             "initialInstanceCount": 2,
-            "multiModel": {"artifactPrefix": "s3://sagemaker-model-artifacts/multi-model/my-endpoint/"},
+            "multiModel": {"artifactPrefix": "s3://my-model-bucket/multi-model/my-endpoint/"},
         }
+        # the model role reads the packages' artifacts and the prefix: name both buckets
+        parameters = {"ModelArtifactBuckets": "my-pipeline-bucket,my-model-bucket"}
         scenario = "scenarios/multi-model.yaml"
     elif advice.option == "multi-container":
         config = {"endpoint": endpoint, "containerMode": "Serial", "strategy": canary}

@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from smdeploy import clock
 from smdeploy.adapters.s3 import S3Gateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
+from smdeploy.buckets import RoleBuckets, check_artifacts, check_location
 from smdeploy.errors import AwsRequestRejected, InvalidRequest, NoApprovedModel, TransformJobFailed
 from smdeploy.events import first_error
 from smdeploy.models import GROUP_NAME_RE, parse_timestamp, validate_instance_type
-from smdeploy.plan import resource_name
+from smdeploy.plan import package_label, resource_name
 
 S3_PREFIX_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
 PLACEHOLDERS = {
@@ -95,8 +96,14 @@ def _fill(template: str, when: datetime) -> str:
     return template
 
 
-def resolve_batch(raw: Any, *, sagemaker: SageMakerGateway, s3: S3Gateway) -> BatchPlan:
-    """Validate the input, find the package and the input data; nothing is created here."""
+def resolve_batch(
+    raw: Any, *, sagemaker: SageMakerGateway, s3: S3Gateway, role_buckets: RoleBuckets | None = None
+) -> BatchPlan:
+    """Validate the input, find the package and the input data; nothing is created here.
+
+    ``role_buckets``: the model execution role reads the package's artifacts and writes the
+    job's output; both must lie in its buckets (unchecked when ``None``).
+    """
     if not isinstance(raw, dict):
         raise InvalidRequest("input", f"expected a JSON object, got {type(raw).__name__}")
     try:
@@ -127,6 +134,10 @@ def resolve_batch(raw: Any, *, sagemaker: SageMakerGateway, s3: S3Gateway) -> Ba
             raise NoApprovedModel(f"model package group {group!r} has no Approved package")
         arn = str(package["ModelPackageArn"])
     version = int(str(arn).rsplit("/", 1)[-1])
+    output_prefix = _fill(request.outputPrefix, when)
+    if role_buckets is not None:
+        check_artifacts(package, role_buckets, label=package_label(arn))
+        check_location("outputPrefix", output_prefix, role_buckets.write, parameter="BatchDataBucket")
     input_prefix = _fill(request.inputPrefix, when)
     if not s3.has_objects(input_prefix):
         raise InvalidRequest("inputPrefix", f"no objects under {input_prefix}")
@@ -139,7 +150,7 @@ def resolve_batch(raw: Any, *, sagemaker: SageMakerGateway, s3: S3Gateway) -> Ba
         transformJobName=resource_name(group, stamp, salt=f"{group}|{when.isoformat()}"),
         scheduledTime=when.isoformat(),
         inputPrefix=input_prefix,
-        outputPrefix=_fill(request.outputPrefix, when),
+        outputPrefix=output_prefix,
         settings=request.model_dump(
             include={
                 "instanceType",

@@ -294,12 +294,17 @@ def judge_candidate(
     applied = float(candidate.get("CurrentWeight", -1)) == round(state.percent / 100.0, 4)
     shifted_at = datetime.fromisoformat(state.shiftedAt)
     now = clock.utcnow()
+    invocations, published_through = cloudwatch.published_invocations(
+        plan.endpointName, plan.variantName, shifted_at, now
+    )
     seen = Observation(
         endpointStatus=str(live.get("EndpointStatus")),
         weightsApplied=applied,
         alarms=cloudwatch.alarm_states(list(canary.get("alarmNames", []))),
         monitor=sagemaker.latest_monitoring_execution(plan.endpointName, shifted_at),
-        candidateInvocations=cloudwatch.invocations(plan.endpointName, plan.variantName, shifted_at, now),
+        candidateInvocations=invocations,
+        metricsThrough=published_through.isoformat() if published_through else None,
+        checkedAt=now.isoformat(),
     )
     return judge(state, seen, plan.rollout).model_dump(mode="json")
 

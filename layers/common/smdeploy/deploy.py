@@ -19,6 +19,7 @@ from smdeploy.adapters.records import DeploymentRecords
 from smdeploy.adapters.runtime import RuntimeGateway
 from smdeploy.adapters.s3 import S3Gateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
+from smdeploy.buckets import RoleBuckets
 from smdeploy.errors import (
     EndpointBusy,
     EndpointDeploymentFailed,
@@ -53,8 +54,11 @@ def resolve_plan(
     cloudwatch: CloudWatchGateway | None = None,
     autoscaling: ScalingGateway | None = None,
     under_lock: bool = False,
+    role_buckets: RoleBuckets | None = None,
 ) -> DeploymentPlan:
     """Normalize the input and resolve the plan; :class:`InvalidRequest` touches nothing.
+
+    ``role_buckets``: the S3 buckets the model execution role may read and write (see ``build_plan``).
 
     Resolved again ``under_lock`` (the endpoint may have changed while this execution waited),
     an approval for which a newer version of the group is approved by now is ``SUPERSEDED``.
@@ -81,6 +85,7 @@ def resolve_plan(
         defaults=defaults,
         live_endpoint=live,
         live_variants=live_variants,
+        role_buckets=role_buckets,
     )
     if not under_lock:
         return plan.model_copy(update={"action": "PENDING"})
@@ -302,14 +307,25 @@ def check_endpoint(
 
 
 def remove_failed_endpoint(plan: DeploymentPlan, *, sagemaker: SageMakerGateway) -> dict[str, Any]:
-    """Delete a first-deploy endpoint that ended ``Failed`` (the only call SageMaker allows on it)."""
+    """Delete a first-deploy endpoint that ended ``Failed`` (the only call SageMaker allows on it).
+
+    After the deployment's deadline (``EndpointDeployTimeout``) the endpoint may still be
+    ``Creating``: SageMaker keeps an endpoint whose container never gets healthy ``Creating`` for up
+    to about an hour and refuses to delete it meanwhile (aws/amazon-sagemaker-examples#3432). Then
+    ``settling`` asks the state machine to look again after ``nextWaitSeconds``, so that the
+    endpoint is removed once it is ``Failed`` and never left without an owner. One that turned
+    ``InService`` after all is left serving: the next deployment updates it.
+    """
     live = sagemaker.find_endpoint(plan.endpointName)
     if live is None:
-        return {"deleted": False}
-    if live.get("EndpointStatus") != "Failed":
-        return {"deleted": False, "status": live.get("EndpointStatus")}
+        return {"deleted": False, "settling": False}
+    status = live.get("EndpointStatus")
+    if status == "Creating":
+        return {"deleted": False, "settling": True, "status": status, "nextWaitSeconds": plan.pollSeconds}
+    if status != "Failed":
+        return {"deleted": False, "settling": False, "status": status}
     sagemaker.delete_endpoint(plan.endpointName)
-    return {"deleted": True}
+    return {"deleted": True, "settling": False}
 
 
 def record_outcome(

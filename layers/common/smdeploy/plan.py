@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from smdeploy.buckets import RoleBuckets, check_artifacts, check_group_locations
 from smdeploy.errors import EndpointBusy, InvalidRequest
 from smdeploy.events import first_error
 from smdeploy.models import (
@@ -25,7 +26,14 @@ from smdeploy.models import (
     validate_instance_type,
 )
 from smdeploy.scaling import scaling_plan
-from smdeploy.strategy import RolloutPlan, StrategyConfig, merge_strategy, resolve_rollout
+from smdeploy.strategy import (
+    HISTORY_EVENT_LIMIT,
+    RolloutPlan,
+    StrategyConfig,
+    merge_strategy,
+    resolve_rollout,
+    worst_case_history_events,
+)
 
 METADATA_PREFIX = "smdeploy:"
 # CustomerMetadataProperties keys a package may set, and the plan field each one sets.
@@ -105,9 +113,18 @@ def resolve_strategy(layers: list[dict[str, Any] | None]) -> RolloutPlan:
     """Merge the strategy layers (later wins, key by key) and check the result."""
     merged = merge_strategy(*layers)
     try:
-        return resolve_rollout(StrategyConfig.model_validate(merged))
+        rollout = resolve_rollout(StrategyConfig.model_validate(merged))
     except ValidationError as exc:
         raise first_error(exc, "strategy", empty="") from exc
+    events = worst_case_history_events(rollout)
+    if rollout.guardrails is None and events > HISTORY_EVENT_LIMIT:
+        raise InvalidRequest(
+            "strategy",
+            f"{len(rollout.steps)} steps of up to {rollout.checksPerStep} checks (plus extensions) may take "
+            f"{events:,} history events, over Step Functions' {HISTORY_EVENT_LIMIT:,} per execution: use "
+            "fewer steps, a shorter bakeMinutes or a longer checkIntervalSeconds",
+        )
+    return rollout
 
 
 def parse_group_config(raw: Any, where: str) -> GroupConfig:
@@ -126,12 +143,15 @@ def build_plan(
     defaults: dict[str, Any],
     live_endpoint: dict[str, Any] | None,
     live_variants: list[dict[str, Any]] | None = None,
+    role_buckets: RoleBuckets | None = None,
 ) -> DeploymentPlan:
     """Merge the configuration layers and check that SageMaker could accept the result.
 
     ``package`` is the DescribeModelPackage answer; ``live_endpoint`` the DescribeEndpoint answer
     of the target endpoint, or ``None`` when it does not exist; ``live_variants`` what each of
     its variants serves (``VariantName``, ``ModelName``, ``ModelPackageArn``, ``CurrentWeight``).
+    ``role_buckets``: what the model execution role may read and write; the package's artifacts
+    and the group's S3 locations must lie there (unchecked when ``None``).
     """
     _region, account, group, version = parse_package_arn(request.modelPackageArn)
     own_account = defaults.get("accountId")
@@ -149,6 +169,10 @@ def build_plan(
     status = package.get("ModelPackageStatus")
     if status != "Completed":
         raise InvalidRequest("modelPackageArn", f"the package status is {status!r}, not 'Completed'")
+    if role_buckets is not None:
+        check_artifacts(package, role_buckets, label=package_label(request.modelPackageArn))
+        if group_config is not None:
+            check_group_locations(group_config, role_buckets, source=group_config_source)
 
     merged: dict[str, Any] = dict(defaults)
     sources = ["template defaults"]

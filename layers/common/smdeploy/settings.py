@@ -9,7 +9,9 @@ import os
 from collections.abc import Mapping
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from smdeploy.buckets import BUCKET_NAME_RE, RoleBuckets
 
 
 class _EnvSettings(BaseModel):
@@ -20,7 +22,32 @@ class _EnvSettings(BaseModel):
         return cls.model_validate(dict(os.environ if env is None else env))
 
 
-class PlanSettings(_EnvSettings):
+class _RoleBucketSettings(_EnvSettings):
+    """What the model execution role may read and write, as the template resolved it.
+
+    Comma-separated bucket names: ModelArtifactBuckets (or the SageMaker default bucket) to read;
+    DataCaptureBucket, AsyncResultsBucket and BatchDataBucket to write.
+    """
+
+    model_artifact_buckets: tuple[str, ...] = Field(alias="MODEL_ARTIFACT_BUCKETS", min_length=1)
+    model_write_buckets: tuple[str, ...] = Field(alias="MODEL_WRITE_BUCKETS", min_length=1)
+
+    @field_validator("model_artifact_buckets", "model_write_buckets", mode="before")
+    @classmethod
+    def _bucket_list(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        names = tuple(name.strip() for name in value.split(",") if name.strip())
+        for name in names:
+            if not BUCKET_NAME_RE.fullmatch(name):
+                raise ValueError(f"{name!r} is not an S3 bucket name")
+        return names
+
+    def role_buckets(self) -> RoleBuckets:
+        return RoleBuckets(read=self.model_artifact_buckets, write=self.model_write_buckets)
+
+
+class PlanSettings(_RoleBucketSettings):
     """resolve_plan: where group configs live and the template defaults."""
 
     group_config_prefix: str = Field(alias="GROUP_CONFIG_PREFIX", pattern=r"^/.*/$")
@@ -44,6 +71,10 @@ class PlanSettings(_EnvSettings):
             "lockPollSeconds": self.lock_poll_seconds,
             "deployTimeoutSeconds": self.deploy_timeout_seconds,
         }
+
+
+class BatchSettings(_RoleBucketSettings):
+    """resolve_batch: the buckets the model execution role may use (the plan checks them)."""
 
 
 class ModelSettings(_EnvSettings):

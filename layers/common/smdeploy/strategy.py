@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -186,6 +187,25 @@ def resolve_rollout(config: StrategyConfig) -> RolloutPlan:
     )
 
 
+# Standard workflows stop at 25,000 history events per execution
+# (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html).
+HISTORY_EVENT_LIMIT = 25_000
+# Measured from the history of a canary rehearsal (scenarios/canary-promote.yaml): one bake check
+# (Wait entered/exited, Judge task entered/scheduled/started/succeeded/exited, Choice
+# entered/exited) is 9 events; shifting to a step is a task, 5 more; everything outside the bake
+# loop took 136, allowed here with room for endpoint waits and retries.
+EVENTS_PER_CHECK = 9
+EVENTS_PER_STEP = 5
+EVENTS_OUTSIDE_BAKE = 1_000
+
+
+def worst_case_history_events(rollout: RolloutPlan) -> int:
+    """History events of a weight-shifting rollout whose every step takes its longest bake: every
+    check, every extension and every check while weights are still applying."""
+    checks = rollout.checksPerStep + rollout.maxExtensions + MAX_PENDING_CHECKS
+    return EVENTS_OUTSIDE_BAKE + len(rollout.steps) * (EVENTS_PER_STEP + checks * EVENTS_PER_CHECK)
+
+
 def merge_strategy(*layers: dict[str, Any] | None) -> dict[str, Any]:
     """Merge strategy objects key by key, later layers winning (``monitor`` merged one level deeper).
 
@@ -211,6 +231,11 @@ class Observation(BaseModel):
     alarms: list[dict[str, str]] = Field(default_factory=list)  # {name, state, reason}
     monitor: dict[str, Any] | None = None  # latest execution since the step began
     candidateInvocations: float = 0.0
+    # CloudWatch publishes metrics late ("with slightly delayed publishing, the most recent minute
+    # never has data": metric math page, FILL): the end of the newest minute of candidate
+    # Invocations published so far (None: no datapoint at all), and when the check was made.
+    metricsThrough: str | None = None
+    checkedAt: str | None = None
 
 
 class Judgement(BaseModel):
@@ -228,6 +253,9 @@ class Judgement(BaseModel):
     nextStepIndex: int | None = None
     candidateInvocations: float = 0.0
     history: list[str] = Field(default_factory=list)
+    # set when the bake is over but CloudWatch has not published its last minute yet: the minute
+    # boundary the candidate's metrics must reach before the step is judged
+    awaitingMetricsThrough: str | None = None
 
     def with_(self, **changes: Any) -> Judgement:
         return self.model_copy(update=changes)
@@ -286,6 +314,19 @@ def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judge
             reasons=[evidence],
             candidateInvocations=seen.candidateInvocations,
         )
+    awaited = _awaited_metrics(previous, seen)
+    if awaited is not None:
+        return previous.with_(
+            pendingChecks=previous.pendingChecks + 1,
+            awaitingMetricsThrough=awaited,
+            verdict=verdict,
+            decision="WAIT",
+            reasons=[
+                f"bake over; CloudWatch has published the candidate's metrics through "
+                f"{seen.metricsThrough}, waiting for them through {awaited}: {evidence}"
+            ],
+            candidateInvocations=seen.candidateInvocations,
+        )
     if verdict == "HEALTHY":
         decision: Decision = "PROMOTE" if last_step else "NEXT_STEP"
         return _decide(previous.with_(checks=checks), verdict, decision, [evidence], seen)
@@ -302,6 +343,26 @@ def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judge
     return _decide(
         previous.with_(checks=checks), "INCONCLUSIVE", "ROLLBACK", [f"inconclusive ({why}): {evidence}"], seen
     )
+
+
+def _awaited_metrics(previous: Judgement, seen: Observation) -> str | None:
+    """The minute boundary the bake's metrics must reach before its verdict, if not reached yet.
+
+    A bake is judged on all of its minutes: when it ends, the newest minute (or two) is not
+    published yet, and neither the alarms nor the invocation count have seen it. The verdict waits
+    a check for them, in the budget of pending checks (so a step's worst case stays bounded). No
+    datapoint at all (no traffic) has nothing to wait for.
+    """
+    if seen.metricsThrough is None or seen.checkedAt is None:
+        return None
+    target = previous.awaitingMetricsThrough or (
+        datetime.fromisoformat(seen.checkedAt).replace(second=0, microsecond=0).isoformat()
+    )
+    if datetime.fromisoformat(seen.metricsThrough) >= datetime.fromisoformat(target):
+        return None
+    if previous.pendingChecks >= MAX_PENDING_CHECKS:
+        return None  # waited long enough: judge on what is published
+    return target
 
 
 def _decide(

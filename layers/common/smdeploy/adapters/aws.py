@@ -37,8 +37,43 @@ UNAVAILABLE_CODES = frozenset(
     }
 )
 
-# The state machine retries with back-off and jitter, visibly; the SDK does not retry on its own.
-_CLIENT_CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+# Every call is bounded: connect and read timeouts are explicit (botocore's defaults are 60 s each,
+# longer than a 60 s function). The state machine retries with back-off and jitter, visibly; the SDK
+# makes one attempt. Each function's Timeout in template.yaml exceeds the longest call it can make
+# (tests/template/test_function_timeouts.py).
+CONNECT_TIMEOUT_SECONDS = 10
+READ_TIMEOUT_SECONDS = 30  # control-plane calls answer in well under a second
+MAX_ATTEMPTS = 1
+READ_TIMEOUTS_SECONDS = {
+    # "A customer's model containers must respond to requests within 60 seconds ... If your model is
+    # going to take 50-60 seconds of processing time, the SDK socket timeout should be set to be 70
+    # seconds" (InvokeEndpoint, SageMaker Runtime API Reference). A multi-model endpoint loads the
+    # TargetModel from S3 on its first invocation, within that minute.
+    "sagemaker-runtime": 70,
+    # CopyObject copies up to 5 GB in one request (Amazon S3 API Reference, CopyObject): a large
+    # model artifact takes longer than a control-plane answer.
+    "s3": 60,
+}
+# Standard retry mode sleeps at most 20 s between attempts ("Retries", AWS SDKs and Tools
+# Reference Guide); with one attempt it never sleeps.
+MAX_BACKOFF_SECONDS = 20
+
+
+def client_config(service: str) -> Config:
+    """The botocore configuration of ``service``'s client: explicit timeouts, one attempt."""
+    return Config(
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUTS_SECONDS.get(service, READ_TIMEOUT_SECONDS),
+        retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+    )
+
+
+def longest_call_seconds(service: str) -> float:
+    """How long one call to ``service`` can take at worst: every attempt timing out, with back-off."""
+    config = client_config(service)
+    attempts = int(config.retries["total_max_attempts"])
+    per_attempt = float(config.connect_timeout) + float(config.read_timeout)
+    return attempts * per_attempt + (attempts - 1) * MAX_BACKOFF_SECONDS
 
 
 # What an AWS call may raise: an error answer, or a client-side failure (bad parameters, network).
@@ -48,7 +83,7 @@ AWS_ERRORS = (ClientError, BotoCoreError)
 @cache
 def client(service: str) -> Any:
     """A boto3 client for ``service``, built on first use and reused by later invocations."""
-    return boto3.client(service, config=_CLIENT_CONFIG)
+    return boto3.client(service, config=client_config(service))
 
 
 def reset_clients() -> None:

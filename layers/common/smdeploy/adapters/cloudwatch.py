@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from smdeploy.adapters.aws import AWS_ERRORS, client, translate
@@ -50,8 +50,16 @@ class CloudWatchGateway:
 
     def invocations(self, endpoint: str, variant: str, start: datetime, end: datetime) -> float:
         """Sum of ``Invocations`` of one variant between ``start`` and ``end``."""
+        return self.published_invocations(endpoint, variant, start, end)[0]
+
+    def published_invocations(
+        self, endpoint: str, variant: str, start: datetime, end: datetime
+    ) -> tuple[float, datetime | None]:
+        """Sum of ``Invocations`` of one variant between ``start`` and ``end``, and the end of the
+        newest minute CloudWatch has published (None when it has none): SageMaker's metrics arrive
+        late, so the newest minutes of the window may have no datapoint yet."""
         if end <= start:
-            return 0.0
+            return 0.0, None
         try:
             answer = self._cw.get_metric_statistics(
                 Namespace="AWS/SageMaker",
@@ -67,4 +75,7 @@ class CloudWatchGateway:
             )
         except AWS_ERRORS as exc:
             raise translate(exc, "GetMetricStatistics") from exc
-        return float(sum(point.get("Sum", 0.0) for point in answer.get("Datapoints", [])))
+        points = answer.get("Datapoints", [])
+        newest = max((point["Timestamp"] for point in points if "Timestamp" in point), default=None)
+        through = newest + timedelta(seconds=60) if newest is not None else None
+        return float(sum(point.get("Sum", 0.0) for point in points)), through
