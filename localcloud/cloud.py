@@ -205,6 +205,7 @@ class LocalCloud:
         self._random = random.Random(seed)
         self._stack = ExitStack()
         self._sqs_queue_url: str | None = None
+        self._scaled_through = -1  # the last published minute autoscaling decided on
 
     # --- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> LocalCloud:
@@ -499,14 +500,18 @@ class LocalCloud:
     def _minute(self) -> None:
         """Background, every virtual minute: the minute's traffic and metrics, autoscaling, then alarms.
 
-        Alarms see only what CloudWatch has published by now (``simulation.metricDelaySeconds``).
+        Alarms, and the target-tracking alarms of autoscaling, see only what CloudWatch has published
+        by now (``simulation.metricDelaySeconds``).
         """
         closed = round(self.scheduler.now / 60.0) - 1
         self.traffic.minute(closed)  # published at once when there is no delay
         delay = self.simulation.metric_delay_seconds
         if delay > 0:
             self.scheduler.after(delay, self.traffic.publish_due, background=True)
-        self.scaling.minute(closed)
+        published = min(closed, self.traffic.series.published_end - 1)  # the newest minute CloudWatch has
+        if published > self._scaled_through:
+            self._scaled_through = published
+            self.scaling.minute(published)
         self.alarms.evaluate_all(closed + 1)
         self.scheduler.at(self.scheduler.now + 60.0, self._minute, background=True)
 

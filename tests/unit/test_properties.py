@@ -32,12 +32,15 @@ from smdeploy.models import ENDPOINT_NAME_RE, DeploymentPlan, DeployRequest, Man
 from smdeploy.plan import resolve_strategy
 from smdeploy.settings import PlanSettings
 from smdeploy.strategy import (
+    HISTORY_EVENT_LIMIT,
     MAX_PENDING_CHECKS,
     Judgement,
     Observation,
     RolloutPlan,
     StrategyConfig,
     judge,
+    resolve_rollout,
+    worst_case_history_events,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -239,6 +242,9 @@ def valid_strategies(draw: st.DrawFn) -> dict[str, Any]:
             {}, optional={"failOnViolations": st.booleans(), "failOnFailure": st.booleans()}
         ),
     )
+    # Valid means within Step Functions' history limit too (the plan refuses longer rollouts).
+    rollout = resolve_rollout(StrategyConfig.model_validate(strategy))
+    assume(rollout.guardrails is not None or worst_case_history_events(rollout) <= HISTORY_EVENT_LIMIT)
     return strategy
 
 
