@@ -34,12 +34,9 @@
 - ``DescribeEndpoint`` variants always carry ``CurrentWeight``/``DesiredWeight`` (weight 0
   included) and the instance counts; endpoint configs keep ``InitialVariantWeight: 0.0`` and
   default it to 1.0 as SageMaker does.
-- A serverless endpoint config takes one production variant (SageMaker's serverless exclusions
-  list multiple production variants), so weights cannot split its traffic.
 - Names are unique (case-insensitive for endpoints); a second create raises the
-  ``ValidationException`` SageMaker raises, and so does a change to an in-progress endpoint, the
-  deletion of an endpoint config an in-flight update is moving to, and the deletion of a model or
-  config that does not exist (with SageMaker's messages).
+  ``ValidationException`` SageMaker raises, and so does a change or deletion of an in-progress
+  endpoint and the deletion of a model or config that does not exist (with SageMaker's messages).
 - ``UpdateModelPackage`` keeps the fields it is not given (moto blanks them) and, like SageMaker,
   every registry change emits a "SageMaker Model Package State Change" event on the local bus
   (``simulation.events.registryEventsPerChange`` of them: SageMaker may send several).
@@ -1064,16 +1061,26 @@ class SageMakerSimulator:
                 return
             self._pending.pop(endpoint_name, None)
             if no_capacity:
-                # the scale-out could not be provisioned: the instances stay as they were
+                # "RollingBack: Endpoint fails to scale up or down or change its variant weight and is
+                # in the process of rolling back to its previous configuration. Once the rollback
+                # completes, endpoint returns to an InService status." (DescribeEndpoint, API reference)
                 for variant in endpoint.production_variants:
-                    if variant["VariantName"] in no_capacity and "CurrentInstanceCount" in variant:
-                        variant["DesiredInstanceCount"] = variant["CurrentInstanceCount"]
+                    for key in [k for k in variant if k.startswith("Current")]:
+                        variant[key.replace("Current", "Desired", 1)] = variant[key]
+                self._set_status(endpoint, "RollingBack")
+
+                def rolled_back() -> None:
+                    if backend.endpoints.get(endpoint_name) is endpoint:
+                        self._set_status(endpoint, "InService", NO_CAPACITY_REASON)
+
+                self.scheduler.after(self.settings.weight_update_seconds, rolled_back)
+                return
             for variant in endpoint.production_variants:
                 if "DesiredWeight" in variant:
                     variant["CurrentWeight"] = variant["DesiredWeight"]
                 if "DesiredInstanceCount" in variant:
                     variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"]
-            self._set_status(endpoint, "InService", NO_CAPACITY_REASON if no_capacity else None)
+            self._set_status(endpoint, "InService")
 
         self.scheduler.after(self.settings.weight_update_seconds, finish)
         return str(endpoint.arn)

@@ -337,8 +337,12 @@ def test_insufficient_capacity_fails_creates_updates_and_scale_outs_as_sagemaker
         assert sm.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"] == "gpu"
 
 
-def test_a_scale_out_without_capacity_keeps_the_instances() -> None:
-    """A scale-out is a capacity request like any other (aws/deep-learning-containers#6673)."""
+def test_a_scale_out_without_capacity_rolls_back_and_keeps_the_instances() -> None:
+    """A scale-out is a capacity request like any other (aws/deep-learning-containers#6673); one that
+    fails is "RollingBack: Endpoint fails to scale up or down or change its variant weight and is in
+    the process of rolling back to its previous configuration. Once the rollback completes, endpoint
+    returns to an InService status."
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html)"""
     simulation = _with(settings(), insufficient_capacity=[CapacityShortage("ml.m5.large", at=100.0)])
     with cloud_with_models(simulation) as cloud:
         sm = cloud.client("sagemaker")
@@ -353,6 +357,8 @@ def test_a_scale_out_without_capacity_keeps_the_instances() -> None:
         (live,) = after["ProductionVariants"]
         assert (live["CurrentInstanceCount"], live["DesiredInstanceCount"]) == (2, 2)
         assert (after["EndpointStatus"], after["FailureReason"]) == ("InService", NO_CAPACITY_REASON)
+        statuses = [status for _, status in endpoint_events(cloud)]
+        assert statuses[-3:] == ["UPDATING", "ROLLING_BACK", "IN_SERVICE"]
 
 
 # --- guardrails ---------------------------------------------------------------------------------
