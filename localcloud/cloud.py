@@ -165,6 +165,7 @@ class LocalCloud:
             self.functions, {**LOCAL_LAMBDA_ENV, "POWERTOOLS_LOG_LEVEL": lambda_log_level}
         )
         self.sagemaker_sim = SageMakerSimulator(self.scheduler, self.simulation, self._emit)
+        self.sagemaker_sim.role_check = self._model_role_allows
         self.invocations = InvocationSimulator(self.simulation.behaviour)
         self.seed = seed
         self.traffic = TrafficSimulator(
@@ -469,6 +470,13 @@ class LocalCloud:
                     raise S3AccessDenied()
 
         return authorize
+
+    def _model_role_allows(self, role_arn: str, call: str, action: str, resource: str) -> bool:
+        """SageMaker acting with a model's execution role (reading artifacts, writing captures)."""
+        if not self.api.counting:
+            return True
+        context = {"aws:resourceaccount": [self.account]}
+        return self.iam.authorize_role(role_arn, call, action, resource, context) is None
 
     def _tags_of(self, arn: str) -> dict[str, str]:
         """Tags of an existing SageMaker resource (for ``aws:ResourceTag``), read from moto."""

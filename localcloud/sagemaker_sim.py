@@ -372,6 +372,9 @@ class SageMakerSimulator:
         self._on_instances: set[str] = set()  # endpoints that have run on instances (never serverless again)
         # endpoint -> [(t, data capture enabled from t on)]: what Model Monitor can find captured
         self._capture_log: dict[str, list[tuple[float, bool]]] = {}
+        # IAM for what SageMaker does with a model's execution role: (role ARN, call, action,
+        # resource) -> allowed. Set by the local cloud from template.yaml; None allows everything.
+        self.role_check: Callable[[str, str, str, str], bool] | None = None
         self.transforms = TransformJobs(
             scheduler,
             lambda: self.settings.transform_seconds,
@@ -421,7 +424,11 @@ class SageMakerSimulator:
             sim._live_packages[endpoint_name] = sim._packages_of_config(backend, config)
             sim._set_status(endpoint, "Creating")
             failing = sim._failing_behaviour(backend, config)
-            reason = failing.failure_reason if failing is not None else sim._capacity_failure(config)
+            reason = (
+                failing.failure_reason
+                if failing is not None
+                else sim._capacity_failure(config) or sim._access_failure(backend, config)
+            )
             # A container that never passes its health check keeps the endpoint Creating for long.
             delay = (
                 sim.settings.endpoint_failure_seconds
@@ -743,7 +750,11 @@ class SageMakerSimulator:
         }
         self._set_status(endpoint, "Updating")
         failing = self._failing_behaviour(backend, config)
-        reason = failing.failure_reason if failing is not None else self._capacity_failure(config)
+        reason = (
+            failing.failure_reason
+            if failing is not None
+            else self._capacity_failure(config) or self._access_failure(backend, config)
+        )
         if routed and reason is None:
             self._start_guardrails(backend, endpoint, config, pending, deployment_config or {})
             return str(endpoint.arn)
@@ -792,6 +803,8 @@ class SageMakerSimulator:
             self._variants_from_config(config, variants=shadows) if shadows else None
         )
         capture = config.data_capture_config or None
+        if capture and not self._role_may_write_capture(endpoint.endpoint_name, config, capture):
+            capture = None  # SageMaker cannot write the captured data: nothing is captured
         self._note_capture(endpoint.endpoint_name, capture)
         if not _is_serverless(config.production_variants):
             self._on_instances.add(endpoint.endpoint_name)
@@ -802,6 +815,76 @@ class SageMakerSimulator:
         if any(self.settings.short_of(v.get("InstanceType"), now) for v in config.production_variants):
             return NO_CAPACITY_REASON
         return None
+
+    # --- the model execution role ------------------------------------------------------------
+    def _role_of(self, backend: Any, config: Any) -> str | None:
+        for variant in config.production_variants:
+            model = backend._models.get(variant.get("ModelName"))
+            if model is not None and model.execution_role_arn:
+                return str(model.execution_role_arn)
+        return None
+
+    def _role_allows(self, role: str | None, call: str, action: str, bucket_and_key: str) -> bool:
+        if self.role_check is None or role is None:
+            return True
+        return self.role_check(role, call, action, f"arn:aws:s3:::{bucket_and_key}")
+
+    def _access_failure(self, backend: Any, config: Any) -> str | None:
+        """SageMaker downloads every container's artifact with the model's execution role (the role
+        passed to CreateModel); when the role may not read it, the endpoint fails with this reason
+        (SageMaker troubleshooting: "Failed to download model data ... the role passed to CreateModel
+        has permissions to download the model")."""
+        for variant in config.production_variants:
+            model = backend._models.get(variant.get("ModelName"))
+            if model is None:
+                continue
+            containers = list(model.containers or []) or [model.primary_container or {}]
+            for container in self._artifact_containers(backend, containers):
+                source = (container.get("ModelDataSource") or {}).get("S3DataSource") or {}
+                url = container.get("ModelDataUrl") or source.get("S3Uri")
+                if not url or not str(url).startswith("s3://"):
+                    continue
+                bucket, _, key = str(url)[5:].partition("/")
+                if container.get("Mode") == "MultiModel" or str(url).endswith("/"):
+                    key = key + "model.tar.gz"  # an object under the multi-model or uncompressed prefix
+                if not self._role_allows(
+                    model.execution_role_arn, "sagemaker:CreateEndpoint", "s3:GetObject", f"{bucket}/{key}"
+                ):
+                    return (
+                        f"Failed to download model data(bucket: {bucket}, key: {key}). Please ensure that "
+                        "there is an object located at the URL and that the role passed to CreateModel "
+                        "has permissions to download the model."
+                    )
+        return None
+
+    @staticmethod
+    def _artifact_containers(backend: Any, containers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The containers whose artifacts SageMaker downloads: a container that names a model package
+        runs the package's own containers (InferenceSpecification.Containers)."""
+        out: list[dict[str, Any]] = []
+        for container in containers:
+            package_name = container.get("ModelPackageName")
+            if not package_name:
+                out.append(container)
+                continue
+            for package in backend.model_packages.values():
+                if package_name in {package.arn, package.model_package_name}:
+                    spec = package.inference_specification or {}
+                    out.extend(spec.get("Containers") or [])
+        return out
+
+    def _role_may_write_capture(self, endpoint_name: str, config: Any, capture: dict[str, Any]) -> bool:
+        """Captured requests are written with the model's execution role; a denied write loses them
+        (the endpoint serves on; Model Monitor then finds no data)."""
+        destination = str(capture.get("DestinationS3Uri") or "")
+        if not destination.startswith("s3://"):
+            return True
+        backend = self._backends.get(endpoint_name)
+        role = self._role_of(backend, config) if backend is not None else None
+        prefix = destination[5:].rstrip("/")
+        return self._role_allows(
+            role, "sagemaker:DataCapture", "s3:PutObject", f"{prefix}/{endpoint_name}/capture.jsonl"
+        )
 
     def _note_capture(self, endpoint_name: str, capture: dict[str, Any] | None) -> None:
         enabled = bool(capture) and bool((capture or {}).get("EnableCapture", True))

@@ -192,7 +192,7 @@ class IamEnforcer:
         ]
 
     def authorize_role(
-        self, role_arn: str, call_name: str, action: str, resource: str
+        self, role_arn: str, call_name: str, action: str, resource: str, context: Context | None = None
     ) -> AccessDenial | None:
         """A service acting with a role of the template (SageMaker with the model's execution role
         reading the artifact or writing capture data): ``None`` when allowed."""
@@ -201,7 +201,7 @@ class IamEnforcer:
         principal = self.principals.role(role_arn)
         if principal is None:
             return self._deny_unknown_role(role_arn, call_name, action, resource)
-        decision = self.decide(principal, Request(action, resource, {}))
+        decision = self.decide(principal, Request(action, resource, context or {}))
         if decision.allowed:
             return None
         return self._deny(principal, call_name, action, resource, decision.reason)

@@ -58,3 +58,19 @@ def test_removing_the_weight_shift_permission_fails_the_canary_that_needs_it(tmp
     assert second["status"] == "FAILED"
     assert "AccessDeniedException" in (second["cause"] or "")
     assert not [c for c in report.get("weightChanges", []) if c["weights"].get("churn-v2", 0) > 0]
+
+
+def test_a_model_role_that_cannot_read_the_artifact_fails_the_endpoint(tmp_path: Path) -> None:
+    """SageMaker downloads the artifact with the role passed to CreateModel; without s3:GetObject
+    the endpoint fails ("Failed to download model data"), and the denial is reported."""
+    template = template_without(tmp_path, "ModelExecutionRole", "ReadArtifacts", "s3:GetObject")
+    first = REPO_ROOT / "scenarios" / "first-deploy.yaml"
+    rehearsal = Runner(load_scenario(first), first, template_path=template).run()
+    report = rehearsal.report
+    assert not rehearsal.ok
+    denials = report["accessDenied"]
+    assert denials and {(d["principal"], d["kind"], d["action"]) for d in denials} == {
+        ("ModelExecutionRole", "role", "s3:GetObject")
+    }
+    assert denials[0]["resource"].startswith("arn:aws:s3:::sagemaker-us-east-1-123456789012/")
+    assert report["executions"][0]["outcome"] != "DEPLOYED"
