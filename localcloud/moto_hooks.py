@@ -23,6 +23,13 @@ HOOKS: list[tuple[str, str]] = [
     ),
     ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time"),
     ("moto.stepfunctions.parser.asl.component.common.retry.jitter_strategy_decl", "random"),
+    # the interpreter modules whose state-data copies json_copy replaces
+    ("moto.stepfunctions.parser.asl.eval.states", "copy"),
+    ("moto.stepfunctions.parser.asl.component.common.path.result_path", "copy"),
+    ("moto.stepfunctions.parser.asl.component.common.string.string_expression", "copy"),
+    ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "copy"),
+    ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "Thread"),
+    ("moto.s3.responses", "S3Response._authenticate_and_authorize_s3_action"),
     ("moto.stepfunctions.parser.asl.eval.event.event_manager", "EventManager._get_current_timestamp"),
     ("moto.stepfunctions.parser.asl.utils.boto_client", "boto_client_for"),
     ("moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils", "boto_client_for"),
