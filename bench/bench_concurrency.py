@@ -27,9 +27,9 @@ from typing import Any
 
 import yaml
 
-from localcloud.runner import Runner
-from localcloud.sagemaker_sim import package_key
-from localcloud.scenario import load_scenario
+from localcloud.scenario.contract import load_scenario
+from localcloud.scenario.runner import Runner
+from localcloud.services.sagemaker.endpoints import package_key
 
 BURST_AT = 3600
 

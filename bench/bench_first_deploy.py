@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from localcloud.runner import Runner
-from localcloud.scenario import load_scenario
+from localcloud.scenario.contract import load_scenario
+from localcloud.scenario.runner import Runner
 
 REPO = Path(__file__).resolve().parent.parent
 # Registry calls the scenario itself makes (registering and approving packages), not the control plane.

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.iam.enforcer import IamEnforcer
-from localcloud.runner import Runner
-from localcloud.scenario import load_scenario
+from localcloud.scenario.contract import load_scenario
+from localcloud.scenario.runner import Runner
 
 REPO = Path(__file__).resolve().parent.parent
 

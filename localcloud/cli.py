@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from localcloud.scenario import ScenarioError, load_scenario
+from localcloud.scenario.contract import ScenarioError, load_scenario
 
 
 def simulate(args: argparse.Namespace) -> int:
@@ -22,7 +22,7 @@ def simulate(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         print(f"smdeploy: invalid scenario: {exc}", file=sys.stderr)
         return 2
-    from localcloud.runner import Runner  # heavy imports only once the scenario is valid
+    from localcloud.scenario.runner import Runner  # heavy imports only once the scenario is valid
 
     # Whatever a handler might print goes to stderr: with --json, stdout holds the document alone.
     try:
@@ -37,7 +37,7 @@ def simulate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
-        from localcloud.report import render
+        from localcloud.scenario.report import render
 
         print(render(rehearsal))
     return 0 if rehearsal.ok else 1

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from localcloud.engine.template import TEMPLATE_PATH, load_yaml
 from localcloud.iam import catalog
-from localcloud.template import TEMPLATE_PATH, load_yaml
 
 RUNTIME = "python3.13"
 DEPLOY_STATE_MACHINE = "DeployStateMachine"

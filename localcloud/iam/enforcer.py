@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from localcloud.engine.template import Template
 from localcloud.iam import catalog
 from localcloud.iam.policy import Context, Decision, Request, evaluate
 from localcloud.iam.principals import Principal, Principals
 from localcloud.iam.requests import SCALING_SERVICE_LINKED_ROLE, Call, requests_for
-from localcloud.template import Template
 
 # The error code each service answers an implicit or explicit deny with.
 DENIED_CODES = {
@@ -200,25 +200,13 @@ class IamEnforcer:
             return None
         principal = self.principals.role(role_arn)
         if principal is None:
-            return self._deny_unknown_role(role_arn, call_name, action, resource)
+            # A role from outside the template (a model made by hand with the account's own role):
+            # its policies are unknown here, so nothing is checked for it.
+            return None
         decision = self.decide(principal, Request(action, resource, context or {}))
         if decision.allowed:
             return None
         return self._deny(principal, call_name, action, resource, decision.reason)
-
-    def _deny_unknown_role(self, role_arn: str, call_name: str, action: str, resource: str) -> AccessDenial:
-        denial = AccessDenial(
-            self._now(),
-            role_arn,
-            "role",
-            role_arn,
-            call_name,
-            action,
-            resource,
-            "the role is not in template.yaml",
-        )
-        self.denials.append(denial)
-        return denial
 
     def _deny(
         self, principal: Principal, call_name: str, action: str, resource: str, why: str

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localcloud.template import Template, _load_template
+from localcloud.engine.template import Template, _load_template
 
 # What `sam package` would put in place of local code paths: the translator only accepts S3 URIs.
 _PLACEHOLDER = "s3://smdeploy-local-translation/"

@@ -67,7 +67,7 @@ def test_unknown_model_package_is_none(aws: None) -> None:
 
 
 def test_create_model_twice_reports_the_second_as_existing(aws: None) -> None:
-    from localcloud.cloud import LocalCloud  # the simulator rejects duplicate names as SageMaker does
+    from localcloud.engine.cloud import LocalCloud  # the simulator rejects duplicate names as SageMaker does
 
     with LocalCloud() as cloud:
         gateway = SageMakerGateway(cloud.client("sagemaker"))

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from localcloud.apicalls import Fault
-from localcloud.cloud import LocalCloud
-from localcloud.eventbus import EventDelivery, LocalEventBus
-from localcloud.sagemaker_sim import SimulationSettings
-from localcloud.template import Template
+from localcloud.engine.apicalls import Fault
+from localcloud.engine.cloud import LocalCloud
+from localcloud.engine.template import Template
+from localcloud.services.events import EventDelivery, LocalEventBus
+from localcloud.services.sagemaker.endpoints import SimulationSettings
 
 TEMPLATE = """\
 AWSTemplateFormatVersion: "2010-09-09"

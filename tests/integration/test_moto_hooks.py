@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from localcloud import moto_hooks
+from localcloud.engine import moto_hooks
 
 
 @pytest.mark.parametrize(("module", "attribute"), moto_hooks.HOOKS, ids=lambda v: str(v))

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from localcloud.alarms import Unsupported, parse_expression
-from localcloud.cloud import LocalCloud
-from localcloud.traffic import MinuteStat
+from localcloud.engine.cloud import LocalCloud
+from localcloud.services.cloudwatch.alarms import Unsupported, parse_expression
+from localcloud.services.cloudwatch.metrics import MinuteStat
 from tests.integration.test_simulator_support import (
     ENDPOINT,
     canary_endpoint,

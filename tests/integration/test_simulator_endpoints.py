@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.apicalls import Fault
-from localcloud.cloud import LocalCloud
+from localcloud.engine.apicalls import Fault
+from localcloud.engine.cloud import LocalCloud
 from tests.integration.test_simulator_support import (
     ACCOUNT,
     ENDPOINT,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.cloud import LocalCloud
-from localcloud.monitor import parse_schedule
+from localcloud.engine.cloud import LocalCloud
+from localcloud.services.sagemaker.monitor import parse_schedule
 from tests.integration.test_simulator_support import (
     ENDPOINT,
     ROLE,

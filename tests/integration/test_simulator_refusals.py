@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.sagemaker_sim import (
+from localcloud.services.sagemaker.endpoints import (
     NO_CAPACITY_REASON,
     CapacityShortage,
     SimulationSettings,

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from localcloud.cloud import LocalCloud
-from localcloud.sagemaker_sim import ModelBehaviour, SimulationSettings
+from localcloud.engine.cloud import LocalCloud
+from localcloud.services.sagemaker.endpoints import ModelBehaviour, SimulationSettings
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker"

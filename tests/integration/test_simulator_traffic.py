@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from localcloud.scheduler import Scheduler
-from localcloud.traffic import MinuteStat, aggregate, binomial
+from localcloud.engine.scheduler import Scheduler
+from localcloud.services.cloudwatch.metrics import MinuteStat, aggregate, binomial
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from tests.integration.test_simulator_support import (
     ENDPOINT,

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.cloud import LocalCloud
-from localcloud.transforms import DEFAULT_FAILURE_REASON, score
+from localcloud.engine.cloud import LocalCloud
+from localcloud.services.sagemaker.transforms import DEFAULT_FAILURE_REASON, score
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.batch import BatchPlan, start_transform
 from tests.integration.test_simulator_support import ACCOUNT, PACKAGE, REGION, cloud_with_models, settings

@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from localcloud.runner import Rehearsal, Runner
-from localcloud.scenario import load_scenario
+from localcloud.scenario.contract import load_scenario
+from localcloud.scenario.runner import Rehearsal, Runner
 
 
 def rehearse(tmp_path: Path, scenario: dict[str, Any]) -> Rehearsal:

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from localcloud.report import render
-from localcloud.runner import Rehearsal, Runner
-from localcloud.scenario import ScenarioError, load_scenario
-from localcloud.template import Template
+from localcloud.engine.template import Template
+from localcloud.scenario.contract import ScenarioError, load_scenario
+from localcloud.scenario.report import render
+from localcloud.scenario.runner import Rehearsal, Runner
 from tests.statemachine.helpers import PACKAGE, execution, rehearse
 
 REPO = Path(__file__).resolve().parents[2]

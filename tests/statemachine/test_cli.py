@@ -21,8 +21,8 @@ def smdeploy(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.stem)
 def test_every_scenario_in_the_repository_passes(scenario: Path) -> None:
-    from localcloud.runner import Runner
-    from localcloud.scenario import load_scenario
+    from localcloud.scenario.contract import load_scenario
+    from localcloud.scenario.runner import Runner
 
     rehearsal = Runner(load_scenario(scenario), scenario).run()
     failed = [c for c in rehearsal.report["checks"] if not c["ok"]]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.apicalls import Fault, FaultMode
-from localcloud.cloud import LocalCloud, service_client
-from localcloud.runner import Rehearsal, Runner
-from localcloud.scenario import ScenarioError, load_scenario
+from localcloud.engine.apicalls import Fault, FaultMode
+from localcloud.engine.cloud import LocalCloud, service_client
+from localcloud.scenario.contract import ScenarioError, load_scenario
+from localcloud.scenario.runner import Rehearsal, Runner
 from tests.statemachine.helpers import execution, rehearse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -179,7 +179,7 @@ def test_a_call_made_by_hand_changes_the_resource_and_is_reported_with_its_resul
 
 # --- what the report says ------------------------------------------------------------------------
 def test_a_scenario_without_expect_says_that_nothing_was_checked(tmp_path: Path) -> None:
-    from localcloud.report import render
+    from localcloud.scenario.report import render
 
     rehearsal = rehearse(
         tmp_path,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from localcloud.runner import Runner
-from localcloud.scenario import load_scenario
-from localcloud.template import REPO_ROOT
+from localcloud.engine.template import REPO_ROOT
+from localcloud.scenario.contract import load_scenario
+from localcloud.scenario.runner import Runner
 
 CANARY = REPO_ROOT / "scenarios" / "canary-promote.yaml"
 

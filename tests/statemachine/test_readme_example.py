@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from localcloud.runner import Runner
-from localcloud.scenario import load_scenario
+from localcloud.scenario.contract import load_scenario
+from localcloud.scenario.runner import Runner
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from localcloud.report import render
-from localcloud.scenario import ScenarioError, load_scenario
+from localcloud.scenario.contract import ScenarioError, load_scenario
+from localcloud.scenario.report import render
 from tests.statemachine.helpers import execution, rehearse
 
 CHURN = {"churn": {"endpoint": "churn-prod"}}

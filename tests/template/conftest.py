@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.template import TEMPLATE_PATH, load_yaml
+from localcloud.engine.template import TEMPLATE_PATH, load_yaml
 from tests.template.helpers import DEPLOY_ASL
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from localcloud.template import TEMPLATE_PATH
+from localcloud.engine.template import TEMPLATE_PATH
 
 REPO = TEMPLATE_PATH.parent
 DEPLOY_ASL = REPO / "statemachines" / "deploy_model.asl.json"

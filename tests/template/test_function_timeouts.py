@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.template import TEMPLATE_PATH, Template, load_yaml
+from localcloud.engine.template import TEMPLATE_PATH, Template, load_yaml
 from smdeploy.adapters.aws import client_config, longest_call_seconds
 from tests.template.helpers import REPO
 

@@ -70,7 +70,7 @@ WORKLOADS = [
 def test_every_recommendation_comes_with_a_config_smdeploy_accepts_and_a_scenario(
     workload: dict[str, Any],
 ) -> None:
-    from localcloud.template import parameter_problem, template_parameters
+    from localcloud.engine.template import parameter_problem, template_parameters
     from smdeploy.advice import starter
     from smdeploy.models import GroupConfig
 

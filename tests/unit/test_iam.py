@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from localcloud.engine.template import Template
 from localcloud.iam import catalog
 from localcloud.iam.policy import Request, condition_holds, evaluate
 from localcloud.iam.principals import Principals
 from localcloud.iam.requests import Call, requests_for
-from localcloud.template import Template
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 

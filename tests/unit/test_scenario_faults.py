@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from localcloud.apicalls import call_problem
-from localcloud.cloud import EPOCH
-from localcloud.scenario import ScenarioError, load_scenario
-from localcloud.scheduler import Scheduler
+from localcloud.engine.apicalls import call_problem
+from localcloud.engine.cloud import EPOCH
+from localcloud.engine.scheduler import Scheduler
+from localcloud.scenario.contract import ScenarioError, load_scenario
 
 APPROVE = {"at": 0, "approve": {"group": "churn", "version": 1}}
 

@@ -32,7 +32,7 @@ from moto.sagemaker import models as sm_models
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 from moto.utilities.utils import get_partition
 
-from localcloud.scheduler import Scheduler
+from localcloud.engine.scheduler import Scheduler
 
 DEFAULT_FAILURE_REASON = "ClientError: See job logs for more information"
 EVENT_DETAIL_TYPE = "SageMaker Transform Job State Change"

@@ -35,7 +35,7 @@ from typing import Any
 
 from moto.events.models import EventPattern
 
-from localcloud.template import RuleSpec
+from localcloud.engine.template import RuleSpec
 
 
 @dataclass(frozen=True)

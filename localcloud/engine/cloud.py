@@ -31,20 +31,20 @@ from moto import mock_aws
 from moto.core.exceptions import ServiceException
 from moto.s3.exceptions import S3AccessDeniedError as S3AccessDenied
 
-from localcloud import moto_hooks
-from localcloud.alarms import AlarmEvaluator
-from localcloud.apicalls import BEFORE, ApiCalls, Fault
-from localcloud.eventbus import LocalEventBus
+from localcloud.engine import moto_hooks
+from localcloud.engine.apicalls import BEFORE, ApiCalls, Fault
+from localcloud.engine.lambdas import LambdaRuntime, invoke_api_error, is_invoke_api_error
+from localcloud.engine.scheduler import Scheduler
+from localcloud.engine.template import TEMPLATE_PATH, RuleSpec, ScheduleSpec, Template
 from localcloud.iam import IamEnforcer
 from localcloud.iam.requests import params_of
-from localcloud.invocations import InvocationSimulator
-from localcloud.lambdas import LambdaRuntime, invoke_api_error, is_invoke_api_error
-from localcloud.monitor import ModelMonitorSimulator
-from localcloud.sagemaker_sim import SageMakerSimulator, SimulationSettings
-from localcloud.scaling_sim import AutoscalingSimulator
-from localcloud.scheduler import Scheduler
-from localcloud.template import TEMPLATE_PATH, RuleSpec, ScheduleSpec, Template
-from localcloud.traffic import TrafficSimulator
+from localcloud.services.autoscaling import AutoscalingSimulator
+from localcloud.services.cloudwatch.alarms import AlarmEvaluator
+from localcloud.services.cloudwatch.metrics import TrafficSimulator
+from localcloud.services.events import LocalEventBus
+from localcloud.services.sagemaker.endpoints import SageMakerSimulator, SimulationSettings
+from localcloud.services.sagemaker.invocations import InvocationSimulator
+from localcloud.services.sagemaker.monitor import ModelMonitorSimulator
 from smdeploy import clock as smdeploy_clock
 from smdeploy.adapters import aws as smdeploy_aws
 

@@ -24,7 +24,8 @@ How (see notes/simulator-facts.md):
   transitions: ALARM when the oldest breach is at least M periods old, else INSUFFICIENT_DATA
   (a breach at the newest end of otherwise missing data does not alarm until M periods passed).
 - Datapoints are read as CloudWatch shows them: minutes not yet published
-  (``simulation.metricDelaySeconds``, see ``localcloud/traffic.py``) are missing.
+  (``simulation.metricDelaySeconds``, see ``localcloud/services/cloudwatch/metrics.py``) are
+  missing.
 - ``EvaluateLowSampleCountPercentile: ignore`` keeps the state while the newest datapoint has fewer
   than 10 / (1 - p) samples.
 - Metric math (``Metrics``): the returned expression may use metric ids, numbers, ``+ - * /`` and
@@ -53,8 +54,8 @@ from unittest import mock
 
 from moto.cloudwatch import models as cw_models
 
-from localcloud.scheduler import Scheduler
-from localcloud.traffic import NAMESPACE, MetricSeries, aggregate, percentile_rank
+from localcloud.engine.scheduler import Scheduler
+from localcloud.services.cloudwatch.metrics import NAMESPACE, MetricSeries, aggregate, percentile_rank
 
 OPERATORS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
     "GreaterThanThreshold": ("greater than", lambda v, t: v > t),

@@ -30,7 +30,7 @@ from typing import Any
 from aws_lambda_powertools import Metrics
 from moto.core.exceptions import ServiceException
 
-from localcloud.template import FunctionSpec
+from localcloud.engine.template import FunctionSpec
 
 
 @dataclass

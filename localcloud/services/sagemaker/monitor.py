@@ -36,9 +36,9 @@ from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
 from moto.sagemaker.exceptions import ResourceInUseException, ResourceNotFound, ValidationError
 
-from localcloud.sagemaker_sim import SimulationSettings
-from localcloud.scheduler import Scheduler
-from localcloud.traffic import TrafficSimulator
+from localcloud.engine.scheduler import Scheduler
+from localcloud.services.cloudwatch.metrics import TrafficSimulator
+from localcloud.services.sagemaker.endpoints import SimulationSettings
 
 DEFAULT_START_DELAY_SECONDS = 300.0  # AWS: executions start on the hour plus 0-20 minutes
 DEFAULT_RUN_SECONDS = 300.0

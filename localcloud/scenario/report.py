@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from localcloud.runner import Rehearsal, serving
-from localcloud.sagemaker_sim import package_key
+from localcloud.scenario.runner import Rehearsal, serving
+from localcloud.services.sagemaker.endpoints import package_key
 
 
 def clock(seconds: float) -> str:

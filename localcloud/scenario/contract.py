@@ -14,8 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from localcloud.apicalls import SERVED_SERVICES, call_problem
-from localcloud.template import REPO_ROOT, Template, parameter_problem, template_parameters
+from localcloud.engine.apicalls import SERVED_SERVICES, call_problem
+from localcloud.engine.template import REPO_ROOT, Template, parameter_problem, template_parameters
 
 PACKAGE_KEY_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}/[1-9]\d*$")
 S3_OBJECT_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/.+$")
@@ -99,7 +99,7 @@ class CapacitySpec(_Strict):
 
 class EventDeliverySpec(_Strict):
     """``simulation.events``: EventBridge delivers at least once, possibly late; SageMaker may send
-    several events per state change (localcloud/eventbus.py)."""
+    several events per state change (localcloud/services/events.py)."""
 
     registryEventsPerChange: int = Field(
         default=1, ge=1, le=5, description="SageMaker Model Package State Change events per registry change"

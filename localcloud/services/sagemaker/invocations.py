@@ -21,7 +21,7 @@ from moto.sagemaker.models import sagemaker_backends
 from moto.sagemakerruntime import responses as rt_responses
 from moto.utilities.utils import get_partition
 
-from localcloud.sagemaker_sim import SERVING, ModelBehaviour, package_key
+from localcloud.services.sagemaker.endpoints import SERVING, ModelBehaviour, package_key
 
 TARGET_MODEL_HEADER = "x-amzn-sagemaker-target-model"
 PACKAGE_METADATA = "smdeploy-model-package"

@@ -13,17 +13,10 @@ from typing import Any
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
-from localcloud.apicalls import SERVED_SERVICES, Fault
-from localcloud.cloud import LocalCloud
-from localcloud.eventbus import EventDelivery
-from localcloud.sagemaker_sim import (
-    CapacityShortage,
-    ModelBehaviour,
-    SimulationSettings,
-    SystemUpdatingWindow,
-    package_key,
-)
-from localcloud.scenario import (
+from localcloud.engine.apicalls import SERVED_SERVICES, Fault
+from localcloud.engine.cloud import LocalCloud
+from localcloud.engine.template import TEMPLATE_PATH
+from localcloud.scenario.contract import (
     AwsCallSpec,
     Expect,
     PackageRef,
@@ -34,8 +27,15 @@ from localcloud.scenario import (
     parameter_text,
     resolve_relative,
 )
-from localcloud.template import TEMPLATE_PATH
-from localcloud.transforms import split_s3_uri
+from localcloud.services.events import EventDelivery
+from localcloud.services.sagemaker.endpoints import (
+    CapacityShortage,
+    ModelBehaviour,
+    SimulationSettings,
+    SystemUpdatingWindow,
+    package_key,
+)
+from localcloud.services.sagemaker.transforms import split_s3_uri
 
 # A scenario without ``until`` runs until nothing but background work (metric minutes, alarm
 # evaluation, Model Monitor executions) is left to happen.

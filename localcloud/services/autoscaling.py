@@ -28,9 +28,9 @@ from typing import Any
 from moto.applicationautoscaling import models as aas_models
 from moto.sagemaker.exceptions import ValidationError
 
-from localcloud.sagemaker_sim import VARIANT_SCALING_DIMENSION, SageMakerSimulator
-from localcloud.scheduler import Scheduler
-from localcloud.traffic import MetricSeries
+from localcloud.engine.scheduler import Scheduler
+from localcloud.services.cloudwatch.metrics import MetricSeries
+from localcloud.services.sagemaker.endpoints import VARIANT_SCALING_DIMENSION, SageMakerSimulator
 
 PREDEFINED_METRIC = "SageMakerVariantInvocationsPerInstance"
 SCALE_OUT_MINUTES = 3

@@ -46,13 +46,14 @@
   change its instance type (deregister, update, register again); deregistering a scalable target
   deletes its scaling policies, as on AWS (moto keeps them).
 - Batch transform jobs take ``transformSeconds`` and write their output objects in the local S3, or
-  fail when the model's behaviour says ``transform_fails`` (``localcloud/transforms.py``).
+  fail when the model's behaviour says ``transform_fails``
+  (``localcloud/services/sagemaker/transforms.py``).
 - Creation and modification times come from the virtual clock (with a microsecond sequence so
   that "newest first" listings keep creation order within one virtual second).
 
 The simulator also keeps, per endpoint, the history of what serves traffic (variant, current
-weight, model package, instances) for the traffic simulator (``localcloud/traffic.py``), and the
-history of current weights for the report.
+weight, model package, instances) for the traffic simulator
+(``localcloud/services/cloudwatch/metrics.py``), and the history of current weights for the report.
 """
 
 from __future__ import annotations
@@ -75,9 +76,9 @@ from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
 from moto.sagemaker.exceptions import ValidationError
 
-from localcloud.eventbus import EventDelivery
-from localcloud.scheduler import Scheduler
-from localcloud.transforms import DEFAULT_FAILURE_REASON, TransformJobs
+from localcloud.engine.scheduler import Scheduler
+from localcloud.services.events import EventDelivery
+from localcloud.services.sagemaker.transforms import DEFAULT_FAILURE_REASON, TransformJobs
 
 IN_PROGRESS = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
 SERVING = {"InService", "Updating", "SystemUpdating", "RollingBack"}  # statuses in which traffic flows

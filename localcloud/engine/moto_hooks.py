@@ -34,7 +34,7 @@ HOOKS: list[tuple[str, str]] = [
     ("moto.stepfunctions.parser.asl.utils.boto_client", "boto_client_for"),
     ("moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils", "boto_client_for"),
     ("moto.awslambda_simple.models", "LambdaSimpleBackend.invoke"),
-    # errors of the Invoke API reach the ASL as Lambda.<Code> (cloud.py, lambda_service_error_names)
+    # errors of the Invoke API reach the ASL as Lambda.<Code> (engine/cloud.py, lambda_service_error_names)
     (
         "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda",
         "StateTaskLambda._from_error",
@@ -56,7 +56,7 @@ HOOKS: list[tuple[str, str]] = [
     ("moto.sagemaker.models", "SageMakerModelBackend.create_model"),
     ("moto.sagemaker.models", "FakeEndpoint.endpoint_status"),
     ("moto.sagemaker.exceptions", "ValidationError"),
-    # the SageMaker simulator: endpoint updates, weights, configs, deletes (sagemaker_sim.py)
+    # the SageMaker simulator: endpoint updates, weights, configs, deletes (services/sagemaker/endpoints.py)
     ("moto.sagemaker.models", "sagemaker_backends"),
     ("moto.sagemaker.models", "arn_formatter"),
     ("moto.sagemaker.models", "SageMakerModelBackend.delete_model"),
@@ -82,7 +82,7 @@ HOOKS: list[tuple[str, str]] = [
     ("moto.sagemaker.models", "FakeEndpointConfig.data_capture_config"),
     ("moto.sagemaker.models", "FakeEndpointConfig.creation_time"),
     ("moto.sagemaker.models", "Model.creation_time"),
-    # SageMaker's refusals of configs and the fields moto drops (sagemaker_sim.py)
+    # SageMaker's refusals of configs and the fields moto drops (services/sagemaker/endpoints.py)
     ("moto.sagemaker.models", "FakeEndpointConfig.endpoint_config_arn"),
     ("moto.sagemaker.models", "Model.model_name"),
     ("moto.sagemaker.models", "Model.containers"),
@@ -91,7 +91,8 @@ HOOKS: list[tuple[str, str]] = [
     ("moto.sagemaker.models", "Model.enable_network_isolation"),
     ("moto.sagemaker.responses", "SageMakerResponse.create_endpoint_config"),
     ("moto.applicationautoscaling.models", "FakeApplicationAutoscalingPolicy.delete_alarms"),
-    # actions moto lacks, served as methods of its response class (sagemaker_sim.py, monitor.py)
+    # actions moto lacks, served as methods of its response class
+    # (services/sagemaker/endpoints.py, services/sagemaker/monitor.py)
     ("moto.sagemaker.responses", "SageMakerResponse.sagemaker_backend"),
     ("moto.core.responses", "BaseResponse._get_param"),
     ("moto.core.responses", "ActionResult"),
@@ -99,7 +100,7 @@ HOOKS: list[tuple[str, str]] = [
     ("moto.core.utils", "method_names_from_class"),
     ("moto.sagemaker.exceptions", "ResourceNotFound"),
     ("moto.sagemaker.exceptions", "ResourceInUseException"),
-    # batch transform jobs in virtual time, their input and output objects (transforms.py)
+    # batch transform jobs in virtual time, their input and output objects (services/sagemaker/transforms.py)
     ("moto.sagemaker.models", "SageMakerModelBackend.create_transform_job"),
     ("moto.sagemaker.models", "SageMakerModelBackend.transform_jobs"),
     ("moto.sagemaker.models", "FakeTransformJob.arn"),
@@ -122,11 +123,11 @@ HOOKS: list[tuple[str, str]] = [
     ("moto.s3.models", "FakeKey.name"),
     ("moto.s3.models", "FakeKey.value"),
     ("moto.utilities.utils", "get_partition"),
-    # executions started by handlers through boto3 are numbered when the worker starts (cloud.py)
+    # executions started by handlers through boto3 are numbered when the worker starts (engine/cloud.py)
     ("moto.stepfunctions.parser.backend.execution_worker", "ExecutionWorker._evaluation_details"),
-    # asynchronous invocations (InvocationType=Event) of functions targeted by rules (cloud.py)
+    # asynchronous invocations (InvocationType=Event) of functions targeted by rules (engine/cloud.py)
     ("moto.awslambda.responses", "LambdaResponse.invoke"),
-    # metrics and alarm evaluation (traffic.py, alarms.py)
+    # metrics and alarm evaluation (services/cloudwatch/metrics.py, services/cloudwatch/alarms.py)
     ("moto.cloudwatch.models", "cloudwatch_backends"),
     ("moto.cloudwatch.models", "CloudWatchBackend.put_metric_alarm"),
     ("moto.cloudwatch.models", "CloudWatchBackend.set_alarm_state"),

@@ -47,7 +47,7 @@ from typing import Any
 
 from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum
 
-from localcloud.sagemaker_sim import SageMakerSimulator, SimulationSettings, Snapshot
+from localcloud.services.sagemaker.endpoints import SageMakerSimulator, SimulationSettings, Snapshot
 
 NAMESPACE = "AWS/SageMaker"
 LATENCY_SIGMA = 0.25

@@ -1,0 +1,8 @@
+"""AWS services as the local cloud serves them on top of moto, in virtual time.
+
+Each module or package is the one place where that service's timing and refusals live:
+``sagemaker`` (endpoints, invocations, Model Monitor, batch transform), ``cloudwatch`` (metrics and
+alarms), ``autoscaling`` (Application Auto Scaling of endpoint variants) and ``events``
+(EventBridge delivery to the rules of ``template.yaml``). ``localcloud.engine.cloud`` wires them
+together; nothing is re-exported here.
+"""
