@@ -273,6 +273,7 @@ class LocalCloud:
                         worker._execution_logic()
                 finally:
                     times.stopped = scheduler.now
+                    cloud._execution_ended(arn)
 
             scheduler.spawn(run, name=f"execution:{arn.rsplit(':', 1)[-1]}", key=arn)
 
@@ -538,6 +539,33 @@ class LocalCloud:
         return backends[self.account][self.region]
 
     # --- entry points -----------------------------------------------------------------------
+    def _execution_ended(self, arn: str) -> None:
+        """Step Functions puts a "Step Functions Execution Status Change" event on the default bus
+        when a standard execution ends (SUCCEEDED, FAILED, TIMED_OUT, ABORTED), whoever ended it
+        (Step Functions user guide, "Automating Step Functions event delivery with EventBridge")."""
+        with self.quietly(), self.unfaulted(), self.iam.as_nobody():
+            described = self.client("stepfunctions").describe_execution(executionArn=arn)
+        if described["status"] == "RUNNING":
+            return
+
+        def millis(key: str) -> int | None:
+            value = described.get(key)
+            return int(value.timestamp() * 1000) if value is not None else None
+
+        detail = {
+            "executionArn": arn,
+            "stateMachineArn": described["stateMachineArn"],
+            "name": described["name"],
+            "status": described["status"],
+            "startDate": millis("startDate"),
+            "stopDate": millis("stopDate"),
+            "input": described.get("input"),
+            "output": described.get("output"),
+            "error": described.get("error"),
+            "cause": described.get("cause"),
+        }
+        self._emit("aws.states", "Step Functions Execution Status Change", detail, [arn])
+
     def _emit(self, source: str, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
         """An AWS service emits an event: EventBridge delivers it, late or twice if the scenario says."""
         event = self.bus.envelope(source, detail_type, detail, resources)

@@ -800,8 +800,16 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
         "events": [
             {
                 "at": d.at,
+                "id": d.event.get("id"),
+                "attempt": d.attempt,  # 2: EventBridge delivered the same event again
+                "source": d.event.get("source"),
                 "detailType": d.event.get("detail-type"),
                 "resources": d.event.get("resources", []),
+                **(
+                    {"status": d.event["detail"]["status"]}
+                    if isinstance(d.event.get("detail"), dict) and "status" in d.event["detail"]
+                    else {}
+                ),
                 "matchedRules": d.matched_rules,
             }
             for d in cloud.bus.deliveries

@@ -140,8 +140,14 @@ def test_a_matching_event_invokes_the_handler_asynchronously_and_its_execution_i
     cloud.scheduler.at(10, lambda: cloud.put_event(event("Go", {})))
     cloud.scheduler.at(20, lambda: cloud.start_execution("TargetStateMachine", {"from": "console"}))
     cloud.run()
-    (delivery,) = cloud.bus.deliveries
+    (delivery,) = [d for d in cloud.bus.deliveries if d.event["detail-type"] == "Go"]
     assert delivery.matched_rules == ["StarterFunctionGo"]  # the DISABLED rule matches nothing
+    # Step Functions announces each execution's end on the bus, as on AWS.
+    ended = [d.event for d in cloud.bus.deliveries if d.event["source"] == "aws.states"]
+    assert [(e["detail"]["name"], e["detail"]["status"]) for e in ended] == [
+        ("evt-1", "SUCCEEDED"),
+        ("exec-0002", "SUCCEEDED"),
+    ]
     (invocation,) = cloud.async_invocations
     assert (invocation.at, invocation.function, invocation.trigger, invocation.ok) == (
         10.0,
