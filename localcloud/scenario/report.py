@@ -290,6 +290,12 @@ def render(rehearsal: Rehearsal) -> str:
         these = {k.split(":", 1)[1]: v for k, v in calls.items() if k.startswith(prefix)}
         if these:
             out.append(f"  {label}: " + ", ".join(f"{name} {n}" for name, n in these.items()))
+    denied = report.get("accessDenied", [])
+    out.append(
+        f"IAM: {report.get('iamChecks', 0)} calls checked against the policies in template.yaml, "
+        f"{len(denied)} denied"
+        + "".join(f"\n  {d['principal']} may not {d['action']} on {d['resource']}" for d in denied)
+    )
     out.append(
         f"Notifications: {len(report['notifications'])}"
         + "".join(f"\n  {n['subject']}" for n in report["notifications"])
