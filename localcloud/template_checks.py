@@ -53,7 +53,7 @@ LAMBDA_INVOKE_INTEGRATION = re.compile(r"^arn:[^:]+:states:::lambda:invoke")
 
 STATE_TYPES = frozenset({"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"})
 NO_TRANSITION_TYPES = frozenset({"Choice", "Succeed", "Fail"})
-ERROR_PREFIXES_OUTSIDE_CONTRACT = ("States.", "Lambda.")
+ERROR_PREFIXES_OUTSIDE_CONTRACT = ("States.", "Lambda.", "Sandbox.")
 BLANKET_RETRY_ERRORS = frozenset({"States.ALL", "States.TaskFailed"})
 
 SAGEMAKER_SOURCE = "aws.sagemaker"

@@ -86,11 +86,12 @@ def test_a_function_timing_out_fails_its_task_with_sandbox_timedout(
         },
     )
     ex = execution(rehearsal)
-    # Sandbox.Timedout is in no Retry list: the task's Catch (States.ALL) takes it, as on AWS.
     assert ex["failures"] == [{"at": 0.0, "state": "Create model from package", "error": "Sandbox.Timedout"}]
-    assert ex["status"] == "FAILED"
+    # Creating the model is safe to re-run (a model already there counts as created): the Task
+    # retries the timeout and the deployment goes on.
+    assert (ex["status"], ex["outcome"]) == ("SUCCEEDED", "DEPLOYED")
     made = rehearsal.report["controlPlaneApiCalls"].get("sagemaker:CreateModel", 0)
-    assert made == (1 if handler_ran else 0)  # after its handler ran, the side effect is done
+    assert made == (2 if handler_ran else 1)  # after its handler ran, the retry meets its own model
 
 
 def test_an_asynchronous_invocation_failed_by_a_fault_is_retried_by_lambda(tmp_path: Path) -> None:

@@ -114,7 +114,8 @@ def test_names_inside_nested_branches_are_checked(deploy_asl: dict[str, Any]) ->
 
 
 @pytest.mark.parametrize(
-    "name", ["States.Timeout", "States.ALL", "Lambda.Unknown", "Lambda.ServiceException"]
+    "name",
+    ["States.Timeout", "States.ALL", "Lambda.Unknown", "Lambda.ServiceException", "Sandbox.Timedout"],
 )
 def test_states_and_lambda_error_names_are_outside_the_contract(
     deploy_asl: dict[str, Any], name: str
