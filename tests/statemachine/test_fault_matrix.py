@@ -27,14 +27,14 @@ SCENARIO_CALLS = {
 }
 
 
-CANARY = {"type": "canary", "steps": [50], "bakeMinutes": 2, "checkIntervalSeconds": 60, "minInvocations": 10}
+CANARY = {"type": "canary", "steps": [50], "bakeMinutes": 3, "checkIntervalSeconds": 60, "minInvocations": 10}
 # The other deployment options: SageMaker's own canary with autoscaling, and a multi-model endpoint.
 GUARDRAILS = {
     "endpoint": "churn-prod",
     "strategy": {
         "type": "guardrails-canary",
         "canaryPercent": 20,
-        "bakeMinutes": 2,
+        "bakeMinutes": 3,  # the candidate alarms' window: 2 x 60 s + 60 s publishing delay
         "terminationWaitMinutes": 1,
     },
     "autoscaling": {"minCapacity": 1, "maxCapacity": 3},

@@ -543,13 +543,21 @@ class FakeCloudWatch(RecordsChanges):
         super().__init__()
         self.existing = existing
 
-    def missing_alarms(self, names: list[str]) -> list[str]:
+    def find_alarms(self, names: list[str]) -> list[dict[str, Any]]:
         # What boto3's parameter validation does before any request (DescribeAlarms.AlarmNames:
         # 1-100 names of 1-255 characters), and how the real gateway reports it.
         for index, name in enumerate(names):
             if not 1 <= len(name) <= 255:
                 raise AwsRequestRejected(f"DescribeAlarms: Invalid length for parameter AlarmNames[{index}]")
-        return [name for name in names if name not in self.existing]
+        return [
+            {"AlarmName": name, "Period": 60, "EvaluationPeriods": 1}
+            for name in names
+            if name in self.existing
+        ]
+
+    def missing_alarms(self, names: list[str]) -> list[str]:
+        present = {alarm["AlarmName"] for alarm in self.find_alarms(names)}
+        return [name for name in names if name not in present]
 
 
 PREFIX = "/smdeploy/groups/"

@@ -133,6 +133,7 @@ def test_schema_requires_only_the_package_arn_and_forbids_other_keys() -> None:
         "endpointName",
         "instanceType",
         "initialInstanceCount",
+        "createEndpoint",
         "reason",
         "strategy",
     }

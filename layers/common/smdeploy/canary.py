@@ -24,7 +24,14 @@ from smdeploy.deploy import (
 )
 from smdeploy.errors import EndpointBusy
 from smdeploy.models import DeploymentPlan
-from smdeploy.strategy import Judgement, Observation, judge
+from smdeploy.strategy import (
+    CANDIDATE_ALARM_DATAPOINTS,
+    CANDIDATE_ALARM_EVALUATION_PERIODS,
+    CANDIDATE_ALARM_PERIOD,
+    Judgement,
+    Observation,
+    judge,
+)
 
 # Endpoint-config keys copied from the live config into every config the rollout builds.
 KEPT_CONFIG_KEYS = (
@@ -75,9 +82,9 @@ def _alarm_definitions(plan: DeploymentPlan) -> list[dict[str, Any]]:
     common = {
         "Namespace": "AWS/SageMaker",
         "Dimensions": dimensions,
-        "Period": 60,
-        "EvaluationPeriods": 3,
-        "DatapointsToAlarm": 2,
+        "Period": CANDIDATE_ALARM_PERIOD,
+        "EvaluationPeriods": CANDIDATE_ALARM_EVALUATION_PERIODS,
+        "DatapointsToAlarm": CANDIDATE_ALARM_DATAPOINTS,
         "ComparisonOperator": "GreaterThanThreshold",
         # No traffic is not a breach; too little traffic is judged INCONCLUSIVE by minInvocations.
         "TreatMissingData": "notBreaching",

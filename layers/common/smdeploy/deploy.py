@@ -29,7 +29,8 @@ from smdeploy.errors import (
 )
 from smdeploy.events import normalize
 from smdeploy.models import DeploymentPlan, Outcome
-from smdeploy.plan import build_plan, package_label, parse_package_arn
+from smdeploy.plan import build_plan, check_bake_window, package_label, parse_package_arn
+from smdeploy.strategy import alarm_window_seconds
 
 MANAGED_TAG = "smdeploy:managed"
 ENDPOINT_TAG = "smdeploy:endpoint"
@@ -77,16 +78,30 @@ def resolve_plan(
     live_variants = (
         sagemaker.variants_serving(live) if live and live.get("EndpointStatus") == "InService" else []
     )
+    source = f"ssm:{configs.parameter_name(group)}"
     plan = build_plan(
         request,
         package=package,
         group_config=config,
-        group_config_source=f"ssm:{configs.parameter_name(group)}",
+        group_config_source=source,
         defaults=defaults,
         live_endpoint=live,
         live_variants=live_variants,
         role_buckets=role_buckets,
     )
+    named = request.overrides.get("endpointName")
+    configured = config.endpoint if config else None
+    if named and named != configured and not request.overrides.get("createEndpoint"):
+        # A mistyped name would otherwise create a new, billed endpoint. Reading whether it exists
+        # needs no lock: only a deployment that may create it proceeds.
+        exists = live is not None if under_lock else sagemaker.find_endpoint(named) is not None
+        if not exists:
+            raise InvalidRequest(
+                "endpointName",
+                f"no endpoint {named!r} (DescribeEndpoint: not found), and {source} names "
+                + (f"{configured!r}" if configured else "no endpoint")
+                + '; to create a new endpoint, start again with "createEndpoint": true',
+            )
     if not under_lock:
         return plan.model_copy(update={"action": "PENDING"})
     if plan.source == "approval" and plan.action != "SKIP":
@@ -95,10 +110,17 @@ def resolve_plan(
         if latest_arn and int(latest_arn.rsplit("/", 1)[-1]) > plan.modelPackageVersion:
             return plan.model_copy(update={"action": "SUPERSEDED", "supersededBy": latest_arn})
     if plan.action == "UPDATE" and plan.rollout and plan.rollout.alarms and cloudwatch is not None:
-        missing = cloudwatch.missing_alarms(plan.rollout.alarms)
+        found = cloudwatch.find_alarms(plan.rollout.alarms)
+        present = {str(alarm.get("AlarmName")) for alarm in found}
+        missing = [name for name in plan.rollout.alarms if name not in present]
         if missing:
             raise InvalidRequest(
                 "strategy.alarms", f"no CloudWatch alarm named {', '.join(map(repr, missing))}"
+            )
+        if not plan.rollout.replaceOnly:  # a replacement is not baked: no alarm judges it
+            check_bake_window(
+                plan.rollout,
+                [(f"alarm {alarm.get('AlarmName')!r}", alarm_window_seconds(alarm)) for alarm in found],
             )
     if plan.action == "ADD_MODEL":
         _check_multi_model_endpoint(plan, live or {}, sagemaker)

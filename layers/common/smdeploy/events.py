@@ -117,7 +117,11 @@ def _normalize_manual(data: dict[str, Any]) -> DeployRequest:
         manual = ManualDeployInput.model_validate(data)
     except ValidationError as exc:
         raise first_error(exc) from exc
-    overrides = manual.model_dump(exclude_none=True, exclude={"modelPackageArn", "reason", "strategy"})
+    overrides = manual.model_dump(
+        exclude_none=True, exclude={"modelPackageArn", "reason", "strategy", "createEndpoint"}
+    )
+    if manual.createEndpoint:
+        overrides["createEndpoint"] = True
     if manual.strategy is not None:
         overrides["strategy"] = manual.strategy.model_dump(exclude_unset=True)
     return DeployRequest(

@@ -171,6 +171,11 @@ class ManualDeployInput(BaseModel):
         json_schema_extra={"pattern": _schema_pattern(INSTANCE_TYPE_RE)},
     )
     initialInstanceCount: int | None = Field(default=None, ge=1, le=100)
+    createEndpoint: bool = Field(
+        default=False,
+        description="Create endpointName if it does not exist. Without it, an endpointName that the "
+        "group's config does not name and that does not exist is refused (INVALID_REQUEST)",
+    )
     reason: str | None = Field(default=None, max_length=512, description="Free text kept in the record")
     strategy: StrategyConfig | None = Field(
         default=None,

@@ -28,8 +28,10 @@ from smdeploy.models import (
 from smdeploy.scaling import scaling_plan
 from smdeploy.strategy import (
     HISTORY_EVENT_LIMIT,
+    METRIC_PUBLISH_DELAY_SECONDS,
     RolloutPlan,
     StrategyConfig,
+    candidate_alarm_window_seconds,
     merge_strategy,
     resolve_rollout,
     worst_case_history_events,
@@ -127,6 +129,25 @@ def resolve_strategy(layers: list[dict[str, Any] | None]) -> RolloutPlan:
     return rollout
 
 
+def check_bake_window(rollout: RolloutPlan, windows: list[tuple[str, int | None]]) -> None:
+    """A bake must outlast the evaluation window of every alarm that judges it.
+
+    ``windows``: (which alarm, its window in seconds, see ``alarm_window_seconds``; ``None``: no
+    period of its own). A shorter bake could promote a candidate before its alarm can fire.
+    """
+    for label, window in windows:
+        if window is None or rollout.bakeSeconds >= window:
+            continue
+        minimum = math.ceil(window / 6) / 10  # minutes, rounded up to a tenth
+        raise InvalidRequest(
+            "strategy.bakeMinutes",
+            f"a bake of {rollout.bakeSeconds / 60:g} min is shorter than the evaluation window of {label} "
+            f"({window} s: datapoints to alarm x period + {METRIC_PUBLISH_DELAY_SECONDS} s CloudWatch "
+            f"publishing delay), so the candidate could pass before the alarm can fire; "
+            f"bakeMinutes must be at least {minimum:g}",
+        )
+
+
 def parse_group_config(raw: Any, where: str) -> GroupConfig:
     try:
         return GroupConfig.model_validate(raw)
@@ -208,6 +229,7 @@ def build_plan(
     if request.overrides:
         overrides = dict(request.overrides)
         strategy_layers.append(overrides.pop("strategy", None))
+        overrides.pop("createEndpoint", None)  # checked by resolve_plan, not a plan setting
         merged.update({("endpoint" if k == "endpointName" else k): v for k, v in overrides.items()})
         explicit_instances |= bool({"instanceType", "initialInstanceCount"} & set(overrides))
         sources.append("manual input")
@@ -306,6 +328,9 @@ def build_plan(
         if group_config is not None and group_config.autoscaling is not None
         else None
     )
+    if not (serverless or variant_specs or hosting["isMultiModel"] or rollout.replaceOnly):
+        # a bake is judged on the candidate's own alarms (the group's are checked under the lock)
+        check_bake_window(rollout, [("the candidate's own alarms", candidate_alarm_window_seconds())])
     adds_model = update["action"] == "ADD_MODEL"
     return DeploymentPlan(
         source=request.source,

@@ -187,6 +187,41 @@ def resolve_rollout(config: StrategyConfig) -> RolloutPlan:
     )
 
 
+# The alarms smdeploy creates for each candidate (smdeploy.canary): one-minute datapoints, 2 of the
+# last 3 breaching.
+CANDIDATE_ALARM_PERIOD = 60
+CANDIDATE_ALARM_EVALUATION_PERIODS = 3
+CANDIDATE_ALARM_DATAPOINTS = 2
+# CloudWatch publishes a minute's datapoint after the minute ends: "with slightly delayed publishing,
+# the most recent minute never has data" (CloudWatch metric math page, FILL function). An alarm
+# cannot see a datapoint before it is published, so its window is one minute longer.
+METRIC_PUBLISH_DELAY_SECONDS = 60
+
+
+def alarm_window_seconds(alarm: dict[str, Any]) -> int | None:
+    """The shortest time an alarm needs to go to ALARM: datapoints to alarm x period, plus the
+    publishing delay. ``alarm`` is a DescribeAlarms ``MetricAlarms`` entry (or a PutMetricAlarm
+    definition); ``None`` when it has no period of its own (a composite alarm)."""
+    periods = [int(alarm["Period"])] if alarm.get("Period") else []
+    for query in alarm.get("Metrics") or []:  # a metric math alarm: each query has its period
+        period = query.get("Period") or (query.get("MetricStat") or {}).get("Period")
+        if period:
+            periods.append(int(period))
+    if not periods:
+        return None
+    datapoints = int(alarm.get("DatapointsToAlarm") or alarm.get("EvaluationPeriods") or 1)
+    return datapoints * max(periods) + METRIC_PUBLISH_DELAY_SECONDS
+
+
+def candidate_alarm_window_seconds() -> int:
+    """The window of the alarms smdeploy creates for a candidate."""
+    window = alarm_window_seconds(
+        {"Period": CANDIDATE_ALARM_PERIOD, "DatapointsToAlarm": CANDIDATE_ALARM_DATAPOINTS}
+    )
+    assert window is not None
+    return window
+
+
 # Standard workflows stop at 25,000 history events per execution
 # (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html).
 HISTORY_EVENT_LIMIT = 25_000

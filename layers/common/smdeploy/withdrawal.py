@@ -29,7 +29,7 @@ from smdeploy.plan import package_label
 
 RESTORE_STRATEGY: dict[str, Any] = {
     "type": "all-at-once",
-    "bakeMinutes": 2,
+    "bakeMinutes": 3,  # no shorter than the candidate alarms' window (smdeploy.plan.check_bake_window)
     "checkIntervalSeconds": 60,
     "minInvocations": 0,
 }

@@ -22,6 +22,10 @@ class CloudWatchGateway:
             raise translate(exc, "DescribeAlarms") from exc
         return list(found.get("MetricAlarms", [])) + list(found.get("CompositeAlarms", []))
 
+    def find_alarms(self, names: list[str]) -> list[dict[str, Any]]:
+        """The metric and composite alarms among ``names``, as DescribeAlarms answers them."""
+        return self._alarms(names)
+
     def missing_alarms(self, names: list[str]) -> list[str]:
         """Which of ``names`` are not CloudWatch metric or composite alarms."""
         present = {a["AlarmName"] for a in self._alarms(names)}
