@@ -76,7 +76,7 @@ class IamEnforcer:
         tags_of: Callable[[str], dict[str, str]],
         enabled: bool = True,
     ) -> None:
-        self.principals = Principals(template)
+        self.principals = Principals.of(template)
         self.region, self.account = template.region, template.account
         self.enabled = enabled
         self.audit_only = False  # record denials but let the calls through (to list them all at once)
@@ -97,10 +97,17 @@ class IamEnforcer:
 
     @contextmanager
     def acting_as(self, kind: str, logical_id: str) -> Iterator[Principal | None]:
-        """Calls made in this block are made by that principal (unknown ones are not checked)."""
+        """Calls made in this block are made by that principal. A rule or schedule without a role of
+        its own (one that invokes a function: Lambda's resource policy lets EventBridge) is not a
+        caller here; its target runs as itself."""
         principal = self.principals.get(kind, logical_id)
+        if principal is None and kind in {"function", "stateMachine"}:
+            # Every function and state machine runs with a role; one the template's translation gave
+            # none (or a role from elsewhere) is allowed nothing, never left unchecked.
+            principal = Principal(logical_id, kind, "(no role in template.yaml)", "", ())
         stack = self._stack()
-        stack.append(principal) if principal is not None else None
+        if principal is not None:
+            stack.append(principal)
         try:
             yield principal
         finally:

@@ -37,6 +37,8 @@ class Principal:
     @property
     def session_arn(self) -> str:
         """The caller AWS names in an access-denied message (an assumed-role session)."""
+        if not self.role_arn:
+            return self.name
         account = self.role_arn.split(":")[4]
         return f"arn:aws:sts::{account}:assumed-role/{self.role_name}/{self.name}"
 
@@ -100,29 +102,27 @@ def _logical_id(ref: Any) -> str | None:
     return None
 
 
+_PRINCIPALS: dict[tuple[Any, ...], Principals] = {}
+
+
 class Principals:
     """Every principal of the template, by its kind and logical id (and by role ARN)."""
 
     def __init__(self, template: Template) -> None:
         translated = translate(template.path)
         resources: dict[str, dict[str, Any]] = translated.get("Resources", {})
-        resolver = _Resolver(template, resources)
-        roles: dict[str, Principal] = {}
-        for lid, resource in resources.items():
-            if resource.get("Type") != "AWS::IAM::Role":
-                continue
-            resolved = resolver.resolve(resource)
-            roles[lid] = Principal(
+        resolver = _Resolver(template, resources)  # knows the generated roles' names and ARNs
+        self.roles: dict[str, Principal] = {
+            lid: Principal(
                 name=lid,
                 kind="role",
-                role_name=resolver.physical_name(lid) if lid in template.resources else f"smdeploy-{lid}",
-                role_arn=resolver.arn(lid) if lid in template.resources else "",
-                statements=tuple(_statements(lid, resolved)),
+                role_name=resolver.physical_name(lid),
+                role_arn=resolver.arn(lid),
+                statements=tuple(_statements(lid, resolver.resolve(resource))),
             )
-        self.roles: dict[str, Principal] = {}
-        for lid, principal in roles.items():
-            arn = principal.role_arn or f"arn:aws:iam::{template.account}:role/{principal.role_name}"
-            self.roles[lid] = Principal(lid, "role", principal.role_name, arn, principal.statements)
+            for lid, resource in resources.items()
+            if resource.get("Type") == "AWS::IAM::Role"
+        }
         self.by_key: dict[tuple[str, str], Principal] = {}
         for lid, resource in resources.items():
             props = resource.get("Properties", {})
@@ -138,6 +138,24 @@ class Principals:
             elif rtype == "AWS::Scheduler::Schedule":
                 self._add("schedule", lid, _logical_id(props.get("Target", {}).get("RoleArn")))
         self._by_role_arn = {p.role_arn: p for p in self.roles.values()}
+
+    @classmethod
+    def of(cls, template: Template) -> Principals:
+        """The principals of a template version, resolved once per process for each account,
+        region and set of parameters (a rehearsal does not pay for it again)."""
+        stat = template.path.stat()
+        key = (
+            template.path.resolve(),
+            stat.st_mtime_ns,
+            stat.st_size,
+            template.region,
+            template.account,
+            template.stack_name,
+            tuple(sorted(template.parameters.items())),
+        )
+        if key not in _PRINCIPALS:
+            _PRINCIPALS[key] = cls(template)
+        return _PRINCIPALS[key]
 
     def _add(self, kind: str, lid: str, role_lid: str | None) -> None:
         if role_lid is None or role_lid not in self.roles:

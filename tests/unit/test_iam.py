@@ -9,6 +9,7 @@ import pytest
 
 from localcloud.engine.template import Template
 from localcloud.iam import catalog
+from localcloud.iam.enforcer import IamEnforcer
 from localcloud.iam.policy import Request, condition_holds, evaluate
 from localcloud.iam.principals import Principals
 from localcloud.iam.requests import Call, requests_for
@@ -164,3 +165,13 @@ def test_template_principals_hold_the_policies_sam_generates() -> None:
     assert evaluate(list(rule.statements), start), "the rule's role may start the deploy state machine"
     other = Request("states:StartExecution", machine.replace("deploy-model", "batch-transform"), {})
     assert not evaluate(list(rule.statements), other), "and no other"
+
+
+def test_a_function_without_a_role_in_the_template_is_allowed_nothing() -> None:
+    enforcer = IamEnforcer(Template(region=REGION, account=ACCOUNT), now=lambda: 0.0, tags_of=lambda arn: {})
+    with enforcer.acting_as("function", "NoSuchFunction"):
+        denial = enforcer.authorize("sagemaker:DescribeEndpoint", {"EndpointName": "e"})
+    assert denial is not None
+    assert (denial.principal, denial.action) == ("NoSuchFunction", "sagemaker:DescribeEndpoint")
+    with enforcer.acting_as("function", "ResolvePlanFunction"):
+        assert enforcer.authorize("sagemaker:DescribeEndpoint", {"EndpointName": "e"}) is None
