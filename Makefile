@@ -13,12 +13,13 @@ STAMP := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help demo test unit integration statemachine template lint validate build bench schema clean
+.PHONY: help demo test unit integration statemachine matrix template lint validate build bench schema clean
 
 help:
 	@echo "make demo      rehearse a deployment in the local cloud and show what happened"
 	@echo "make test      lint, validate the template and ASL, run the whole suite"
 	@echo "make lint      ruff and mypy"
+	@echo "make matrix    the full convergence matrix (minutes)"
 	@echo "make validate  sam validate --lint, ASL validation, template checks"
 	@echo "make build     sam build (needs a python3.13 interpreter)"
 	@echo "make bench     benchmarks (bench/)"
@@ -64,6 +65,14 @@ integration: $(STAMP)
 
 statemachine: $(STAMP)
 	$(PY) -m pytest tests/statemachine
+
+# The full convergence matrix (tests/statemachine/test_convergence_matrix.py): every fault kind at
+# every call, Task and state of five rollout paths, fast and slow updates. Minutes; CI runs it.
+matrix: $(STAMP)
+	rm -f .matrix-results.jsonl
+	MATRIX_RESULTS=$(CURDIR)/.matrix-results.jsonl $(PY) -m pytest -n auto -m matrix \
+		tests/statemachine/test_convergence_matrix.py tests/statemachine/test_convergence_properties.py
+	$(PY) tools/matrix_summary.py .matrix-results.jsonl
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,4 @@
-"""Judge the candidate once (alarms, Model Monitor, traffic): wait, next step, promote or roll back."""
+"""Judge the candidate once (approval, alarms, Monitor, traffic): wait, next step, promote or roll back."""
 
 from typing import Any
 
@@ -8,9 +8,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smdeploy import canary
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
+from smdeploy.adapters.records import DeploymentRecords
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.models import StepTaskInput
+from smdeploy.settings import RecordSettings
 
+SETTINGS = RecordSettings.from_env()  # the deployment history: which versions rolled back (preempt)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
@@ -27,6 +30,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         task.judgement or {},
         sagemaker=SageMakerGateway(),
         cloudwatch=CloudWatchGateway(),
+        records=DeploymentRecords(SETTINGS.deployments_table),
     )
     metrics.add_metric(name=f"Verdict{str(result['verdict']).title()}", unit=MetricUnit.Count, value=1)
     logger.info("judged candidate", extra={"endpoint": task.plan.endpointName, "judgement": result})

@@ -6,11 +6,13 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from smdeploy import deploy
+from smdeploy import deploy, recovery
 from smdeploy.adapters.autoscaling import ScalingGateway
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.config_store import GroupConfigStore
+from smdeploy.adapters.records import DeploymentRecords
 from smdeploy.adapters.sagemaker import SageMakerGateway
+from smdeploy.models import DeploymentPlan
 from smdeploy.settings import PlanSettings
 
 SETTINGS = PlanSettings.from_env()
@@ -23,16 +25,27 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    plan = deploy.resolve_plan(
-        event.get("raw"),
-        sagemaker=SageMakerGateway(),
-        configs=GroupConfigStore(SETTINGS.group_config_prefix),
-        defaults=SETTINGS.defaults(),
-        cloudwatch=CloudWatchGateway(),
-        autoscaling=ScalingGateway(),
-        under_lock=bool(event.get("underLock")),
-        role_buckets=SETTINGS.role_buckets(),
-    )
+    raw = event.get("raw")
+    sagemaker, configs = SageMakerGateway(), GroupConfigStore(SETTINGS.group_config_prefix)
+    records = DeploymentRecords(SETTINGS.deployments_table) if SETTINGS.deployments_table else None
+
+    def resolve(request: Any, under_lock: bool = False) -> DeploymentPlan:
+        return deploy.resolve_plan(
+            request,
+            sagemaker=sagemaker,
+            configs=configs,
+            defaults=SETTINGS.defaults(),
+            cloudwatch=CloudWatchGateway(),
+            autoscaling=ScalingGateway(),
+            under_lock=under_lock,
+            role_buckets=SETTINGS.role_buckets(),
+            records=records,
+        )
+
+    if recovery.is_status_change(raw):
+        plan = recovery.recovery_plan(raw, resolve=resolve)
+    else:
+        plan = resolve(raw, under_lock=bool(event.get("underLock")))
     metrics.add_metric(name="PlansResolved", unit=MetricUnit.Count, value=1)
     logger.info("resolved deployment plan", extra={"plan": plan.model_dump(mode="json")})
     return plan.model_dump(mode="json")

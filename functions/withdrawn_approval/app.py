@@ -1,4 +1,4 @@
-"""On a rejection of the version an endpoint serves, start the deployment of the last good version."""
+"""On a rejection of a version that may serve its endpoint, start a withdrawal (a deploy execution)."""
 
 from typing import Any
 
@@ -9,7 +9,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from smdeploy import withdrawal
 from smdeploy.adapters.config_store import GroupConfigStore
 from smdeploy.adapters.executions import ExecutionStarter
-from smdeploy.adapters.records import DeploymentRecords
 from smdeploy.adapters.s3 import S3Gateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.settings import WithdrawalSettings
@@ -29,10 +28,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         event,
         sagemaker=SageMakerGateway(),
         configs=GroupConfigStore(SETTINGS.group_config_prefix),
-        records=DeploymentRecords(SETTINGS.deployments_table),
         starter=ExecutionStarter(SETTINGS.deploy_state_machine_arn),
         s3=S3Gateway(),
     )
-    metrics.add_metric(name="Restores", unit=MetricUnit.Count, value=int(result["action"] == "restore"))
+    metrics.add_metric(name="Withdrawals", unit=MetricUnit.Count, value=int(result["action"] == "withdraw"))
     logger.info("withdrawn approval handled", extra={"result": result})
     return result

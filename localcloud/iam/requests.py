@@ -132,6 +132,11 @@ def _fill(resource_type: catalog.ResourceType, call: Call, service: str) -> list
             if not found and variable in _VARIABLE_PARAMS:
                 other, transform = _VARIABLE_PARAMS[variable]
                 found = [transform(v) if transform else v for v in _values(call.params, other)]
+            if not found and variable == "AlarmName":
+                # DescribeAlarms by AlarmNamePrefix: with a scope narrower than "*" CloudWatch answers
+                # the metric alarms the caller may describe (CloudWatch API reference, DescribeAlarms;
+                # only composite alarms need "*"). The prefix must fall inside the granted scope.
+                found = [f"{v}*" for v in _values(call.params, "AlarmNamePrefix")]
             if not found:
                 return []
             if service in _LOWER_CASE_NAMES:

@@ -297,7 +297,19 @@ class StartSpec(_Strict):
 class StopSpec(_Strict):
     """``StopExecution``, as an operator does from the console: the execution ends ABORTED at once."""
 
-    execution: int = Field(ge=1, description="executions are numbered from 1 in start order")
+    execution: int | None = Field(
+        default=None, ge=1, description="executions are numbered from 1 in start order"
+    )
+    running: bool = Field(
+        default=False,
+        description="instead of a number: the newest execution still running then (none running: nothing)",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> StopSpec:
+        if (self.execution is None) == (not self.running):
+            raise ValueError("name an execution number or say running: true (one of the two)")
+        return self
 
 
 class AwsCallSpec(_Strict):
@@ -375,6 +387,11 @@ class Expect(_Strict):
         default=None, description="every serving variant's model containers, e.g. {count: 2, mode: Direct}"
     )
     absent: bool | None = None
+    converged: bool | None = Field(
+        default=None,
+        description="with endpoint: every execution ended and recorded, one version serving from one "
+        "config, lock free, no transitional config, orphan model or candidate alarm left",
+    )
     status: str | None = None
     execution: int | None = Field(default=None, ge=1)
     outcome: (
@@ -388,6 +405,7 @@ class Expect(_Strict):
             "FAILED",
             "COMPLETED",
             "NO_APPROVED_MODEL",
+            "ABORTED",
         ]
         | None
     ) = None
@@ -433,8 +451,13 @@ class Expect(_Strict):
         if self.cause is not None and self.execution is None:
             raise ValueError("cause belongs to an execution expectation")
         if self.endpoint is not None:
-            if self.serving is None and self.absent is None and self.status is None:
-                raise ValueError("an endpoint expectation needs serving, absent or status")
+            if (
+                self.serving is None
+                and self.absent is None
+                and self.status is None
+                and self.converged is None
+            ):
+                raise ValueError("an endpoint expectation needs serving, absent, status or converged")
             if self.outcome is not None or self.error is not None:
                 raise ValueError("outcome and error belong to an execution expectation")
         if self.execution is not None:

@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from localcloud.engine.apicalls import SERVED_SERVICES, Fault
 from localcloud.engine.cloud import LocalCloud
 from localcloud.engine.template import TEMPLATE_PATH
+from localcloud.scenario import consistency
 from localcloud.scenario.contract import (
     AwsCallSpec,
     Expect,
@@ -198,6 +199,13 @@ class Runner:
 
     def _stop(self, cloud: LocalCloud, index: int, stop: StopSpec) -> None:
         """StopExecution as from the console; the stopped execution unwinds now, in virtual time."""
+        if stop.running:
+            running = [arn for arn in cloud.executions if cloud.times[arn].stopped is None]
+            if not running:
+                self.note(cloud, "console    StopExecution: no execution running")
+                return
+            stop = StopSpec(execution=cloud.executions.index(running[-1]) + 1)
+        assert stop.execution is not None
         if stop.execution > len(cloud.executions):
             raise ScenarioError(
                 str(self.path),
@@ -611,6 +619,23 @@ def _config_details(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
     return details
 
 
+def _config_resources(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
+    """Endpoint config name -> the models its variants use and whether a rollout tagged it
+    transitional (a two-variant canary config, never meant to outlive its rollout)."""
+    sm = cloud.client("sagemaker")
+    out = {}
+    for name in _names(cloud, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName"):
+        described = sm.describe_endpoint_config(EndpointConfigName=name)
+        tags = {
+            t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=described["EndpointConfigArn"])["Tags"]
+        }
+        out[name] = {
+            "models": sorted({str(v.get("ModelName")) for v in described["ProductionVariants"]}),
+            "transitional": tags.get("smdeploy:rollout") == "transitional",
+        }
+    return out
+
+
 def _names(cloud: LocalCloud, operation: str, key: str, name: str) -> list[str]:
     """Every resource name a SageMaker List* operation returns (all pages), sorted."""
     pages = cloud.client("sagemaker").get_paginator(operation).paginate()
@@ -692,6 +717,9 @@ def serving(endpoint: dict[str, Any]) -> str | None:
 def check(expect: Expect, report: dict[str, Any]) -> tuple[bool, str]:
     if expect.endpoint is not None:
         endpoint = report["endpoints"].get(expect.endpoint)
+        if expect.converged is not None:
+            gaps = consistency.problems(report, expect.endpoint)
+            return (not gaps) == expect.converged, "; ".join(gaps) or "converged"
         if expect.absent is not None:
             present = endpoint is not None
             return present != expect.absent, ("exists" if present else "does not exist")
@@ -850,6 +878,7 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
         "endpointConfigs": _names(cloud, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName"),
         "endpointConfigDetails": _config_details(cloud),
         "models": _names(cloud, "list_models", "Models", "ModelName"),
+        "configResources": _config_resources(cloud),
         "alarmStateChanges": [
             {"at": c.at, "alarm": c.alarm, "from": c.old, "to": c.new, "reason": c.reason}
             for c in cloud.alarms.transitions

@@ -151,6 +151,8 @@ def test_approved_model_package_sample_yields_approval_request_with_envelope_tim
         modelPackageArn="arn:aws:sagemaker:<<region>>:<<account>>:model-package/<<project_name>>/<<version>>",
         eventId="c800a495-b000-072c-7392-c683e89c96a8",
         eventTime=datetime(2021, 6, 3, 4, 45, 23, tzinfo=UTC),
+        # the sample carries no LastModifiedTime: the event id names the transition
+        transition="event:c800a495-b000-072c-7392-c683e89c96a8",
     )
 
 
@@ -621,6 +623,7 @@ EVENT_FILE_EXPECTATIONS: dict[str, DeployRequest | str] = {
         modelPackageArn=PACKAGE_1,
         eventId="7d3c1f0a-4b2e-4c8d-9f61-2a5b8e0c1d01",
         eventTime=datetime(2024, 5, 1, 10, 5, tzinfo=UTC),
+        transition="modified:2024-05-01T10:05:00.000000+00:00",  # detail.LastModifiedTime
     ),
     "model_package_rejected.json": "detail.ModelApprovalStatus",
     "model_package_pending.json": "detail.ModelApprovalStatus",

@@ -388,7 +388,7 @@ def test_generated_names_differ_for_different_packages_even_when_long_group_name
 def test_generated_names_are_readable_for_short_groups() -> None:
     plan = plan_for()
 
-    assert re.fullmatch(r"churn-v3-[0-9a-f]{8}", plan.modelName)
+    assert re.fullmatch(r"churn-prod-churn-v3-[0-9a-f]{8}", plan.modelName)
     assert re.fullmatch(r"churn-prod-v3-[0-9a-f]{8}", plan.endpointConfigName)
 
 

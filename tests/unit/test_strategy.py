@@ -209,3 +209,21 @@ def test_the_wait_for_metrics_is_bounded_by_the_pending_checks() -> None:
     late = seen(metricsThrough="2026-01-01T00:03:00+00:00", checkedAt="2026-01-01T00:04:10+00:00")
     exhausted = state(checks=1, pendingChecks=MAX_PENDING_CHECKS)
     assert judge(exhausted, late, ROLLOUT).decision == "NEXT_STEP"  # judged on what is published
+
+
+# --- withdrawn and preempted candidates ------------------------------------------------------------
+def test_a_withdrawn_candidate_rolls_back_at_its_next_check_whatever_the_endpoint_does() -> None:
+    applying = seen(candidateApproval="Rejected", weightsApplied=False)
+    for observed in (seen(candidateApproval="Rejected"), applying):
+        after = judge(state(), observed, ROLLOUT)
+        assert (after.verdict, after.decision) == ("WITHDRAWN", "ROLLBACK")
+        assert after.reasons[0].startswith("WITHDRAWN: ")
+        assert after.history and "WITHDRAWN" in after.history[-1]
+    assert judge(state(), seen(candidateApproval="Approved"), ROLLOUT).decision == "WAIT"
+
+
+def test_a_newer_approval_preempts_the_rollout() -> None:
+    newer = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/7"
+    after = judge(state(checks=1), seen(candidateApproval="Approved", preemptedBy=newer), ROLLOUT)
+    assert (after.verdict, after.decision) == ("PREEMPTED", "ROLLBACK")
+    assert after.reasons == ["PREEMPTED by v7: churn/7 is approved and deploys next"]

@@ -7,13 +7,16 @@ every variant setting such as serverless config or accelerators): only the varia
 from __future__ import annotations
 
 import copy
+import re
 from datetime import datetime
 from typing import Any
 
-from smdeploy import clock, scaling
+from smdeploy import clock, scaling, withdrawal
 from smdeploy.adapters.autoscaling import ScalingGateway
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
+from smdeploy.adapters.records import DeploymentRecords
 from smdeploy.adapters.sagemaker import SageMakerGateway
+from smdeploy.converge import BASELINE_CONFIG_TAG, BASELINE_VARIANT_TAG, ROLLOUT_TAG, TRANSITIONAL
 from smdeploy.deploy import (
     ENDPOINT_TAG,
     MANAGED_TAG,
@@ -44,6 +47,8 @@ KEPT_CONFIG_KEYS = (
     "VpcConfig",
     "EnableNetworkIsolation",
 )
+
+PACKAGE_ARN_TAG = "smdeploy:model-package-arn"  # set by ``managed_tags``
 
 
 def alarm_names(plan: DeploymentPlan) -> list[str]:
@@ -187,8 +192,13 @@ def prepare_canary(
     if splits_traffic(
         plan
     ):  # else SageMaker shifts (guardrails) or replaces (one variant): no two-variant config
+        transitional = [
+            {"Key": ROLLOUT_TAG, "Value": TRANSITIONAL},
+            {"Key": BASELINE_CONFIG_TAG, "Value": str(plan.currentEndpointConfigName)},
+            {"Key": BASELINE_VARIANT_TAG, "Value": str(plan.baselineVariantName)},
+        ]
         sagemaker.create_endpoint_config(
-            name=str(plan.canaryConfigName), variants=canary_variants, tags=tags, extra=kept
+            name=str(plan.canaryConfigName), variants=canary_variants, tags=[*tags, *transitional], extra=kept
         )
     sagemaker.create_endpoint_config(
         name=str(plan.finalConfigName), variants=final_variants, tags=tags, extra=kept
@@ -291,9 +301,26 @@ def judge_candidate(
     *,
     sagemaker: SageMakerGateway,
     cloudwatch: CloudWatchGateway,
+    records: DeploymentRecords | None = None,
 ) -> dict[str, Any]:
-    """One check of the bake: alarms, Model Monitor, candidate traffic; returns the decision."""
+    """One check of the bake: approval, alarms, Model Monitor, candidate traffic; returns the decision.
+
+    The candidate's ``ModelApprovalStatus`` is read at every check (a withdrawn approval rolls
+    back); with ``plan.preempt`` so is the newest version of the group that will deploy
+    (``smdeploy.withdrawal.newest_deployable``, from ``records``: the endpoint's history).
+    """
     assert plan.rollout is not None
+    package = sagemaker.find_model_package(plan.modelPackageArn)
+    approval = str(package.get("ModelApprovalStatus")) if package is not None else None
+    preempted_by = None
+    if plan.preempt and approval != "Rejected":
+        newer = withdrawal.newest_deployable(
+            plan.modelPackageGroup,
+            sagemaker=sagemaker,
+            history=records.deployments_of(plan.endpointName) if records is not None else [],
+            above=plan.modelPackageVersion,
+        )
+        preempted_by = newer[0] if newer else None
     state = Judgement.model_validate(previous)
     live = sagemaker.describe_endpoint(plan.endpointName)
     weights = {v["VariantName"]: v for v in live.get("ProductionVariants", [])}
@@ -312,28 +339,143 @@ def judge_candidate(
         candidateInvocations=invocations,
         metricsThrough=published_through.isoformat() if published_through else None,
         checkedAt=now.isoformat(),
+        candidateApproval=approval,
+        preemptedBy=preempted_by,
     )
     return judge(state, seen, plan.rollout).model_dump(mode="json")
 
 
-def restore_baseline_weights(plan: DeploymentPlan, *, sagemaker: SageMakerGateway) -> dict[str, Any]:
-    """Rollback, first and fastest: all traffic back to the baseline variant (no new fleet)."""
-    live = sagemaker.describe_endpoint(plan.endpointName)
-    variants = {v["VariantName"]: v for v in live.get("ProductionVariants", [])}
-    if plan.variantName not in variants:
-        return {"changed": False, "why": f"candidate not in the live config {live.get('EndpointConfigName')}"}
-    wanted = {str(plan.baselineVariantName): 1.0, plan.variantName: 0.0}
-    desired = {
-        name: float(v.get("DesiredWeight", v.get("CurrentWeight", 0.0))) for name, v in variants.items()
+def owned_name_prefix(endpoint: str) -> str:
+    """How the names of the configs and models made for ``endpoint`` start (``plan.resource_name``).
+
+    Other endpoints' names may start alike: their tags tell them apart.
+    """
+    readable = re.sub(r"-+", "-", re.sub(r"[^a-zA-Z0-9-]", "-", endpoint)).strip("-")
+    return readable[:40]
+
+
+def _owned_by(tags: dict[str, str], endpoint: str) -> bool:
+    return tags.get(ENDPOINT_TAG) == endpoint and tags.get(MANAGED_TAG) == "true"
+
+
+def _tag_map(gateway: SageMakerGateway, arn: str) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in gateway.tags_of(arn)}
+
+
+def _owned_configs(endpoint: str, sagemaker: SageMakerGateway) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    """(config, tags) of every endpoint config made for ``endpoint``, newest first."""
+    owned = []
+    for summary in sagemaker.endpoint_configs_named(owned_name_prefix(endpoint)):
+        config = sagemaker.find_endpoint_config(summary["EndpointConfigName"])
+        if config is None:  # deleted since the listing
+            continue
+        tags = _tag_map(sagemaker, str(config["EndpointConfigArn"]))
+        if _owned_by(tags, endpoint):
+            owned.append((config, tags))
+    return owned
+
+
+def _abandoned_configs(
+    package_arn: str, owned: list[tuple[dict[str, Any], dict[str, str]]], live_name: str | None
+) -> set[str]:
+    """A recovery's candidate configs: those made for the abandoned package, except the live one, and
+    newer than the live config when that one is another package's (an earlier deployment of the same
+    package stays a rollback target). A baseline config rebuilt by ``converge`` carries the candidate's
+    tags: then every other config of the package goes."""
+    live_config, live_tags = next(
+        ((config, tags) for config, tags in owned if config["EndpointConfigName"] == live_name), ({}, {})
+    )
+    since = None if live_tags.get(PACKAGE_ARN_TAG) == package_arn else live_config.get("CreationTime")
+    return {
+        str(config["EndpointConfigName"])
+        for config, tags in owned
+        if tags.get(PACKAGE_ARN_TAG) == package_arn
+        and config["EndpointConfigName"] != live_name
+        and (since is None or config.get("CreationTime") is None or config["CreationTime"] > since)
     }
-    if all(desired.get(name) == weight for name, weight in wanted.items()):
-        return {"changed": False, "why": "baseline already has all the weight"}
-    if live.get("EndpointStatus") != "InService":
-        raise EndpointBusy(
-            f"endpoint {plan.endpointName!r} is {live.get('EndpointStatus')}; waiting to roll back"
-        )
-    sagemaker.update_weights(name=plan.endpointName, weights=wanted)
-    return {"changed": True, "at": clock.utcnow().isoformat()}
+
+
+def _retained_configs(
+    plan: DeploymentPlan,
+    outcome: str,
+    owned: list[tuple[dict[str, Any], dict[str, str]]],
+    live_name: str | None,
+) -> set[str]:
+    """The live config, its baseline if it is transitional, and the newest ``retainConfigs`` stable ones.
+
+    Transitional configs (two variants) are never stable; after an abandoned rollout neither are the
+    candidate's own configs. A recovery knows them from their tags, a rollout from its plan.
+    """
+    by_name = {str(config["EndpointConfigName"]): (config, tags) for config, tags in owned}
+    unstable = {name for name, (_c, tags) in by_name.items() if tags.get(ROLLOUT_TAG) == TRANSITIONAL}
+    if plan.action != "RECOVER":
+        unstable |= {str(plan.canaryConfigName)} if plan.canaryConfigName else set()
+        if outcome in ABANDONED and plan.finalConfigName:
+            unstable.add(str(plan.finalConfigName))
+    elif outcome in ABANDONED:
+        unstable |= _abandoned_configs(plan.modelPackageArn, owned, live_name)
+    stable = [name for name in by_name if name not in unstable]
+    keep = set(stable[: plan.retainConfigs])
+    if live_name:
+        keep.add(live_name)
+        live_tags = by_name.get(live_name, ({}, {}))[1]
+        if live_tags.get(ROLLOUT_TAG) == TRANSITIONAL and live_tags.get(BASELINE_CONFIG_TAG):
+            keep.add(live_tags[BASELINE_CONFIG_TAG])  # what converging it would go back to
+    return keep
+
+
+def _models_used(
+    names: set[str], owned: list[tuple[dict[str, Any], dict[str, str]]], sagemaker: SageMakerGateway
+) -> set[str]:
+    """The models the configs ``names`` serve (configs not made by the control plane included)."""
+    configs = {str(config["EndpointConfigName"]): config for config, _tags in owned}
+    used = set()
+    for name in names:
+        config = configs.get(name) or sagemaker.find_endpoint_config(name) or {}
+        used |= {str(v["ModelName"]) for v in config.get("ProductionVariants", []) if v.get("ModelName")}
+    return used
+
+
+def _owned_models(
+    endpoint: str,
+    referenced: list[str],
+    sagemaker: SageMakerGateway,
+) -> list[str]:
+    """Every model made for ``endpoint``: found by name (per-endpoint names), and those ``referenced`` by
+    its configs (models named before names were per endpoint), checked by their tags."""
+    found: dict[str, bool] = {}
+    for summary in sagemaker.models_named(owned_name_prefix(endpoint)):
+        name = str(summary["ModelName"])
+        found[name] = _owned_by(_tag_map(sagemaker, str(summary["ModelArn"])), endpoint)
+    for name in referenced:
+        if name in found:
+            continue
+        model = sagemaker.find_model(name)
+        found[name] = model is not None and _owned_by(_tag_map(sagemaker, str(model["ModelArn"])), endpoint)
+    return [name for name, owned in found.items() if owned]
+
+
+def _leftover_alarms(plan: DeploymentPlan, cloudwatch: CloudWatchGateway) -> list[str]:
+    """Candidate alarms of any rollout of this endpoint (an interrupted one's too): only a running
+    rollout uses them. The alarms a plan names itself are the operator's and stay."""
+    theirs = set(plan.rollout.alarms) if plan.rollout else set()
+    names = []
+    for alarm in cloudwatch.alarms_with_prefix(f"smdeploy-{plan.endpointName}-"):
+        name = str(alarm["AlarmName"])
+        dimensions = {d.get("Name"): d.get("Value") for d in alarm.get("Dimensions", [])}
+        if (
+            dimensions.get("EndpointName") == plan.endpointName
+            and name.endswith(CANDIDATE_ALARM_SUFFIXES)
+            and name not in theirs
+        ):
+            names.append(name)
+    return names
+
+
+# Outcomes after which the candidate never served alone: its candidate-only config is no rollback target.
+ABANDONED = frozenset({"ROLLED_BACK", "ABORTED"})
+CANDIDATE_ALARM_SUFFIXES = ("-5xx-rate", "-p99-latency")  # see ``alarm_names``
+DELETE_ALARMS_LIMIT = 100  # DeleteAlarms: at most 100 names per call
 
 
 def cleanup(
@@ -344,52 +486,49 @@ def cleanup(
     sagemaker: SageMakerGateway,
     cloudwatch: CloudWatchGateway,
 ) -> dict[str, Any]:
-    """Delete what the rollout no longer needs; keep the last ``retainConfigs`` configs for rollback.
+    """Delete what the rollout no longer needs; keep the live config and the last ``retainConfigs``
+    stable configs for rollback, with their models.
 
-    Only resources the control plane made for this endpoint (tag ``smdeploy:endpoint``) are
-    considered; models are deleted only when no kept config uses them.
+    Idempotent and resumable: every config and model the control plane made for this endpoint (tags
+    ``smdeploy:endpoint`` and ``smdeploy:managed``) is considered, not only this rollout's, so what an
+    interrupted clean-up or rollout left goes too. Models go before their configs: a model whose
+    config is deleted is still found by its name. A ``RECOVER`` plan names only the endpoint, the
+    package and the retention; the rest comes from the tags and the live endpoint.
     """
-    live = sagemaker.describe_endpoint(plan.endpointName)
-    live_config = str(live["EndpointConfigName"])
-    # The two-variant config is never needed again; after a rollback neither is the candidate-only one.
-    transient = {str(plan.canaryConfigName)} | (
-        {str(plan.finalConfigName)} if outcome == "ROLLED_BACK" else set()
+    endpoint = plan.endpointName
+    live = sagemaker.find_endpoint(endpoint)
+    live_name = str(live["EndpointConfigName"]) if live and live.get("EndpointConfigName") else None
+    owned = _owned_configs(endpoint, sagemaker)
+    keep = _retained_configs(plan, outcome, owned, live_name)
+    kept_models = _models_used(keep, owned, sagemaker)
+    doomed = [config for config, _tags in owned if config["EndpointConfigName"] not in keep]
+    referenced = list(
+        dict.fromkeys(
+            str(v["ModelName"])
+            for config in doomed
+            for v in config.get("ProductionVariants", [])
+            if v.get("ModelName")
+        )
     )
-    ours = []
-    for summary in sagemaker.endpoint_configs_named(plan.endpointName[:40]):  # newest first
-        config = sagemaker.find_endpoint_config(summary["EndpointConfigName"])
-        if config is None:
-            continue
-        tags = {t["Key"]: t["Value"] for t in sagemaker.tags_of(str(config["EndpointConfigArn"]))}
-        if tags.get(ENDPOINT_TAG) == plan.endpointName and tags.get(MANAGED_TAG) == "true":
-            ours.append(config)
-    survivors = [c for c in ours if c["EndpointConfigName"] not in transient]
-    keep = {live_config, *(c["EndpointConfigName"] for c in survivors[: plan.retainConfigs])}
-    kept_models = {
-        v.get("ModelName")
-        for c in ours
-        if c["EndpointConfigName"] in keep
-        for v in c.get("ProductionVariants", [])
-    }
-    deleted_configs, deleted_models = [], []
-    for config in ours:
-        name = config["EndpointConfigName"]
-        if name in keep or not sagemaker.delete_endpoint_config(name):
-            continue
-        deleted_configs.append(name)
-        for variant in config.get("ProductionVariants", []):
-            model = variant.get("ModelName")
-            if (
-                model
-                and model not in kept_models
-                and model not in deleted_models
-                and sagemaker.delete_model(model)
-            ):
-                deleted_models.append(model)
-    created_alarms = alarm_names(plan)  # from the plan: a prepare step that failed half-way left no $.canary
-    cloudwatch.delete_alarms(created_alarms)
+    deleted_models = [
+        name
+        for name in _owned_models(endpoint, referenced, sagemaker)
+        if name not in kept_models and sagemaker.delete_model(name)
+    ]
+    deleted_configs = [
+        str(config["EndpointConfigName"])
+        for config in doomed
+        if sagemaker.delete_endpoint_config(str(config["EndpointConfigName"]))
+    ]
+    # From the plan too: a prepare step that failed half-way left no $.canary. A recovery's plan
+    # names no candidate variant of its own: its alarms are found by name and dimension.
+    alarms = [] if plan.action == "RECOVER" else alarm_names(plan)
+    alarms += [name for name in _leftover_alarms(plan, cloudwatch) if name not in alarms]
+    for start in range(0, len(alarms), DELETE_ALARMS_LIMIT):
+        cloudwatch.delete_alarms(alarms[start : start + DELETE_ALARMS_LIMIT])
     return {
         "deletedConfigs": deleted_configs,
         "deletedModels": deleted_models,
-        "deletedAlarms": created_alarms,
+        "deletedAlarms": alarms,
+        "keptConfigs": sorted(keep),
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from smdeploy import clock, locking, scaling
+from smdeploy import clock, locking, scaling, withdrawal
 from smdeploy.adapters.autoscaling import ScalingGateway
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.config_store import GroupConfigStore
@@ -43,6 +43,7 @@ def managed_tags(plan: DeploymentPlan) -> list[dict[str, str]]:
         {"Key": ENDPOINT_TAG, "Value": plan.endpointName},
         {"Key": "smdeploy:model-package-group", "Value": plan.modelPackageGroup},
         {"Key": "smdeploy:model-package-version", "Value": str(plan.modelPackageVersion)},
+        {"Key": "smdeploy:model-package-arn", "Value": plan.modelPackageArn},
     ]
 
 
@@ -56,16 +57,38 @@ def resolve_plan(
     autoscaling: ScalingGateway | None = None,
     under_lock: bool = False,
     role_buckets: RoleBuckets | None = None,
+    records: DeploymentRecords | None = None,
 ) -> DeploymentPlan:
     """Normalize the input and resolve the plan; :class:`InvalidRequest` touches nothing.
 
     ``role_buckets``: the S3 buckets the model execution role may read and write (see ``build_plan``).
+    ``records``: the endpoint's deployment history, which says which versions rolled back (without
+    it no version counts as rolled back).
 
     Resolved again ``under_lock`` (the endpoint may have changed while this execution waited),
-    an approval for which a newer version of the group is approved by now is ``SUPERSEDED``.
+    an approval for which a newer version of the group will deploy is ``SUPERSEDED``: newer,
+    Approved, and not rolled back on the endpoint since its last approval
+    (``smdeploy.withdrawal.newest_deployable``; a newer version that will never deploy supersedes
+    nothing).
+
+    A withdrawal (``request.withdrawn``) deploys the newest version that will deploy other than
+    the withdrawn one, with ``withdrawal.RESTORE_STRATEGY``; chosen before the lock to name the
+    plan, and again under it, where a withdrawn version that no longer serves is a ``SKIP`` and
+    no version to restore is :class:`~smdeploy.errors.NoRestoreTarget`.
     """
     request = normalize(raw)
     _region, _account, group, _version = parse_package_arn(request.modelPackageArn)
+    restore_target: str | None = None
+    if request.withdrawn is not None:
+        withdrawn_from = str(request.overrides.get("endpointName"))
+        deployable = withdrawal.newest_deployable(
+            group,
+            sagemaker=sagemaker,
+            history=records.deployments_of(withdrawn_from) if records is not None else [],
+            exclude={request.withdrawn},
+        )
+        restore_target = deployable[0] if deployable else None
+        request = withdrawal.restore_request(request, restore_target)
     package = sagemaker.find_model_package(request.modelPackageArn)
     if package is None:
         raise InvalidRequest(
@@ -88,6 +111,7 @@ def resolve_plan(
         live_endpoint=live,
         live_variants=live_variants,
         role_buckets=role_buckets,
+        require_approved=request.withdrawn is None or restore_target is not None,
     )
     named = request.overrides.get("endpointName")
     configured = config.endpoint if config else None
@@ -102,13 +126,27 @@ def resolve_plan(
                 + (f"{configured!r}" if configured else "no endpoint")
                 + '; to create a new endpoint, start again with "createEndpoint": true',
             )
+    if request.withdrawn is not None:
+        plan = withdrawal.settle(
+            plan,
+            withdrawn=request.withdrawn,
+            target=restore_target,
+            live_variants=live_variants,
+            under_lock=under_lock,
+        )
     if not under_lock:
         return plan.model_copy(update={"action": "PENDING"})
-    if plan.source == "approval" and plan.action != "SKIP":
-        latest = sagemaker.latest_approved_package(plan.modelPackageGroup)
-        latest_arn = str((latest or {}).get("ModelPackageArn", ""))
-        if latest_arn and int(latest_arn.rsplit("/", 1)[-1]) > plan.modelPackageVersion:
-            return plan.model_copy(update={"action": "SUPERSEDED", "supersededBy": latest_arn})
+    if plan.action == "SKIP":
+        return plan
+    if plan.source == "approval":
+        newer = withdrawal.newest_deployable(
+            plan.modelPackageGroup,
+            sagemaker=sagemaker,
+            history=records.deployments_of(plan.endpointName) if records is not None else [],
+            above=plan.modelPackageVersion,
+        )
+        if newer is not None:
+            return plan.model_copy(update={"action": "SUPERSEDED", "supersededBy": newer[0]})
     if plan.action == "UPDATE" and plan.rollout and plan.rollout.alarms and cloudwatch is not None:
         found = cloudwatch.find_alarms(plan.rollout.alarms)
         present = {str(alarm.get("AlarmName")) for alarm in found}
@@ -401,7 +439,27 @@ def record_outcome(
         record["released"] = locking.release(plan, event["executionArn"], outcome.value, table=locks)
     if plan.get("supersededBy"):
         record["supersededBy"] = plan["supersededBy"]
+    converged = event.get("converge") or {}
+    if converged.get("state"):
+        record["converged"] = {
+            key: converged.get(key) for key in ("state", "detail", "serves", "configName", "actions")
+        }
+    if plan.get("recovers"):
+        record["recovers"] = plan["recovers"]
     records.put(record)
+    if plan.get("recovers"):
+        # The stopped execution recorded nothing (or something the endpoint no longer shows): its
+        # record now says how it ended and what the recovery left serving.
+        records.put(
+            {
+                **record,
+                "executionArn": plan["recovers"],
+                "executionStatus": plan.get("recoversStatus"),
+                "recoveredBy": event["executionArn"],
+                "recovers": None,
+                "released": None,
+            }
+        )
     job = plan.get("transformJobName")
     target = record["endpointName"] or (f"transform {job}" if job else "-")
     package = record["modelPackageArn"] or "unknown package"

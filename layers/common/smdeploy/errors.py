@@ -87,6 +87,15 @@ class DeploymentRolledBack(TerminalError):
     """The candidate was judged unhealthy (or the rollout failed) and the baseline was restored."""
 
 
+class NoRestoreTarget(TerminalError):
+    """A withdrawn version serves its endpoint and no other version of its group can replace it.
+
+    No version is Approved, other than the withdrawn one, without a rollback (or failure) on the
+    endpoint since its last approval. Nothing was changed: the withdrawn version keeps serving
+    until a version is approved (or an operator deploys one by hand).
+    """
+
+
 TRANSIENT_ERRORS: tuple[type[TransientError], ...] = (AwsThrottled, AwsServiceUnavailable, EndpointBusy)
 TERMINAL_ERRORS: tuple[type[TerminalError], ...] = (
     InvalidRequest,
@@ -99,6 +108,7 @@ TERMINAL_ERRORS: tuple[type[TerminalError], ...] = (
     TransformJobFailed,
     LockWaitTimeout,
     SmokeTestFailed,
+    NoRestoreTarget,
 )
 
 

@@ -3,21 +3,66 @@
 Accepted shapes (see ``shared`` notes and ``tests/unit/test_events.py``): the EventBridge envelope
 of a "SageMaker Model Package State Change" event (``detail`` as an object or a JSON string,
 ``source`` as a string or a list), an SNS-wrapped event (``Records[0].Sns.Message``), a batch
-(a JSON array) of such events for one package, and the manual input of
-:class:`~smdeploy.models.ManualDeployInput`.
+(a JSON array) of such events for one package, the manual input of
+:class:`~smdeploy.models.ManualDeployInput`, and the withdrawal input (:class:`WithdrawalInput`)
+the withdrawn-approval function starts when a version that may serve an endpoint is Rejected.
+
+An approval carries its **transition**: which change to ``Approved`` it reports, the package's
+``LastModifiedTime`` in the event (else the event ``id``). SageMaker may send several events for
+one change (each with its own ``id``, the same ``LastModifiedTime``); a re-approval after a
+rejection is a new change with a new ``LastModifiedTime``. Duplicates are told apart by it
+(``smdeploy.locking``).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from smdeploy.errors import InvalidRequest
-from smdeploy.models import DeployRequest, ManualDeployInput, ModelPackageStateChange, parse_timestamp
+from smdeploy.models import (
+    MODEL_PACKAGE_ARN_RE,
+    DeployRequest,
+    EndpointName,
+    ManualDeployInput,
+    ModelPackageStateChange,
+    parse_timestamp,
+)
 
 MODEL_PACKAGE_DETAIL_TYPE = "SageMaker Model Package State Change"
+
+
+class WithdrawalInput(BaseModel):
+    """The input of a withdrawal: stop serving ``withdrawn`` on ``endpointName``.
+
+    What replaces it is chosen under the endpoint's lock (``smdeploy.withdrawal``).
+    ``modelPackageArn``, when given, is the withdrawn package too (records and logs name it).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    withdrawn: str
+    endpointName: EndpointName
+    modelPackageArn: str | None = None
+    reason: str | None = Field(default=None, max_length=512)
+
+    @field_validator("withdrawn")
+    @classmethod
+    def _arn_shape(cls, value: str) -> str:
+        if not MODEL_PACKAGE_ARN_RE.fullmatch(value):
+            raise ValueError(
+                "expected arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION (a versioned package)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_package(self) -> WithdrawalInput:
+        if self.modelPackageArn is not None and self.modelPackageArn != self.withdrawn:
+            raise ValueError("modelPackageArn of a withdrawal is the withdrawn package")
+        return self
 
 
 def first_error(exc: ValidationError, where: str = "", empty: str = "input") -> InvalidRequest:
@@ -60,6 +105,8 @@ def normalize(raw: Any) -> DeployRequest:
         return normalize(_loads(message, "Records[0].Sns.Message"))
     if "detail-type" in raw or "detail" in raw:
         return _normalize_event(raw)
+    if "withdrawn" in raw:
+        return _normalize_withdrawal(raw)
     return _normalize_manual(raw)
 
 
@@ -104,11 +151,36 @@ def _normalize_event(event: dict[str, Any]) -> DeployRequest:
         event_time = parse_timestamp(event.get("time"))
     except ValueError:
         event_time = None  # the envelope time is informative only
+    event_id = str(event["id"]) if event.get("id") is not None else None
     return DeployRequest(
         source="approval",
         modelPackageArn=change.ModelPackageArn,
-        eventId=str(event["id"]) if event.get("id") is not None else None,
+        eventId=event_id,
         eventTime=event_time,
+        transition=approval_transition(change, event_id),
+    )
+
+
+def approval_transition(change: ModelPackageStateChange, event_id: str | None) -> str | None:
+    """Which change to ``Approved`` an event reports: ``modified:<LastModifiedTime>`` (every event
+    SageMaker sends for one change carries it), else ``event:<id>`` (a repeated delivery of one
+    event keeps its id), else ``None``."""
+    if change.LastModifiedTime is not None:
+        return "modified:" + change.LastModifiedTime.astimezone(UTC).isoformat(timespec="microseconds")
+    return f"event:{event_id}" if event_id else None
+
+
+def _normalize_withdrawal(data: dict[str, Any]) -> DeployRequest:
+    try:
+        withdrawal = WithdrawalInput.model_validate(data)
+    except ValidationError as exc:
+        raise first_error(exc) from exc
+    return DeployRequest(
+        source="manual",
+        modelPackageArn=withdrawal.withdrawn,
+        withdrawn=withdrawal.withdrawn,
+        overrides={"endpointName": withdrawal.endpointName},
+        reason=withdrawal.reason,
     )
 
 

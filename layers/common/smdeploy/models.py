@@ -46,6 +46,8 @@ class Outcome(StrEnum):
     FAILED = "FAILED"
     COMPLETED = "COMPLETED"  # a batch transform job finished
     NO_APPROVED_MODEL = "NO_APPROVED_MODEL"  # a batch transform found nothing to score with
+    # An execution stopped, timed out or failed before recording; a recovery converged its endpoint.
+    ABORTED = "ABORTED"
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -354,6 +356,11 @@ class GroupConfig(BaseModel):
     allowedAccounts: list[Annotated[str, Field(pattern=r"^\d{12}$")]] = Field(
         default_factory=list, description="Other AWS accounts whose model packages this group may deploy"
     )
+    preempt: bool = Field(
+        default=False,
+        description="a newer approved version of the group rolls a running rollout back at its next "
+        "check (PREEMPTED), so that the newer version deploys next",
+    )
 
     @model_validator(mode="after")
     def _serverless_is_consistent(self) -> GroupConfig:
@@ -407,19 +414,25 @@ class DeployRequest(BaseModel):
     eventTime: datetime | None = None
     overrides: dict[str, Any] = Field(default_factory=dict)
     reason: str | None = None
+    # An approval: which change to Approved (the package's LastModifiedTime, else the event id).
+    transition: str | None = None
+    # A withdrawal: the Rejected package that must stop serving (modelPackageArn names it too).
+    withdrawn: str | None = None
 
 
 class DeploymentPlan(BaseModel):
     """Everything the state machine needs to deploy one model package to one endpoint."""
 
-    source: Literal["approval", "manual"]
+    # recovery: converges the endpoint an execution left when it stopped before recording.
+    source: Literal["approval", "manual", "recovery"]
     modelPackageArn: str
     modelPackageGroup: str
     modelPackageVersion: int
     endpointName: str
     # PENDING: resolved before the endpoint's lock was taken; the endpoint is read again under it.
     # ADD_MODEL: a multi-model endpoint exists; the model is copied under its prefix, no update.
-    action: Literal["PENDING", "CREATE", "UPDATE", "SKIP", "SUPERSEDED", "ADD_MODEL"]
+    # RECOVER: converge the endpoint a stopped execution (``recovers``) left, clean up, record.
+    action: Literal["PENDING", "CREATE", "UPDATE", "SKIP", "SUPERSEDED", "ADD_MODEL", "RECOVER"]
     modelName: str
     endpointConfigName: str
     variantName: str
@@ -448,6 +461,11 @@ class DeploymentPlan(BaseModel):
     lockPollSeconds: int = 60
     lockLeaseSeconds: int = 4 * 3600
     supersededBy: str | None = None
+    approvalTransition: str | None = None  # approval: the change to Approved it deploys (claim key)
+    recovers: str | None = None  # RECOVER: the execution that stopped without recording
+    recoversStatus: str | None = None  # its status: ABORTED, TIMED_OUT or FAILED
+    withdrawn: str | None = None  # a withdrawal: the Rejected package that must stop serving
+    preempt: bool = False  # a newer approval rolls this rollout back at its next check
     # UPDATE only: what serves now, and the configs the rollout goes through.
     baselineVariantName: str | None = None
     baselineModelName: str | None = None
@@ -498,4 +516,18 @@ class RecordTaskInput(BaseModel):
             "cleanup": self.state.get("cleanup"),
             "transform": self.state.get("transform"),
             "autoscaling": self.state.get("autoscaling"),
+            "converge": self.state.get("converge"),
         }
+
+
+class ConvergeTaskInput(StepTaskInput):
+    """A call of the convergence loop (``smdeploy.converge``): why it runs and what it saw last."""
+
+    intent: Literal["rollback", "recover", "prepare"]
+    converge: dict[str, Any] | None = None  # the previous call's result; None or {} starts a loop
+    avoid: list[str] = Field(default_factory=list)  # model packages that must not keep serving
+
+    @field_validator("avoid", mode="before")
+    @classmethod
+    def _no_avoid(cls, value: Any) -> Any:
+        return [] if value is None else value

@@ -28,6 +28,7 @@ from smdeploy.models import (
 from smdeploy.scaling import scaling_plan
 from smdeploy.strategy import (
     HISTORY_EVENT_LIMIT,
+    MAX_PENDING_CHECKS,
     METRIC_PUBLISH_DELAY_SECONDS,
     RolloutPlan,
     StrategyConfig,
@@ -165,6 +166,7 @@ def build_plan(
     live_endpoint: dict[str, Any] | None,
     live_variants: list[dict[str, Any]] | None = None,
     role_buckets: RoleBuckets | None = None,
+    require_approved: bool = True,
 ) -> DeploymentPlan:
     """Merge the configuration layers and check that SageMaker could accept the result.
 
@@ -173,6 +175,13 @@ def build_plan(
     its variants serves (``VariantName``, ``ModelName``, ``ModelPackageArn``, ``CurrentWeight``).
     ``role_buckets``: what the model execution role may read and write; the package's artifacts
     and the group's S3 locations must lie there (unchecked when ``None``).
+    ``require_approved=False``: a withdrawal that knows no version to restore yet plans on the
+    withdrawn (Rejected) package only to name its endpoint; such a plan never deploys it
+    (``smdeploy.withdrawal.settle``).
+
+    The lock: ``lockLeaseSeconds`` is the longest run the plan's strategy allows
+    (:func:`lease_seconds`) and ``lockWaitSeconds`` at least that (never below the configured
+    wait): waiting behind a rollout as long as this one's never fails.
     """
     _region, account, group, version = parse_package_arn(request.modelPackageArn)
     own_account = defaults.get("accountId")
@@ -185,7 +194,7 @@ def build_plan(
                 f"{group_config_source} to deploy packages from that account",
             )
     approval = package.get("ModelApprovalStatus")
-    if approval != "Approved":
+    if approval != "Approved" and require_approved:
         raise InvalidRequest("modelPackageArn", f"the package is {approval!r}; only Approved packages deploy")
     status = package.get("ModelPackageStatus")
     if status != "Completed":
@@ -212,6 +221,7 @@ def build_plan(
                 "multiModel",
                 "variants",
                 "containerMode",
+                "preempt",
             },
         )
         merged.update(layer)
@@ -332,6 +342,7 @@ def build_plan(
         # a bake is judged on the candidate's own alarms (the group's are checked under the lock)
         check_bake_window(rollout, [("the candidate's own alarms", candidate_alarm_window_seconds())])
     adds_model = update["action"] == "ADD_MODEL"
+    lease = lease_seconds(timeout, rollout, poll_seconds=poll_seconds, max_polls=max_polls)
     return DeploymentPlan(
         source=request.source,
         modelPackageArn=arn,
@@ -339,7 +350,7 @@ def build_plan(
         modelPackageVersion=version,
         endpointName=endpoint,
         action=update.pop("action"),
-        modelName=resource_name(group, f"v{version}", salt=arn),
+        modelName=resource_name(endpoint, group, f"v{version}", salt=f"{endpoint}|{arn}"),  # per endpoint
         # adding a model to a multi-model endpoint builds no config: the live one stays
         endpointConfigName=str(live_endpoint["EndpointConfigName"])
         if adds_model and live_endpoint
@@ -382,9 +393,12 @@ def build_plan(
         if variant_specs
         else None,
         **hosting,
-        lockWaitSeconds=int(merged.get("lockWaitSeconds", 3600)),
+        lockWaitSeconds=max(int(merged.get("lockWaitSeconds", DEFAULT_LOCK_WAIT_SECONDS)), lease),
         lockPollSeconds=int(merged.get("lockPollSeconds", 60)),
-        lockLeaseSeconds=lease_seconds(timeout, rollout),
+        lockLeaseSeconds=lease,
+        approvalTransition=request.transition,
+        withdrawn=request.withdrawn,
+        preempt=bool(group_config.preempt) if group_config is not None else False,
         **update,
     )
 
@@ -504,16 +518,30 @@ def _guardrails_rollout(
     return rollout.model_copy(update={"guardrails": policy})
 
 
-def lease_seconds(timeout: int, rollout: RolloutPlan) -> int:
-    """How long a deployment may hold its endpoint's lock: its longest possible run, plus an hour.
+DEFAULT_LOCK_WAIT_SECONDS = 3600
+DEFAULT_LEASE_SECONDS = 4 * 3600
+ENDPOINT_CHANGES = 3  # canary config, promotion (or rollback) config, a rollback after a failed promotion
+LOCK_MARGIN_SECONDS = 3600  # retries with back-off, Lambda cold starts, clean-up and recording
 
-    Three endpoint changes at most (canary config, promotion or rollback config, and a rollback
-    after a failed promotion), and every step baked with every extension.
+
+def lease_seconds(
+    timeout: int, rollout: RolloutPlan, *, poll_seconds: int | None = None, max_polls: int | None = None
+) -> int:
+    """How long a deployment may hold its endpoint's lock: the longest run its strategy allows.
+
+    ``ENDPOINT_CHANGES`` endpoint changes, each waited for up to ``max_polls x poll_seconds``
+    (at least ``timeout``; with guardrails that includes SageMaker's own execution budget), plus
+    every step baked with every extension and every check while weights still apply
+    (``MAX_PENDING_CHECKS``), plus ``LOCK_MARGIN_SECONDS``; never below ``DEFAULT_LEASE_SECONDS``.
+    A waiting deployment waits at least this long (``lockWaitSeconds``), counted afresh for each
+    holder (``smdeploy.locking.take_lock``).
     """
-    bake = sum(
-        rollout.bakeSeconds + rollout.maxExtensions * rollout.checkIntervalSeconds for _ in rollout.steps
+    change = max(timeout, (max_polls or 0) * (poll_seconds or 0))
+    per_step = (
+        rollout.bakeSeconds + (rollout.maxExtensions + MAX_PENDING_CHECKS) * rollout.checkIntervalSeconds
     )
-    return 3 * timeout + bake + 3600
+    longest = ENDPOINT_CHANGES * change + len(rollout.steps) * per_step + LOCK_MARGIN_SECONDS
+    return max(DEFAULT_LEASE_SECONDS, longest)
 
 
 def _update_fields(

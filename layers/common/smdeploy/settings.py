@@ -59,6 +59,9 @@ class PlanSettings(_RoleBucketSettings):
     lock_wait_seconds: int = Field(default=3600, alias="LOCK_WAIT_SECONDS", ge=0, le=86400)
     account_id: str | None = Field(default=None, alias="ACCOUNT_ID", pattern=r"^\d{12}$")
     lock_poll_seconds: int = Field(default=60, alias="LOCK_POLL_SECONDS", ge=5, le=3600)
+    # The history tells which versions were rolled back since their last approval (they will not
+    # deploy, so they supersede nothing and are no restore target). The template always sets it.
+    deployments_table: str | None = Field(default=None, alias="DEPLOYMENTS_TABLE", min_length=3)
 
     def defaults(self) -> dict[str, object]:
         return {

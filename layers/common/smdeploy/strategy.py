@@ -26,7 +26,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Decision = Literal["WAIT", "NEXT_STEP", "PROMOTE", "ROLLBACK"]
-Verdict = Literal["HEALTHY", "UNHEALTHY", "INCONCLUSIVE", "PENDING"]
+# WITHDRAWN: the candidate's approval was withdrawn (Rejected) during the rollout; PREEMPTED: a
+# newer version of the group was approved and will deploy (plan ``preempt``). Both roll back.
+Verdict = Literal["HEALTHY", "UNHEALTHY", "INCONCLUSIVE", "PENDING", "WITHDRAWN", "PREEMPTED"]
 
 
 class MonitorPolicy(BaseModel):
@@ -271,6 +273,10 @@ class Observation(BaseModel):
     # Invocations published so far (None: no datapoint at all), and when the check was made.
     metricsThrough: str | None = None
     checkedAt: str | None = None
+    # The candidate package's ModelApprovalStatus now (None: not read): Rejected rolls back.
+    candidateApproval: str | None = None
+    # With ``preempt``: the newer version of the group that will deploy, if any (rolls back).
+    preemptedBy: str | None = None
 
 
 class Judgement(BaseModel):
@@ -300,8 +306,19 @@ MAX_PENDING_CHECKS = 10
 
 
 def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judgement:
-    """Decide after one check: wait, move to the next step, promote or roll back."""
+    """Decide after one check: wait, move to the next step, promote or roll back.
+
+    A candidate whose approval was withdrawn rolls back first (``WITHDRAWN: ...``), then one a
+    newer approval preempts (``PREEMPTED by vN: ...``), whatever the endpoint is doing.
+    """
     last_step = previous.stepIndex >= len(rollout.steps) - 1
+    if seen.candidateApproval == "Rejected":
+        reason = "WITHDRAWN: the candidate's approval was withdrawn (ModelApprovalStatus Rejected)"
+        return _decide(previous, "WITHDRAWN", "ROLLBACK", [reason], seen)
+    if seen.preemptedBy:
+        version = seen.preemptedBy.rsplit("/", 1)[-1]
+        reason = f"PREEMPTED by v{version}: {_label(seen.preemptedBy)} is approved and deploys next"
+        return _decide(previous, "PREEMPTED", "ROLLBACK", [reason], seen)
     alarming = [
         f"alarm {alarm['name']} is ALARM" + (f": {alarm['reason']}" if alarm.get("reason") else "")
         for alarm in seen.alarms
@@ -378,6 +395,10 @@ def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judge
     return _decide(
         previous.with_(checks=checks), "INCONCLUSIVE", "ROLLBACK", [f"inconclusive ({why}): {evidence}"], seen
     )
+
+
+def _label(arn: str) -> str:
+    return "/".join(arn.split("/")[-2:])
 
 
 def _awaited_metrics(previous: Judgement, seen: Observation) -> str | None:

@@ -1,10 +1,25 @@
-"""Withdrawn approvals: when the version an endpoint serves is Rejected, restore the last good one.
+"""Withdrawn approvals: when a version that may serve an endpoint is Rejected, it stops serving.
 
-Runs on every "SageMaker Model Package State Change" event to ``Rejected``. Most rejections are
-of versions that never went live; they change nothing. When the rejected version serves traffic
-on its group's endpoint, the last version recorded as ``DEPLOYED`` or ``PROMOTED`` there (and
-still ``Approved``) is deployed again through the deploy state machine, as a manual request whose
-``reason`` says why, with a short all-at-once rollout: a known-good model needs no long canary.
+Runs on every "SageMaker Model Package State Change" event to ``Rejected``
+(:func:`handle_rejection`). Most rejections are of versions that never went live; they change
+nothing. When the rejected version serves traffic on its group's endpoint (any variant with a
+weight above 0, whatever the endpoint's status), or the endpoint is changing (not ``InService``:
+what it will serve cannot be told), a **withdrawal** execution of the deploy state machine starts
+with the input ``{"withdrawn", "modelPackageArn", "endpointName", "reason"}``
+(:class:`smdeploy.events.WithdrawalInput`). Its name is unique per rejection event, so a repeated
+delivery of the event starts nothing new while a later rejection (of a version approved again)
+acts again.
+
+The withdrawal waits for the endpoint's lock like any deployment; a rollout of the withdrawn
+version that holds it rolls back at its next check (``WITHDRAWN``, ``smdeploy.strategy.judge``).
+Under the lock the restore target is chosen (:func:`newest_deployable`, from what the registry
+and the endpoint's records say then) and deployed with :data:`RESTORE_STRATEGY`; a withdrawn
+version that no longer serves is a ``SKIP``; no target at all is :class:`NoRestoreTarget`.
+
+The rule "will this version deploy?" is shared with the superseded check of an approval and with
+``preempt`` (``smdeploy.deploy.resolve_plan``, ``smdeploy.canary.judge_candidate``): an Approved
+version deploys unless the endpoint's records show it rolled back (or failed, aborted or refused)
+since its last approval.
 
 On a multi-model endpoint every version sits beside the others under the group's prefix: the
 rejected version's artifact is deleted so that no new request can load it (SageMaker unloads a
@@ -14,17 +29,19 @@ model already in memory only when it evicts it).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from smdeploy.adapters.config_store import GroupConfigStore
 from smdeploy.adapters.executions import ExecutionStarter
-from smdeploy.adapters.records import DeploymentRecords
 from smdeploy.adapters.s3 import S3Gateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
+from smdeploy.errors import AwsRequestRejected, NoRestoreTarget
 from smdeploy.events import MODEL_PACKAGE_DETAIL_TYPE
-from smdeploy.models import ModelPackageStateChange
+from smdeploy.models import DeploymentPlan, DeployRequest, ModelPackageStateChange, parse_timestamp
 from smdeploy.plan import package_label
 
 RESTORE_STRATEGY: dict[str, Any] = {
@@ -33,7 +50,75 @@ RESTORE_STRATEGY: dict[str, Any] = {
     "checkIntervalSeconds": 60,
     "minInvocations": 0,
 }
-GOOD_OUTCOMES = {"DEPLOYED", "PROMOTED"}
+# Outcomes after which a version will not deploy again until it is approved again.
+WONT_DEPLOY_OUTCOMES = {"ROLLED_BACK", "FAILED", "ABORTED", "INVALID_REQUEST"}
+# Endpoint statuses in which nothing serves: a rejection changes nothing there.
+NOTHING_SERVES = {"Failed", "Deleting"}
+# How many versions below the newest Approved one are looked at for a version that will deploy.
+SCAN_LIMIT = 100
+
+
+# --- which version will deploy ----------------------------------------------------------------
+def _time(value: Any) -> datetime | None:
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        return None
+
+
+def disqualifying_record(
+    arn: str, package: dict[str, Any], history: Iterable[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The record showing that ``arn`` rolled back (failed, aborted, was refused) on the endpoint
+    since its last approval, or ``None``. ``package``: its DescribeModelPackage answer (a change
+    of ``LastModifiedTime`` after the record, such as a new approval, clears it); ``history``: the
+    endpoint's records."""
+    modified = _time(package.get("LastModifiedTime"))
+    for record in history:
+        if record.get("modelPackageArn") != arn or record.get("outcome") not in WONT_DEPLOY_OUTCOMES:
+            continue
+        recorded = _time(record.get("recordedAt"))
+        if modified is not None and recorded is not None and modified > recorded:
+            continue  # approved (or changed) again after it
+        return record
+    return None
+
+
+def newest_deployable(
+    group: str,
+    *,
+    sagemaker: SageMakerGateway,
+    history: list[dict[str, Any]],
+    above: int = 0,
+    exclude: Iterable[str] = (),
+) -> tuple[str, dict[str, Any]] | None:
+    """The newest version of ``group`` above ``above`` that will deploy: Approved (and Completed),
+    not in ``exclude``, without a disqualifying record in ``history`` (the endpoint's records,
+    newest first). ``(arn, DescribeModelPackage answer)`` or ``None``."""
+    latest = sagemaker.latest_approved_package(group)
+    arn = str((latest or {}).get("ModelPackageArn") or "")
+    if not arn:
+        return None
+    prefix, top = arn.rsplit("/", 1)
+    skip = set(exclude)
+    for version in range(int(top), max(above, int(top) - SCAN_LIMIT), -1):
+        candidate = f"{prefix}/{version}"
+        if candidate in skip:
+            continue
+        package = sagemaker.find_model_package(candidate)
+        if package is None or package.get("ModelApprovalStatus") != "Approved":
+            continue
+        if package.get("ModelPackageStatus", "Completed") != "Completed":
+            continue
+        if disqualifying_record(candidate, package, history) is None:
+            return candidate, package
+    return None
+
+
+# --- the rejection event ----------------------------------------------------------------------
+def execution_name(endpoint: str, rejected: str, event_key: str) -> str:
+    """One execution per rejection event: a repeated delivery finds it, a later rejection does not."""
+    return "withdraw-" + hashlib.sha256(f"{endpoint}|{rejected}|{event_key}".encode()).hexdigest()[:24]
 
 
 def handle_rejection(
@@ -41,11 +126,10 @@ def handle_rejection(
     *,
     sagemaker: SageMakerGateway,
     configs: GroupConfigStore,
-    records: DeploymentRecords,
     starter: ExecutionStarter,
     s3: S3Gateway | None = None,
 ) -> dict[str, Any]:
-    """Decide what a rejection means for the endpoint serving that group; start a restore if needed."""
+    """Decide what a rejection means for the endpoint of its group; start a withdrawal if needed."""
     if event.get("detail-type") != MODEL_PACKAGE_DETAIL_TYPE or not isinstance(event.get("detail"), dict):
         return {"action": "ignored", "why": "not a model package state change"}
     try:
@@ -71,46 +155,91 @@ def handle_rejection(
             "why": f"{package_label(rejected)} can no longer be loaded on multi-model endpoint {endpoint}",
         }
     live = sagemaker.find_endpoint(endpoint)
-    if live is None or live.get("EndpointStatus") != "InService":
-        status = live.get("EndpointStatus") if live else "absent"
+    status = str(live.get("EndpointStatus")) if live else "absent"
+    if live is None or status in NOTHING_SERVES:
         return {"action": "ignored", "why": f"endpoint {endpoint} is {status}"}
-    serving = {
-        v["ModelPackageArn"]
-        for v in sagemaker.variants_serving(live)
-        if float(v.get("CurrentWeight") or 0) > 0
-    }
-    if rejected not in serving:
-        return {"action": "ignored", "why": f"{package_label(rejected)} does not serve {endpoint}"}
-    for record in records.deployments_of(endpoint):
-        candidate = str(record.get("modelPackageArn") or "")
-        if record.get("outcome") not in GOOD_OUTCOMES or not candidate or candidate == rejected:
-            continue
-        package = sagemaker.find_model_package(candidate)
-        if package is None or package.get("ModelApprovalStatus") != "Approved":
-            continue
-        reason = (
-            f"approval of {package_label(rejected)} withdrawn (Rejected) while it served {endpoint}; "
-            f"restoring {package_label(candidate)}, the last version {str(record['outcome']).lower()} there"
-        )
-        name = "restore-" + hashlib.sha256(f"{endpoint}|{rejected}|{candidate}".encode()).hexdigest()[:24]
-        arn = starter.start(
-            name,
-            {
-                "modelPackageArn": candidate,
-                "endpointName": endpoint,
-                "reason": reason,
-                "strategy": RESTORE_STRATEGY,
-            },
-        )
-        return {
-            "action": "restore",
-            "restoring": candidate,
-            "withdrawn": rejected,
-            "execution": arn,
-            "reason": reason,
+    label = package_label(rejected)
+    if status == "InService":
+        serving = {
+            v["ModelPackageArn"]
+            for v in sagemaker.variants_serving(live)
+            if max(float(v.get("CurrentWeight") or 0), float(v.get("DesiredWeight") or 0)) > 0
         }
-    return {
-        "action": "none",
-        "why": f"no earlier approved version was deployed on {endpoint}; "
-        f"{package_label(rejected)} keeps serving",
+        if rejected not in serving:
+            return {"action": "ignored", "why": f"{label} does not serve {endpoint}"}
+        why = f"approval of {label} withdrawn (Rejected) while it served {endpoint}"
+    else:
+        why = (
+            f"approval of {label} withdrawn (Rejected) while {endpoint} was {status} "
+            "(a change in flight may be deploying it)"
+        )
+    event_key = str(event.get("id") or change.LastModifiedTime or "-")
+    name = execution_name(endpoint, rejected, event_key)
+    execution_input = {
+        "withdrawn": rejected,
+        "modelPackageArn": rejected,
+        "endpointName": endpoint,
+        "reason": f"{why}; the newest version that will deploy replaces it",
     }
+    try:
+        arn = starter.start(name, execution_input)
+    except AwsRequestRejected as exc:
+        if "ExecutionAlreadyExists" not in exc.message:
+            raise
+        return {"action": "withdraw", "withdrawn": rejected, "execution": name, "alreadyStarted": True}
+    return {
+        "action": "withdraw",
+        "withdrawn": rejected,
+        "execution": arn,
+        "reason": execution_input["reason"],
+    }
+
+
+# --- under the lock: what replaces the withdrawn version ------------------------------------------
+def restore_request(request: DeployRequest, target: str | None) -> DeployRequest:
+    """The request to deploy ``target`` with :data:`RESTORE_STRATEGY` (the withdrawn package itself
+    while no target is known: the plan then only names the endpoint, see :func:`settle`)."""
+    overrides = {**request.overrides, "strategy": dict(RESTORE_STRATEGY)}
+    return request.model_copy(
+        update={"modelPackageArn": target or str(request.withdrawn), "overrides": overrides}
+    )
+
+
+def settle(
+    plan: DeploymentPlan,
+    *,
+    withdrawn: str,
+    target: str | None,
+    live_variants: list[dict[str, Any]],
+    under_lock: bool,
+) -> DeploymentPlan:
+    """The withdrawal's plan: ``SKIP`` when the withdrawn version no longer serves,
+    :class:`NoRestoreTarget` when nothing can replace it, else the deployment of ``target``."""
+    endpoint, label = plan.endpointName, package_label(withdrawn)
+    restoring = (
+        f"restoring {package_label(target)}, the newest Approved version not rolled back on {endpoint}"
+        if target
+        else "no version to restore is known yet"
+    )
+    if not under_lock:
+        reason = (
+            f"withdrawal of {label} from {endpoint}: {restoring} (chosen again under the endpoint's lock)"
+        )
+        return plan.model_copy(update={"withdrawn": withdrawn, "reason": reason})
+    serving = {
+        str(v.get("ModelPackageArn"))
+        for v in live_variants
+        if max(float(v.get("CurrentWeight") or 0), float(v.get("DesiredWeight") or 0)) > 0
+    }
+    if withdrawn not in serving:
+        now = ", ".join(sorted(package_label(arn) for arn in serving if arn != "None")) or "nothing"
+        reason = f"nothing to withdraw: {label} no longer serves {endpoint} (it serves {now})"
+        return plan.model_copy(update={"action": "SKIP", "withdrawn": withdrawn, "reason": reason})
+    if target is None:
+        raise NoRestoreTarget(
+            f"{label} was withdrawn (Rejected) and serves {endpoint}, but no other version of "
+            f"{plan.modelPackageGroup} is Approved without a rollback or failure there since its last "
+            f"approval; {label} keeps serving until a version is approved or deployed by hand"
+        )
+    reason = f"approval of {label} withdrawn (Rejected) while it served {endpoint}; {restoring}"
+    return plan.model_copy(update={"withdrawn": withdrawn, "reason": reason})

@@ -39,7 +39,9 @@
   endpoint and the deletion of a model or config that does not exist (with SageMaker's messages).
 - ``UpdateModelPackage`` keeps the fields it is not given (moto blanks them) and, like SageMaker,
   every registry change emits a "SageMaker Model Package State Change" event on the local bus
-  (``simulation.events.registryEventsPerChange`` of them: SageMaker may send several).
+  (``simulation.events.registryEventsPerChange`` of them: SageMaker may send several). Each
+  change sets the package's ``LastModifiedTime`` (virtual time), which all the events of that
+  change carry: it tells one change (an approval, a re-approval) from another.
 - Every endpoint status change emits a "SageMaker Endpoint State Change" event; each stage of a
   guardrails deployment a "SageMaker Endpoint Deployment State Change" event.
 - ``UpdateEndpoint`` refuses to remove a variant registered with Application Auto Scaling, or to
@@ -555,12 +557,16 @@ class SageMakerSimulator:
                 customer_metadata_properties_to_remove or [],
                 additional_inference_specifications_to_add,
             )
-            sim._emit_package_event(backend.describe_model_package(arn))
+            updated = backend.describe_model_package(arn)
+            updated.last_modified_time = sim.stamp()  # every change, in virtual time (moto: wall clock)
+            sim._emit_package_event(updated)
             return str(arn)
 
         def create_model_package(backend: Any, *args: Any, **kwargs: Any) -> Any:
             arn = originals["create_model_package"](backend, *args, **kwargs)
-            sim._emit_package_event(backend.describe_model_package(arn))
+            created = backend.describe_model_package(arn)
+            created.last_modified_time = sim.stamp()
+            sim._emit_package_event(created)
             return arn
 
         replacements = {
@@ -1391,6 +1397,7 @@ class SageMakerSimulator:
                 "ModelPackageName",
                 "ModelPackageDescription",
                 "CreationTime",
+                "LastModifiedTime",
                 "InferenceSpecification",
                 "ModelPackageStatus",
                 "ModelApprovalStatus",
@@ -1400,6 +1407,15 @@ class SageMakerSimulator:
             if described.get(key) is not None
         }
         detail["CreationTime"] = str(detail.get("CreationTime", ""))
+        if detail.get("LastModifiedTime") is not None:
+            # ISO-8601 UTC as SageMaker's events carry it; the same for every event of one change,
+            # a new one for every change (a re-approval after a rejection is a new transition).
+            modified = detail["LastModifiedTime"]
+            detail["LastModifiedTime"] = (
+                modified.replace(tzinfo=UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+                if isinstance(modified, datetime)
+                else str(modified)
+            )
         # "SageMaker may send multiple events to EventBridge for each state change" (SageMaker's
         # EventBridge page): each one a separate event with its own id.
         for _ in range(self.settings.events.registry_events_per_change):

@@ -83,3 +83,17 @@ class CloudWatchGateway:
         newest = max((point["Timestamp"] for point in points if "Timestamp" in point), default=None)
         through = newest + timedelta(seconds=60) if newest is not None else None
         return float(sum(point.get("Sum", 0.0) for point in points)), through
+
+    def alarms_with_prefix(self, prefix: str) -> list[dict[str, Any]]:
+        """The metric alarms whose name starts with ``prefix``, as DescribeAlarms answers them."""
+        found: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"AlarmNamePrefix": prefix, "AlarmTypes": ["MetricAlarm"]}
+        try:
+            while True:
+                page = self._cw.describe_alarms(**kwargs)
+                found += [dict(a) for a in page.get("MetricAlarms", [])]
+                if not page.get("NextToken"):
+                    return found
+                kwargs["NextToken"] = page["NextToken"]
+        except AWS_ERRORS as exc:
+            raise translate(exc, "DescribeAlarms") from exc

@@ -275,3 +275,18 @@ class SageMakerGateway:
             self._sm.create_transform_job(**request)
         except AWS_ERRORS as exc:
             raise translate(exc, "CreateTransformJob") from exc
+
+    # --- clean-up ------------------------------------------------------------------------------
+    def models_named(self, prefix: str) -> list[dict[str, Any]]:
+        """Models whose name starts with ``prefix`` (``ModelName``, ``ModelArn``, ``CreationTime``)."""
+        found: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"NameContains": prefix, "SortBy": "CreationTime", "SortOrder": "Descending"}
+        try:
+            while True:
+                page = self._sm.list_models(**kwargs)
+                found += [dict(m) for m in page.get("Models", []) if str(m["ModelName"]).startswith(prefix)]
+                if not page.get("NextToken"):
+                    return found
+                kwargs["NextToken"] = page["NextToken"]
+        except AWS_ERRORS as exc:
+            raise translate(exc, "ListModels") from exc
