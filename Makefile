@@ -71,7 +71,8 @@ statemachine: $(STAMP)
 matrix: $(STAMP)
 	rm -f .matrix-results.jsonl
 	MATRIX_RESULTS=$(CURDIR)/.matrix-results.jsonl $(PY) -m pytest -n auto -m matrix \
-		tests/statemachine/test_convergence_matrix.py tests/statemachine/test_convergence_properties.py
+		tests/statemachine/test_convergence_matrix.py tests/statemachine/test_convergence_properties.py \
+		tests/statemachine/test_fault_matrix.py
 	$(PY) tools/matrix_summary.py .matrix-results.jsonl
 
 lint: $(STAMP)

@@ -31,6 +31,7 @@ def problems(report: dict[str, Any], endpoint: str | None = None) -> list[str]:
     if transitional:
         found.append(f"transitional configs left: {', '.join(transitional)}")
     used = {model for config in resources.values() for model in config["models"]}
+    used |= {str(job.get("modelName")) for job in report.get("transformJobs", [])}  # batch's own models
     orphans = [model for model in report["models"] if model not in used]
     if orphans:
         found.append(f"models no config uses: {', '.join(orphans)}")

@@ -431,6 +431,7 @@ def describe_executions(cloud: LocalCloud) -> list[dict[str, Any]]:
                 "verdicts": _verdicts(cloud, history),
                 "failures": _failures(cloud, history),
                 "notes": json.loads((record or {}).get("notes") or "[]"),  # stored as JSON text
+                "modelPackageArn": (record or {}).get("modelPackageArn"),
             }
         )
     return out

@@ -19,7 +19,7 @@ runs that held are printed; all must hold. The worst time from a stop to a conve
 printed too (virtual seconds).
 
 The full matrix takes minutes: it is marked ``matrix`` and runs with ``make matrix`` (CI runs it
-after ``make test``); ``make test`` runs the fast-update half of the canary paths.
+after ``make test``); ``make test`` runs one slice of it (stops during a canary rollback).
 """
 
 from __future__ import annotations
@@ -295,9 +295,8 @@ def test_every_interruption_converges(
     run_matrix(tmp_path, capsys, PATHS[name], speed, (kind,))
 
 
-@pytest.mark.parametrize("kind", ("lost-response", "timeout", "stop"))
-@pytest.mark.parametrize("name", ("canary-promote", "canary-rollback"))
-def test_canary_interruptions_converge_with_fast_updates(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, kind: str
+def test_a_canary_rollback_stopped_at_any_state_converges(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run_matrix(tmp_path, capsys, PATHS[name], "fast", (kind,))
+    # The slice of the matrix `make test` runs; `make matrix` runs all of it.
+    run_matrix(tmp_path, capsys, PATHS["canary-rollback"], "fast", ("stop",))

@@ -6,10 +6,9 @@ cloud plays it. Afterwards:
 
 - everything converged (:mod:`localcloud.scenario.consistency`): all executions ended and
   recorded, one version serving from one config, the lock free, nothing orphaned;
-- the version serving is Approved in the registry (a withdrawn version never keeps serving,
-  unless no Approved version is left to put back);
-- and it is the newest version that is approved and was not rolled back since its last approval,
-  or the version that served before that one's last deployment attempt (the baseline it had).
+- the version serving is Approved in the registry: a withdrawn version never keeps serving while a
+  version that is Approved and was not rolled back since its last approval could replace it (with
+  none, it keeps serving and the withdrawal ends ``NoRestoreTarget``).
 """
 
 from __future__ import annotations
@@ -88,6 +87,17 @@ def approved_at_end(history: list[tuple[str, int]]) -> set[int]:
     return {v for v, ok in status.items() if ok}
 
 
+def deployable(report: dict[str, Any], history: list[tuple[str, int]]) -> set[int]:
+    """Versions Approved at the end whose last deployment (after their last approval) did not fail
+    or roll back: the ones that may replace a withdrawn version."""
+    last: dict[int, str | None] = {}
+    for ex in sorted(report["executions"], key=lambda e: e["startedAt"] or 0):
+        arn = ex.get("modelPackageArn")
+        if arn and ex["outcome"] not in (None, "SKIPPED_DUPLICATE", "SUPERSEDED"):
+            last[int(str(arn).rsplit("/", 1)[-1])] = ex["outcome"]
+    return {v for v in approved_at_end(history) if last.get(v) not in {"ROLLED_BACK", "FAILED", "ABORTED"}}
+
+
 def check(report: dict[str, Any], history: list[tuple[str, int]]) -> list[str]:
     found = consistency.problems(report, ENDPOINT)
     endpoint = report["endpoints"].get(ENDPOINT)
@@ -97,14 +107,18 @@ def check(report: dict[str, Any], history: list[tuple[str, int]]) -> list[str]:
         int(str(v["modelPackageArn"]).rsplit("/", 1)[-1]) for v in endpoint["variants"] if v["weight"] > 0
     }
     approved = approved_at_end(history)
-    if approved and not serving <= approved:
-        found.append(f"serving {sorted(serving)}, approved at the end {sorted(approved)}")
+    replacements = deployable(report, history)
+    if not serving <= approved and replacements:
+        found.append(
+            f"serving {sorted(serving)}, approved at the end {sorted(approved)}, "
+            f"deployable {sorted(replacements)}"
+        )
     return found
 
 
 @pytest.mark.matrix
 @settings(
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -116,6 +130,7 @@ def test_any_history_converges_to_an_approved_version(
     assert not check(report, history), (history, injected, check(report, history))
 
 
+@pytest.mark.matrix
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=st.lists(happening, min_size=2, max_size=3), injected=fault)
 def test_short_histories_converge(
@@ -129,4 +144,6 @@ def test_the_check_sees_a_withdrawn_version_serving(tmp_path: Path) -> None:
     # churn/1 serves and is rejected with nothing to put back: it keeps serving, and the check says
     # so when the history claims another version is approved.
     report = rehearse(tmp_path, build([], None)).report
-    assert check(report, [("approve", 2), ("reject", 1)]) == ["serving [1], approved at the end [2]"]
+    assert check(report, [("approve", 2), ("reject", 1)]) == [
+        "serving [1], approved at the end [2], deployable [2]"
+    ]

@@ -98,6 +98,7 @@ def call_sites(tmp_path: Path, error_rate: float, group: dict[str, Any] | None =
     return sorted(call for call in reference.report["apiCalls"] if call not in SCENARIO_CALLS)
 
 
+@pytest.mark.matrix  # minutes: `make matrix` (CI) runs it with the convergence matrix
 @pytest.mark.parametrize(
     ("path", "error_rate", "group", "kinds"),
     [

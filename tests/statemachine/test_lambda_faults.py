@@ -43,6 +43,7 @@ CANARY_PROMOTION_TASKS = (
     "Resolve deployment plan",
     "Claim request",
     "Take endpoint lock",
+    "Settle endpoint before deploying",
     "Re-read endpoint under lock",
     "Create candidate model",
     "Prepare canary config and alarms",

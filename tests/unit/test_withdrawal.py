@@ -41,8 +41,13 @@ class FakeSageMaker:
         serving: list[tuple[int, float]],
         packages: dict[int, dict[str, Any]],
         status: str | None = "InService",
+        models: set[str] | None = None,
     ) -> None:
         self.serving, self.packages, self.status = serving, packages, status
+        self.models = models  # the models that exist (None: every model asked for)
+
+    def find_model(self, name: str) -> dict[str, Any] | None:
+        return {"ModelName": name} if self.models is None or name in self.models else None
 
     def find_endpoint(self, name: str) -> dict[str, Any] | None:
         if name != "churn-prod" or self.status is None:
@@ -174,6 +179,18 @@ def test_a_rejection_while_the_endpoint_changes_is_never_dropped() -> None:
         result, started = handle(rejected(2), [(1, 1.0)], status=status)  # the candidate not visible yet
         assert result["action"] == "withdraw", status
         assert status in started[0][1]["reason"]
+
+
+def test_a_rejection_while_the_endpoint_changes_of_a_version_never_deployed_there_is_ignored() -> None:
+    sagemaker = FakeSageMaker([(1, 1.0)], {}, status="Updating", models=set())
+    result = handle_rejection(
+        rejected(3),
+        sagemaker=sagemaker,  # type: ignore[arg-type]
+        configs=FakeConfigs(),  # type: ignore[arg-type]
+        starter=(starter := FakeStarter()),  # type: ignore[arg-type]
+    )
+    assert result == {"action": "ignored", "why": "churn/3 was never deployed to churn-prod"}
+    assert starter.started == []
 
 
 def test_rejecting_a_version_that_does_not_serve_an_in_service_endpoint_changes_nothing() -> None:

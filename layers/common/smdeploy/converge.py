@@ -296,7 +296,12 @@ def _rebuild(
     assert seen.config is not None and seen.config_name is not None
     name = restore_config_name(plan.endpointName, seen.config_name)
     variants, kept = baseline_only_config(seen.config, baseline, seen.endpoint)
-    tags = [{"Key": k, "Value": v} for k, v in seen.tags.items() if k not in ROLLOUT_TAGS]
+    # The transitional config's package tags name the candidate; the rebuilt config serves the baseline.
+    tags = [
+        {"Key": k, "Value": v}
+        for k, v in seen.tags.items()
+        if k not in ROLLOUT_TAGS and not k.startswith("smdeploy:model-package")
+    ]
     gone = f"baseline config {missing} no longer exists" if missing else "no baseline config is known"
     update = _update(
         plan,

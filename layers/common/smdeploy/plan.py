@@ -76,6 +76,13 @@ def resource_name(*parts: str, salt: str) -> str:
     return f"{readable}-{digest}" if readable else digest
 
 
+def model_name(endpoint: str, group: str, version: int, arn: str) -> str:
+    """The SageMaker model of a package on one endpoint: named per endpoint, so that a clean-up on
+    one endpoint never deletes what another serves (and whether a version was ever deployed to an
+    endpoint can be told by name)."""
+    return resource_name(endpoint, group, f"v{version}", salt=f"{endpoint}|{arn}")
+
+
 def metadata_overrides(properties: dict[str, str]) -> dict[str, Any]:
     """The plan fields a package's ``CustomerMetadataProperties`` set (allow-listed keys only)."""
     overrides: dict[str, Any] = {}
@@ -350,7 +357,7 @@ def build_plan(
         modelPackageVersion=version,
         endpointName=endpoint,
         action=update.pop("action"),
-        modelName=resource_name(endpoint, group, f"v{version}", salt=f"{endpoint}|{arn}"),  # per endpoint
+        modelName=model_name(endpoint, group, version, arn),
         # adding a model to a multi-model endpoint builds no config: the live one stays
         endpointConfigName=str(live_endpoint["EndpointConfigName"])
         if adds_model and live_endpoint

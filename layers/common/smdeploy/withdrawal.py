@@ -42,7 +42,7 @@ from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.errors import AwsRequestRejected, NoRestoreTarget
 from smdeploy.events import MODEL_PACKAGE_DETAIL_TYPE
 from smdeploy.models import DeploymentPlan, DeployRequest, ModelPackageStateChange, parse_timestamp
-from smdeploy.plan import package_label
+from smdeploy.plan import model_name, package_label
 
 RESTORE_STRATEGY: dict[str, Any] = {
     "type": "all-at-once",
@@ -169,6 +169,11 @@ def handle_rejection(
             return {"action": "ignored", "why": f"{label} does not serve {endpoint}"}
         why = f"approval of {label} withdrawn (Rejected) while it served {endpoint}"
     else:
+        number = int(rejected.rsplit("/", 1)[-1])
+        if sagemaker.find_model(model_name(endpoint, group, number, rejected)) is None:
+            # Models are named per endpoint: no model means the version was never deployed there,
+            # so the change in flight is not deploying it.
+            return {"action": "ignored", "why": f"{label} was never deployed to {endpoint}"}
         why = (
             f"approval of {label} withdrawn (Rejected) while {endpoint} was {status} "
             "(a change in flight may be deploying it)"
@@ -242,4 +247,14 @@ def settle(
             f"approval; {label} keeps serving until a version is approved or deployed by hand"
         )
     reason = f"approval of {label} withdrawn (Rejected) while it served {endpoint}; {restoring}"
-    return plan.model_copy(update={"withdrawn": withdrawn, "reason": reason})
+    update: dict[str, Any] = {"withdrawn": withdrawn, "reason": reason}
+    if plan.action == "UPDATE" and plan.rollout is not None:
+        # No canary: a canary that failed would roll back to the withdrawn version. One blue/green
+        # UpdateEndpoint replaces it; SageMaker keeps it serving only until the target is healthy.
+        update["rollout"] = plan.rollout.model_copy(update={"replaceOnly": True, "steps": [100.0]})
+        update["notes"] = [
+            *plan.notes,
+            f"withdrawal: {package_label(target)} replaces {label} in one blue/green UpdateEndpoint, "
+            f"without a canary (the withdrawn version is no baseline to return to)",
+        ]
+    return plan.model_copy(update=update)
