@@ -34,20 +34,13 @@ import pytest
 
 from localcloud.scenario import consistency
 from tests.statemachine.helpers import rehearse
+from tests.statemachine.test_fault_matrix import SCENARIO_CALLS as REGISTRY_CALLS
 
 PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/{}"
 ENDPOINT = "churn-prod"
 ASL = Path(__file__).resolve().parents[2] / "statemachines" / "deploy_model.asl.json"
 # The registry and console calls the scenario makes itself: faults there test the scenario.
-SCENARIO_CALLS = {
-    "sagemaker:CreateModelPackageGroup",
-    "sagemaker:CreateModelPackage",
-    "sagemaker:UpdateModelPackage",
-    "sagemaker:ListModelPackageGroups",
-    "states:StartExecution",
-    "states:DescribeExecution",
-    "states:StopExecution",
-}
+SCENARIO_CALLS = REGISTRY_CALLS | {"states:StopExecution"}
 CANARY = {"type": "canary", "steps": [50], "bakeMinutes": 3, "checkIntervalSeconds": 60, "minInvocations": 10}
 GUARDRAILS = {
     "type": "guardrails-canary",
@@ -72,6 +65,10 @@ class Path_:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+TWO_APPROVALS = (
+    {"at": 0, "approve": {"group": "churn", "version": 1}},
+    {"at": 300, "approve": {"group": "churn", "version": 2}},
+)
 PATHS = {
     "first-deploy": Path_(
         "first-deploy",
@@ -88,10 +85,7 @@ PATHS = {
         CANARY,
         0.001,
         300.0,
-        (
-            {"at": 0, "approve": {"group": "churn", "version": 1}},
-            {"at": 300, "approve": {"group": "churn", "version": 2}},
-        ),
+        TWO_APPROVALS,
         2,
         2,
         1,
@@ -101,10 +95,7 @@ PATHS = {
         CANARY,
         0.3,
         300.0,
-        (
-            {"at": 0, "approve": {"group": "churn", "version": 1}},
-            {"at": 300, "approve": {"group": "churn", "version": 2}},
-        ),
+        TWO_APPROVALS,
         2,
         2,
         1,
@@ -114,10 +105,7 @@ PATHS = {
         GUARDRAILS,
         0.001,
         300.0,
-        (
-            {"at": 0, "approve": {"group": "churn", "version": 1}},
-            {"at": 300, "approve": {"group": "churn", "version": 2}},
-        ),
+        TWO_APPROVALS,
         2,
         2,
         1,
@@ -128,11 +116,7 @@ PATHS = {
         CANARY,
         0.001,
         3000.0,
-        (
-            {"at": 0, "approve": {"group": "churn", "version": 1}},
-            {"at": 300, "approve": {"group": "churn", "version": 2}},
-            {"at": 3000, "reject": {"group": "churn", "version": 2}},
-        ),
+        (*TWO_APPROVALS, {"at": 3000, "reject": {"group": "churn", "version": 2}}),
         3,
         1,
         2,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from localcloud.engine.cloud import LocalCloud
-from smdeploy import canary, clock, converge
+from smdeploy import clock, converge
 from smdeploy.adapters.autoscaling import ScalingGateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.errors import AwsThrottled
@@ -137,10 +137,6 @@ def test_transitional_tags_are_recognised_as_a_map_or_as_list_tags_answers() -> 
     assert not converge.is_transitional({"smdeploy:rollout": "final"})
     assert not converge.is_transitional(MANAGED)
     assert not converge.is_transitional([])
-
-
-def test_the_rebuilt_config_keeps_the_settings_the_rollout_configs_keep() -> None:
-    assert converge.KEPT_CONFIG_KEYS == canary.KEPT_CONFIG_KEYS
 
 
 @pytest.mark.parametrize(

@@ -146,7 +146,7 @@ def resolve_batch(
         modelPackageArn=arn,
         modelPackageGroup=group,
         modelPackageVersion=version,
-        modelName=resource_name(group, f"v{version}", salt=arn),  # the model deployments use, too
+        modelName=resource_name(group, f"v{version}", salt=arn),  # batch's own (deployments: per endpoint)
         transformJobName=resource_name(group, stamp, salt=f"{group}|{when.isoformat()}"),
         scheduledTime=when.isoformat(),
         inputPrefix=input_prefix,

@@ -16,7 +16,13 @@ from smdeploy.adapters.autoscaling import ScalingGateway
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.records import DeploymentRecords
 from smdeploy.adapters.sagemaker import SageMakerGateway
-from smdeploy.converge import BASELINE_CONFIG_TAG, BASELINE_VARIANT_TAG, ROLLOUT_TAG, TRANSITIONAL
+from smdeploy.converge import (
+    BASELINE_CONFIG_TAG,
+    BASELINE_VARIANT_TAG,
+    KEPT_CONFIG_KEYS,
+    ROLLOUT_TAG,
+    TRANSITIONAL,
+)
 from smdeploy.deploy import (
     ENDPOINT_TAG,
     MANAGED_TAG,
@@ -34,18 +40,6 @@ from smdeploy.strategy import (
     Judgement,
     Observation,
     judge,
-)
-
-# Endpoint-config keys copied from the live config into every config the rollout builds.
-KEPT_CONFIG_KEYS = (
-    "DataCaptureConfig",
-    "AsyncInferenceConfig",
-    "KmsKeyId",
-    "ExplainerConfig",
-    "ShadowProductionVariants",
-    "ExecutionRoleArn",
-    "VpcConfig",
-    "EnableNetworkIsolation",
 )
 
 PACKAGE_ARN_TAG = "smdeploy:model-package-arn"  # set by ``managed_tags``

@@ -40,9 +40,8 @@ DEFAULT_DEADLINE_SECONDS = 6 * 3600
 WEIGHTS_SETTLE_SECONDS = 10
 MIN_FLEET_WAIT_SECONDS = 30
 
-# Endpoint-config keys a rebuilt baseline config keeps from the live config: the same keys
-# ``canary.KEPT_CONFIG_KEYS`` keeps (this module cannot import ``canary``, which imports its tags;
-# tests/unit/test_converge.py keeps both lists in step).
+# Endpoint-config keys copied from the live config into every config a rollout builds (``canary``)
+# and into a rebuilt baseline config (here).
 KEPT_CONFIG_KEYS = (
     "DataCaptureConfig",
     "AsyncInferenceConfig",
