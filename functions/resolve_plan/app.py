@@ -28,6 +28,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     raw = event.get("raw")
     sagemaker, configs = SageMakerGateway(), GroupConfigStore(SETTINGS.group_config_prefix)
     records = DeploymentRecords(SETTINGS.deployments_table) if SETTINGS.deployments_table else None
+    cloudwatch, autoscaling = CloudWatchGateway(), ScalingGateway()  # one client each per invocation
 
     def resolve(request: Any, under_lock: bool = False) -> DeploymentPlan:
         return deploy.resolve_plan(
@@ -35,8 +36,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             sagemaker=sagemaker,
             configs=configs,
             defaults=SETTINGS.defaults(),
-            cloudwatch=CloudWatchGateway(),
-            autoscaling=ScalingGateway(),
+            cloudwatch=cloudwatch,
+            autoscaling=autoscaling,
             under_lock=under_lock,
             role_buckets=SETTINGS.role_buckets(),
             records=records,

@@ -56,12 +56,12 @@ def recovery_plan(raw: dict[str, Any], *, resolve: PlanResolver) -> DeploymentPl
         stopped_input = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidRequest("detail.input", f"not JSON: {exc.msg}") from exc
-    if is_status_change(stopped_input):
-        # A recovery that itself stopped: recover the same endpoint again.
-        inner = recovery_plan(stopped_input, resolve=resolve)
-        base = inner
-    else:
-        base = resolve(stopped_input)
+    # A recovery that itself stopped: recover the same endpoint again.
+    base = (
+        recovery_plan(stopped_input, resolve=resolve)
+        if is_status_change(stopped_input)
+        else resolve(stopped_input)
+    )
     name = str(detail.get("name") or arn.rsplit(":", 1)[-1])
     return base.model_copy(
         update={
