@@ -104,6 +104,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_concurrency.py
 	@if [ -f bench/bench_batch.py ]; then $(PY) bench/bench_batch.py; fi
 	$(PY) bench/bench_strict.py
+	$(PY) bench/bench_ab.py
 
 schema: $(STAMP)
 	$(PY) tools/generate_schema.py

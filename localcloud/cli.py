@@ -1,18 +1,23 @@
 """``smdeploy``: rehearse deployments in the local cloud, and choose a deployment option.
 
-``smdeploy simulate SCENARIO.yaml [--json] [--report FILE]``: exit 0 when every expectation
-holds, 1 when one does not, 2 when the scenario itself is invalid.
+``smdeploy simulate SCENARIO.yaml [--json] [--report FILE] [--plot FILE.png|FILE.html]``: exit 0
+when every expectation holds, 1 when one does not, 2 when the scenario itself (or an option) is
+invalid. ``--plot`` draws each judged rollout: the metric per variant, an A/B test's effect at every
+look, the decision point (``localcloud.scenario.plot``).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import sys
+import time
 from pathlib import Path
 
 from localcloud.scenario.contract import ScenarioError, load_scenario
+from localcloud.scenario.plot import PLOT_SUFFIXES
 
 
 def simulate(args: argparse.Namespace) -> int:
@@ -40,7 +45,37 @@ def simulate(args: argparse.Namespace) -> int:
         from localcloud.scenario.report import render
 
         print(render(rehearsal))
+    if args.plot:
+        from localcloud.scenario.plot import write_plot
+
+        started = time.perf_counter()
+        try:
+            drawn = write_plot(report, args.plot)
+        except OSError as exc:
+            print(f"smdeploy: --plot {args.plot}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        what = f"{len(drawn)} judged execution{'' if len(drawn) == 1 else 's'}" if drawn else "nothing judged"
+        # with --json, stdout holds the document alone
+        print(
+            f"Plot: {args.plot} ({what}, {time.perf_counter() - started:.1f} s)",
+            file=sys.stderr if args.json else sys.stdout,
+        )
     return 0 if rehearsal.ok else 1
+
+
+def plot_file(value: str) -> Path:
+    """``--plot FILE``: PNG or HTML by its extension, in a directory that exists (checked before the
+    rehearsal, so that a typo does not cost one)."""
+    path = Path(value)
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: the plot is a PNG image or an HTML page: FILE must end in .png or .html"
+        )
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{value!r}: no directory {str(path.parent)!r} to write it in")
+    if importlib.util.find_spec("matplotlib") is None:
+        raise argparse.ArgumentTypeError("plots need matplotlib: pip install -r requirements/dev.txt")
+    return path
 
 
 def advise(args: argparse.Namespace) -> int:
@@ -91,6 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("scenario", help="path to a scenario YAML file")
     sim.add_argument("--json", action="store_true", help="print one JSON document on stdout and nothing else")
     sim.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
+    sim.add_argument(
+        "--plot",
+        metavar="FILE",
+        type=plot_file,
+        help="also draw each judged rollout (metric per variant, A/B test effect, decision) "
+        "into FILE: a .png image or an .html page with the image and a table of the looks",
+    )
     adv = sub.add_parser("advise", help="recommend a SageMaker deployment option for a workload")
     live = adv.add_mutually_exclusive_group(required=True)
     live.add_argument("--live", action="store_true", help="predictions are needed as requests arrive")

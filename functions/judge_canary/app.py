@@ -1,4 +1,5 @@
-"""Judge the candidate once (approval, alarms, Monitor, traffic): wait, next step, promote or roll back."""
+"""Judge the candidate once (approval, alarms, Monitor, traffic, an A/B test's metric, or a shadow
+test's comparison): wait, next step, promote or roll back."""
 
 from typing import Any
 
@@ -9,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from smdeploy import canary
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.records import DeploymentRecords
+from smdeploy.adapters.s3 import S3Gateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.models import StepTaskInput
 from smdeploy.settings import RecordSettings
@@ -31,6 +33,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         sagemaker=SageMakerGateway(),
         cloudwatch=CloudWatchGateway(),
         records=DeploymentRecords(SETTINGS.deployments_table),
+        phase=task.phase,
+        s3=S3Gateway() if task.phase == "shadow" else None,
     )
     metrics.add_metric(name=f"Verdict{str(result['verdict']).title()}", unit=MetricUnit.Count, value=1)
     logger.info("judged candidate", extra={"endpoint": task.plan.endpointName, "judgement": result})

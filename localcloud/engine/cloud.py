@@ -41,6 +41,7 @@ from localcloud.iam.requests import params_of
 from localcloud.services.autoscaling import AutoscalingSimulator
 from localcloud.services.cloudwatch.alarms import AlarmEvaluator
 from localcloud.services.cloudwatch.metrics import TrafficSimulator
+from localcloud.services.cloudwatch.reads import MetricReads
 from localcloud.services.events import LocalEventBus
 from localcloud.services.sagemaker.endpoints import SageMakerSimulator, SimulationSettings
 from localcloud.services.sagemaker.invocations import InvocationSimulator
@@ -180,6 +181,12 @@ class LocalCloud:
         self.alarms = AlarmEvaluator(
             self.scheduler, self.traffic.series, self._emit, account=account, region=region
         )
+        # GetMetricData and ListMetrics as CloudWatch answers them (moto's own answers differ)
+        self.metric_reads = MetricReads(
+            lambda: self.scheduler.datetime().replace(tzinfo=None),
+            lambda: self.simulation.list_metrics_delay_seconds,
+        )
+        self.traffic.on_publish = self.metric_reads.note
         self.scaling = AutoscalingSimulator(
             self.scheduler, self.sagemaker_sim, self.traffic.series, self.sagemaker_backend, account, region
         )
@@ -401,6 +408,8 @@ class LocalCloud:
         stack.callback(self.invocations.uninstall)
         self.alarms.install()
         stack.callback(self.alarms.uninstall)
+        self.metric_reads.install()
+        stack.callback(self.metric_reads.uninstall)
         self.monitor.install()
         stack.callback(self.monitor.uninstall)
 

@@ -34,12 +34,81 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+# The AWS/SageMaker endpoint metrics the simulator writes under the same series keys (metric,
+# endpoint, variant): a business metric may not take one of these names.
+SAGEMAKER_METRIC_NAMES = frozenset(
+    {
+        "Invocations",
+        "InvocationsPerInstance",
+        "Invocation4XXErrors",
+        "Invocation5XXErrors",
+        "ModelLatency",
+        "OverheadLatency",
+    }
+)
+
+
+def business_metric_name_problem(name: Any) -> str | None:
+    """Why ``name`` cannot be a business metric's ``MetricName``, or None.
+
+    CloudWatch: MetricName "Length Constraints: Minimum length of 1. Maximum length of 255." (Metric,
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Metric.html); names are
+    ASCII without control characters (the simulator's reading, as for namespaces: "You can use ASCII
+    characters for the namespace, except for control characters", PutMetricData API reference).
+    """
+    if not isinstance(name, str) or not name.strip():
+        return "a metric name is a non-empty string"
+    if len(name) > 255:
+        return f"a CloudWatch metric name has at most 255 characters, this one {len(name)}"
+    if not name.isascii() or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "a CloudWatch metric name is ASCII without control characters"
+    if name in SAGEMAKER_METRIC_NAMES:
+        return "that is an AWS/SageMaker endpoint metric; give the business metric another name"
+    return None
+
+
+class BusinessMetricSpec(_Strict):
+    """``models.<v>.businessMetrics.<Metric>``: an outcome the application reports per served request."""
+
+    rate: float = Field(ge=0, le=1, description="share of reported requests with a successful outcome")
+    reported: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="share of served requests whose outcome the application reports (below 1: fewer samples "
+        "than requests, a sample-ratio mismatch when only one variant has it)",
+    )
+
+
 class ModelSpec(_Strict):
     errorRate: float = Field(
         default=0.001, ge=0, le=1, description="share of requests answered 5XX (Invocation5XXErrors)"
     )
     latencyMs: float = Field(
-        default=40.0, gt=0, description="median ModelLatency in ms (lognormal per request, p99 about 1.8x)"
+        default=40.0,
+        gt=0,
+        description="median ModelLatency in ms: per-request latency is lognormal with this median (p99 about "
+        "1.8x unless latencyP99Ms says otherwise); each minute's median drifts by about 5%",
+    )
+    latencyP99Ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="p99 ModelLatency in ms, above latencyMs: the lognormal spread is set so that both the "
+        "median and the p99 hold",
+    )
+    businessMetrics: dict[str, BusinessMetricSpec] = Field(
+        default_factory=dict,
+        description="outcomes the application publishes per variant and minute in the group's namespace "
+        "(groups.<g>.strategy.primaryMetric.namespace, else <group>/business), dimensions EndpointName and "
+        "VariantName, as statistic sets (SampleCount = reported requests, Sum = successes): "
+        "{Conversion: 0.031} (the success rate) or {Conversion: {rate: 0.031, reported: 0.8}}",
+    )
+    positiveRate: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="share of requests this version labels 1 in captured outputs; two versions agree on "
+        "1 - |r1 - r2| of the requests",
     )
     failDeploy: bool = Field(
         default=False,
@@ -73,6 +142,38 @@ class ModelSpec(_Strict):
         default=False,
         description="invocations of this version fail (the multi-model smoke test sees a ModelError)",
     )
+
+    @field_validator("businessMetrics", mode="before")
+    @classmethod
+    def _business_metrics(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError("expected a mapping of metric name -> rate or {rate, reported}")
+        out: dict[str, BusinessMetricSpec] = {}
+        for name, spec in value.items():
+            problem = business_metric_name_problem(name)
+            if problem:
+                raise ValueError(f"metric {name!r}: {problem}")
+            if isinstance(spec, bool) or not isinstance(spec, int | float | dict):
+                raise ValueError(f"metric {name!r}: expected a rate (0 to 1) or {{rate, reported}}")
+            try:
+                out[name] = BusinessMetricSpec.model_validate(
+                    {"rate": spec} if isinstance(spec, int | float) else spec
+                )
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                where = ".".join(str(part) for part in err["loc"])
+                problem = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+                raise ValueError(f"metric {name!r}: {where}: {problem}") from None
+        return out
+
+    @model_validator(mode="after")
+    def _latency(self) -> ModelSpec:
+        if self.latencyP99Ms is not None and self.latencyP99Ms <= self.latencyMs:
+            raise ValueError(
+                f"latencyP99Ms ({self.latencyP99Ms:g}) must be above latencyMs "
+                f"({self.latencyMs:g}), the median"
+            )
+        return self
 
 
 class SystemUpdatingSpec(_Strict):
@@ -158,6 +259,20 @@ class SimulationSpec(_Strict):
         le=3600,
         description="CloudWatch publishes a minute's AWS/SageMaker datapoints this long after it ends: "
         "alarms and readers miss the newest minute(s)",
+    )
+    listMetricsDelaySeconds: float = Field(
+        default=900.0,
+        ge=0,
+        le=3600,
+        description="ListMetrics shows a metric this long after its first datapoint was published (AWS: "
+        "'allow up to 15 minutes')",
+    )
+    captureRecordsPerObject: int = Field(
+        default=100,
+        ge=1,
+        le=10000,
+        description="data capture: at most this many sampled requests per S3 object (one object per variant "
+        "and minute)",
     )
     events: EventDeliverySpec = Field(
         default_factory=lambda: EventDeliverySpec(),
@@ -411,6 +526,11 @@ class Expect(_Strict):
     ) = None
     error: str | None = None
     cause: str | None = Field(default=None, description="a part of the execution's cause")
+    verdict: str | None = Field(
+        default=None,
+        description="the execution's last verdict (HEALTHY, UNHEALTHY, CANDIDATE_WINS, BASELINE_WINS, "
+        "NO_DIFFERENCE, INVALID, SHADOW_PASSED...)",
+    )
     executions: int | None = Field(default=None, ge=0)
     noCalls: list[str] | None = None
     transformJob: int | None = Field(

@@ -81,6 +81,55 @@ def settings_lines(settings: dict[str, Any]) -> list[str]:
     return lines
 
 
+# An A/B test looks at every check: a timeline shows at most this many lines of looks per execution.
+LOOK_LINES = 12
+FIRST_LOOKS = 3
+
+
+def shown_looks(count: int, lines: int = LOOK_LINES) -> list[int]:
+    """Indices of the looks a timeline shows: all of them when they fit in ``lines``; else the first
+    ``FIRST_LOOKS``, the last (the decisive one) and evenly spaced ones in between, one line being
+    left for the note that says how many were skipped."""
+    if count <= lines:
+        return list(range(count))
+    between = max(0, lines - 1 - FIRST_LOOKS - 1)
+    span = count - 1 - FIRST_LOOKS  # the looks after the first ones and before the last
+    middle = {FIRST_LOOKS + span * (2 * i + 1) // (2 * between) for i in range(between)}
+    return [*range(FIRST_LOOKS), *sorted(middle), count - 1]
+
+
+def verdict_lines(ex: dict[str, Any]) -> list[tuple[float, float, str]]:
+    """(t, order, text) of an execution's verdicts, and of its A/B test's looks (collapsed)."""
+    verdicts = ex.get("verdicts", [])
+    looks = [i for i, v in enumerate(verdicts) if "look" in v]
+    shown = {looks[i] for i in shown_looks(len(looks))}
+    lines: list[tuple[float, float, str]] = []
+    skipped = [
+        v for i, v in enumerate(verdicts) if "look" in v and i not in shown and v["decision"] == "WAIT"
+    ]
+    if skipped:
+        lines.append(
+            (
+                skipped[0]["at"],
+                5.19,
+                f"test       {ex['name']}: {len(looks)} looks in all, {len(looks) - len(skipped)} shown "
+                f"(the first {FIRST_LOOKS}, evenly spaced ones, the last); every look is in --json",
+            )
+        )
+    for i, v in enumerate(verdicts):
+        if v["decision"] == "WAIT" and "look" in v:
+            if i in shown:
+                summary = (v.get("experiment") or {}).get("summary") or "; ".join(v["reasons"])
+                lines.append((v["at"], 5.2, f"test       {ex['name']} {summary}"))
+            continue
+        reasons = "; ".join(v["reasons"])
+        where = "shadow" if v["step"] == 0 else f"step {v['step']} ({v['percent']:g}%)"
+        lines.append(
+            (v["at"], 5.2, f"verdict    {ex['name']} {where}: {v['verdict']} -> {v['decision']}: {reasons}")
+        )
+    return lines
+
+
 def render(rehearsal: Rehearsal) -> str:
     report = rehearsal.report
     out: list[str] = [f"Scenario: {report['scenario']['name']}  ({report['scenario']['file']})", ""]
@@ -180,16 +229,7 @@ def render(rehearsal: Rehearsal) -> str:
         for start, stop, text in _collapse(ex["states"], ex["stoppedAt"]):
             took = f"  [{duration(stop - start)}]" if stop - start >= 1 else ""
             happenings.append((start, 5, f"  {ex['name']}  {text}{took}"))
-        for v in ex.get("verdicts", []):
-            reasons = "; ".join(v["reasons"])
-            happenings.append(
-                (
-                    v["at"],
-                    5.2,
-                    f"verdict    {ex['name']} step {v['step']} ({v['percent']:g}%): "
-                    f"{v['verdict']} -> {v['decision']}: {reasons}",
-                )
-            )
+        happenings.extend(verdict_lines(ex))
         if ex["stoppedAt"] is not None:
             verdict = ex["outcome"] or "-"
             error = f"  {ex['error']}: {ex['cause']}" if ex["error"] else ""

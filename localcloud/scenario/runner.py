@@ -28,8 +28,10 @@ from localcloud.scenario.contract import (
     parameter_text,
     resolve_relative,
 )
+from localcloud.scenario.plot import judged_series
 from localcloud.services.events import EventDelivery
 from localcloud.services.sagemaker.endpoints import (
+    BusinessMetric,
     CapacityShortage,
     ModelBehaviour,
     SimulationSettings,
@@ -68,11 +70,32 @@ class Rehearsal:
         return bool(self.report.get("ok"))
 
 
+def business_namespaces(scenario: Scenario) -> dict[str, str]:
+    """group -> where its application publishes business metrics: the namespace of the group's
+    ``strategy.primaryMetric``, unless that is an AWS namespace (``AWS/...`` is reserved for AWS
+    products: "You cannot specify a namespace that begins with 'AWS/'", PutMetricData); the other
+    groups get ``<group>/business`` (``SimulationSettings.business_namespace``)."""
+    out: dict[str, str] = {}
+    for group, config in scenario.groups.items():
+        strategy = config.get("strategy") if isinstance(config, dict) else None
+        metric = strategy.get("primaryMetric") if isinstance(strategy, dict) else None
+        namespace = metric.get("namespace") if isinstance(metric, dict) else None
+        if isinstance(namespace, str) and namespace and not namespace.startswith("AWS/"):
+            out[group] = namespace
+    return out
+
+
 def simulation_settings(scenario: Scenario) -> SimulationSettings:
     behaviours = {
         key: ModelBehaviour(
             error_rate=spec.errorRate,
             latency_ms=spec.latencyMs,
+            latency_p99_ms=spec.latencyP99Ms,
+            business_metrics={
+                name: BusinessMetric(rate=metric.rate, reported=metric.reported)
+                for name, metric in spec.businessMetrics.items()
+            },
+            positive_rate=spec.positiveRate,
             fail_deploy=spec.failDeploy,
             fail_invoke=spec.failInvoke,
             monitor=spec.monitor,
@@ -102,7 +125,10 @@ def simulation_settings(scenario: Scenario) -> SimulationSettings:
         no_traffic_metrics=sim.noTrafficMetrics,
         registry_events=sim.registryEvents,
         behaviours=behaviours,
+        business_namespaces=business_namespaces(scenario),
         metric_delay_seconds=sim.metricDelaySeconds,
+        list_metrics_delay_seconds=sim.listMetricsDelaySeconds,
+        capture_records_per_object=sim.captureRecordsPerObject,
         events=EventDelivery(
             delay_seconds=sim.events.delaySeconds,
             duplicate_probability=sim.events.duplicate if isinstance(sim.events.duplicate, float) else 0.0,
@@ -432,12 +458,17 @@ def describe_executions(cloud: LocalCloud) -> list[dict[str, Any]]:
                 "failures": _failures(cloud, history),
                 "notes": json.loads((record or {}).get("notes") or "[]"),  # stored as JSON text
                 "modelPackageArn": (record or {}).get("modelPackageArn"),
+                # the judge's last verdict, else a shadow test's (stored as JSON text)
+                "verdict": (record or {}).get("verdict")
+                or json.loads((record or {}).get("shadow") or "{}").get("verdict"),
+                "experiment": json.loads((record or {}).get("experiment") or "null"),
             }
         )
     return out
 
 
 JUDGE_STATE = "Judge candidate"
+SHADOW_JUDGE_STATE = "Judge shadow"
 NOTHING_CHECKED = "the scenario has no expect: nothing was checked"
 
 
@@ -468,26 +499,36 @@ def _failures(cloud: LocalCloud, history: list[dict[str, Any]]) -> list[dict[str
 
 
 def _verdicts(cloud: LocalCloud, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each check of a canary bake that decided something (or extended the bake), with its reasons."""
+    """Each check of a canary bake that decided something (or extended the bake), with its reasons;
+    for an A/B test also every look, decided or not: ``look`` (its number) and ``experiment`` (the
+    test's state after it: estimates, effect, confidence sequence, p-value, summary line)."""
     verdicts = []
+    looked = 0
     for event in history:
         details = event.get("stateExitedEventDetails") or {}
-        if details.get("name") != JUDGE_STATE or not details.get("output"):
+        if details.get("name") not in (JUDGE_STATE, SHADOW_JUDGE_STATE) or not details.get("output"):
             continue
-        judgement = json.loads(details["output"]).get("judgement") or {}
+        shadow = details["name"] == SHADOW_JUDGE_STATE
+        judgement = json.loads(details["output"]).get("shadow" if shadow else "judgement") or {}
+        experiment = judgement.get("experiment")
+        # a check that waits for CloudWatch to publish the last minutes carries the previous look
+        look = int(experiment.get("looks") or 0) if isinstance(experiment, dict) else 0
+        new_look = look > looked
+        looked = max(looked, look)
         extended = any("bake extended" in reason for reason in judgement.get("reasons", []))
-        if judgement.get("decision") == "WAIT" and not extended:
+        if judgement.get("decision") == "WAIT" and not extended and not new_look:
             continue
-        verdicts.append(
-            {
-                "at": (_timestamp(event["timestamp"]) - cloud.scheduler.epoch).total_seconds(),
-                "step": int(judgement.get("stepIndex", 0)) + 1,
-                "percent": judgement.get("percent"),
-                "verdict": judgement.get("verdict"),
-                "decision": judgement.get("decision"),
-                "reasons": judgement.get("reasons", []),
-            }
-        )
+        verdict = {
+            "at": (_timestamp(event["timestamp"]) - cloud.scheduler.epoch).total_seconds(),
+            "step": int(judgement.get("stepIndex", 0)) + 1,  # 0: a shadow test's look
+            "percent": judgement.get("percent"),
+            "verdict": judgement.get("verdict"),
+            "decision": judgement.get("decision"),
+            "reasons": judgement.get("reasons", []),
+        }
+        if new_look:
+            verdict |= {"look": look, "experiment": experiment}
+        verdicts.append(verdict)
     return verdicts
 
 
@@ -593,16 +634,34 @@ def _autoscaling(cloud: LocalCloud) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
-def describe_invocations(cloud: LocalCloud) -> dict[str, dict[str, dict[str, float]]]:
-    """endpoint -> variant -> requests and 5XX errors over the whole rehearsal."""
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    series = cloud.traffic.series.data
-    for (metric, endpoint, variant), minutes in sorted(series.items()):
-        if metric not in ("Invocations", "Invocation5XXErrors"):
+def describe_invocations(cloud: LocalCloud) -> dict[str, dict[str, dict[str, Any]]]:
+    """endpoint -> variant -> requests and 5XX errors over the whole rehearsal; a shadow variant says
+    ``shadow: true`` (its requests are copies), business metrics give their namespace, reported
+    outcomes (SampleCount) and successes (Sum), and data capture the records written."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    series = cloud.traffic.series
+    for (metric, endpoint, variant), minutes in sorted(series.data.items()):
+        namespace = series.namespace_of((metric, endpoint, variant))
+        if metric not in ("Invocations", "Invocation5XXErrors") and namespace == "AWS/SageMaker":
             continue
         entry = out.setdefault(endpoint, {}).setdefault(variant, {"requests": 0.0, "errors": 0.0})
+        if namespace != "AWS/SageMaker":
+            entry.setdefault("business", {})[metric] = {
+                "namespace": namespace,
+                "reported": sum(stat.count for stat in minutes.values()),
+                "successes": sum(stat.total for stat in minutes.values()),
+            }
+            continue
         total = sum(stat.total for stat in minutes.values())
         entry["requests" if metric == "Invocations" else "errors"] = total
+    for endpoint, history in cloud.sagemaker_sim.shadow_serving.items():
+        for name in {v.name for _, snapshot in history for v in snapshot}:
+            if name in out.get(endpoint, {}):
+                out[endpoint][name]["shadow"] = True
+    for captured in cloud.traffic.capture.objects:
+        found = out.get(captured.endpoint, {}).get(captured.variant)
+        if found is not None:
+            found["captured"] = found.get("captured", 0) + captured.records
     return out
 
 
@@ -765,6 +824,8 @@ def check(expect: Expect, report: dict[str, Any]) -> tuple[bool, str]:
             problems.append(f"error {ex['error']}")
         if expect.cause is not None and expect.cause not in (ex["cause"] or ""):
             problems.append(f"cause {ex['cause']!r}")
+        if expect.verdict is not None and ex.get("verdict") != expect.verdict:
+            problems.append(f"verdict {ex.get('verdict')}")
         detail = f"{ex['name']}: {ex['status']}, outcome {ex['outcome']}" + (
             f", error {ex['error']}" if ex["error"] else ""
         )
@@ -898,6 +959,7 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
             for e in cloud.monitor.executions
         ],
     }
+    report["judgedSeries"] = judged_series(cloud, report["executions"])  # what --plot draws
     checks = []
     for expect in s.expect:
         ok, detail = check(expect, report)

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import math
 import random
+import statistics
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from localcloud.engine.cloud import LocalCloud
 from localcloud.engine.scheduler import Scheduler
-from localcloud.services.cloudwatch.metrics import MinuteStat, aggregate, binomial
+from localcloud.engine.template import REPO_ROOT
+from localcloud.services.cloudwatch.metrics import (
+    LATENCY_SIGMA,
+    MinuteStat,
+    aggregate,
+    binomial,
+    latency_sigma,
+)
+from localcloud.services.sagemaker.endpoints import ModelBehaviour
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from tests.integration.test_simulator_support import (
     ENDPOINT,
@@ -238,3 +251,257 @@ def test_the_canary_judges_gateway_reports_how_far_cloudwatch_has_published() ->
             if start <= cloud.scheduler.epoch + timedelta(minutes=minute) < through
         )
         assert gateway.published_invocations(ENDPOINT, "candidate", now, now) == (0.0, None)
+
+
+# --- latency as a distribution; GetMetricData and ListMetrics as the judge calls them ----------------
+def _get_metric_data(
+    cloud: Any, queries: list[tuple[str, str, str]], start: datetime, end: datetime
+) -> dict[str, list[Any]]:
+    """AWS/SageMaker (metric, variant, stat) queries, Period 60, ascending: id -> [(timestamp, value)]."""
+    answer = cloud.client("cloudwatch").get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": f"q{i}",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/SageMaker",
+                        "MetricName": metric,
+                        "Dimensions": dims(variant),
+                    },
+                    "Period": 60,
+                    "Stat": stat,
+                },
+                "ReturnData": True,
+            }
+            for i, (metric, variant, stat) in enumerate(queries)
+        ],
+        StartTime=start,
+        EndTime=end,
+        ScanBy="TimestampAscending",
+    )
+    return {
+        r["Id"]: list(zip([t.replace(tzinfo=None) for t in r["Timestamps"]], r["Values"], strict=True))
+        for r in answer["MetricDataResults"]
+    }
+
+
+def test_latency_p99_ms_sets_the_spread_so_that_both_percentiles_hold() -> None:
+    """``latencyP99Ms``: sigma = ln(p99 / p50) / z(0.99); GetMetricData's per-minute p50 and p99 sit at
+    the configured median and p99 (each minute drifts by about 5%, so their medians over an hour do)."""
+    simulation = settings(v2={"latency_ms": 50, "latency_p99_ms": 400})
+    with cloud_with_models(simulation) as cloud:
+        shifted = canary_endpoint(cloud, candidate_weight=0.5)
+        cloud.run(until=shifted + 122 * 60)
+        start = cloud.scheduler.epoch + timedelta(seconds=(shifted // 60 + 1) * 60)
+        got = _get_metric_data(
+            cloud,
+            [("ModelLatency", "candidate", "p99"), ("ModelLatency", "candidate", "p50")],
+            start,
+            cloud.scheduler.datetime(),
+        )
+        p99 = [value for _, value in got["q0"]]
+        p50 = [value for _, value in got["q1"]]
+        assert len(p99) == len(p50) == 120
+        assert statistics.median(p99) == pytest.approx(400_000, rel=0.02)  # microseconds
+        assert statistics.median(p50) == pytest.approx(50_000, rel=0.02)
+        series = cloud.traffic.series.get(("ModelLatency", ENDPOINT, "candidate")) or {}
+        pooled = aggregate(list(series.values()), "p99")
+        assert pooled == pytest.approx(400_000, rel=0.03)  # over many minutes too
+        # exact for the simulated distribution, as the alarm evaluator computes it
+        minute = int(shifted // 60) + 5
+        assert got["q0"][4][1] == pytest.approx(aggregate([series[minute]], "p99"), rel=1e-9)
+
+
+def test_without_latency_p99_ms_the_spread_is_unchanged() -> None:
+    assert latency_sigma(ModelBehaviour(latency_ms=40)) == LATENCY_SIGMA
+    assert latency_sigma(ModelBehaviour(latency_ms=40, latency_p99_ms=72)) == pytest.approx(
+        math.log(1.8) / 2.3263478740408408
+    )
+    with cloud_with_models() as cloud:
+        shifted = canary_endpoint(cloud, candidate_weight=0.5)
+        cloud.run(until=shifted + 5 * 60)
+        series = cloud.traffic.series.get(("ModelLatency", ENDPOINT, "candidate")) or {}
+        assert {sigma for stat in series.values() for _, _, sigma in stat.components} == {LATENCY_SIGMA}
+
+
+def test_get_metric_data_answers_sagemaker_metrics_per_minute_from_published_minutes_only() -> None:
+    """Sum and SampleCount of Invocations and Invocation5XXErrors, p50/p99 of ModelLatency: one value
+    per published minute, equal to what SageMaker produced; StartTime is rounded down to the minute
+    (GetMetricData API reference) and the newest minute, not yet published, is absent."""
+    simulation = settings(v2={"error_rate": 0.1})
+    with cloud_with_models(simulation) as cloud:
+        shifted = canary_endpoint(cloud, candidate_weight=0.2)
+        cloud.run(until=shifted + 20 * 60 + 30)
+        now = cloud.scheduler.datetime()
+        start = now - timedelta(minutes=10)  # hh:mm:30: rounded down to hh:mm:00
+        got = _get_metric_data(
+            cloud,
+            [
+                ("Invocations", "candidate", "Sum"),
+                ("Invocation5XXErrors", "candidate", "Sum"),
+                ("Invocation5XXErrors", "candidate", "SampleCount"),
+                ("ModelLatency", "candidate", "p99"),
+                ("ModelLatency", "candidate", "p50"),
+                ("Invocations", "baseline", "Sum"),
+            ],
+            start,
+            now,
+        )
+        epoch = cloud.scheduler.epoch.replace(tzinfo=None)
+        first = start.replace(tzinfo=None, second=0)
+        newest_published = now.replace(tzinfo=None, second=0) - timedelta(minutes=2)  # 60 s delay
+        expected_minutes = [
+            first + timedelta(minutes=i) for i in range(int((newest_published - first).seconds // 60) + 1)
+        ]
+        for query in ("q0", "q1", "q2", "q3", "q4", "q5"):
+            assert [t for t, _ in got[query]] == expected_minutes
+        for metric, query, stat in (
+            ("Invocations", "q0", "Sum"),
+            ("Invocation5XXErrors", "q1", "Sum"),
+            ("Invocation5XXErrors", "q2", "SampleCount"),
+            ("ModelLatency", "q3", "p99"),
+            ("ModelLatency", "q4", "p50"),
+        ):
+            series = cloud.traffic.series.get((metric, ENDPOINT, "candidate")) or {}
+            for when, value in got[query]:
+                minute = int((when - epoch).total_seconds() // 60)
+                assert value == pytest.approx(aggregate([series[minute]], stat), rel=1e-9), (metric, stat)
+        assert [v for _, v in got["q0"]] == [120.0] * len(expected_minutes)
+        assert [v for _, v in got["q5"]] == [480.0] * len(expected_minutes)
+        assert [v for _, v in got["q2"]] == [120.0] * len(expected_minutes)  # one 0/1 sample a request
+        # after the delay the newest minute appears
+        cloud.run(until=cloud.scheduler.now + 60)
+        later = _get_metric_data(
+            cloud, [("Invocations", "candidate", "Sum")], start, cloud.scheduler.datetime()
+        )
+        assert later["q0"][-1][0] == newest_published + timedelta(minutes=1)
+
+
+def test_get_metric_data_matches_dimensions_exactly() -> None:
+    """A metric is its namespace, name and exact set of dimensions: during a guardrails deployment the
+    per-fleet datapoints (with EndpointConfigName) are other metrics than the variant's, and a query
+    without dimensions finds only a metric published without any (moto mixes them)."""
+    with cloud_with_models() as cloud:
+        shifted = canary_endpoint(cloud, candidate_weight=0.5)
+        cloud.run(until=shifted + 6 * 60)
+        cw = cloud.client("cloudwatch")
+        cw.put_metric_data(
+            Namespace="AWS/SageMaker",
+            MetricData=[
+                {
+                    "MetricName": "Invocations",
+                    "Dimensions": [*dims("candidate"), {"Name": "EndpointConfigName", "Value": "other"}],
+                    "Timestamp": cloud.scheduler.datetime() - timedelta(minutes=3),
+                    "Value": 1000.0,
+                }
+            ],
+        )
+        start = cloud.scheduler.datetime() - timedelta(minutes=5)
+        got = _get_metric_data(
+            cloud, [("Invocations", "candidate", "Sum")], start, cloud.scheduler.datetime()
+        )
+        assert {v for _, v in got["q0"]} == {300.0}
+        bare = cw.get_metric_data(
+            MetricDataQueries=[
+                {
+                    "Id": "bare",
+                    "MetricStat": {
+                        "Metric": {"Namespace": "AWS/SageMaker", "MetricName": "Invocations"},
+                        "Period": 60,
+                        "Stat": "Sum",
+                    },
+                }
+            ],
+            StartTime=start,
+            EndTime=cloud.scheduler.datetime(),
+        )
+        assert bare["MetricDataResults"][0]["Values"] == []
+
+
+def test_list_metrics_lists_sagemaker_metrics_fifteen_minutes_after_their_first_datapoint() -> None:
+    with cloud_with_models() as cloud:
+        cw = cloud.client("cloudwatch")
+        shifted = canary_endpoint(cloud, candidate_weight=0.0)
+        # InService at 480 s: its first minute (480-540 s) was published at 600 s
+        assert shifted < 600 + 15 * 60
+        cloud.run(until=600 + 15 * 60 - 1)
+        assert cw.list_metrics(Namespace="AWS/SageMaker", MetricName="Invocations")["Metrics"] == []
+        cloud.run(until=600 + 15 * 60)
+        listed = cw.list_metrics(Namespace="AWS/SageMaker", MetricName="Invocations")["Metrics"]
+        assert [sorted((d["Name"], d["Value"]) for d in m["Dimensions"]) for m in listed] == [
+            [("EndpointName", ENDPOINT), ("VariantName", "baseline")]
+        ]
+
+
+TEMPLATE = """
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  MetricReader:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/judge_canary/
+      Handler: app.lambda_handler
+      Runtime: python3.11
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: [cloudwatch:GetMetricData, cloudwatch:ListMetrics]
+              Resource: "*"
+  AlarmReader:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/judge_canary/
+      Handler: app.lambda_handler
+      Runtime: python3.11
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: [cloudwatch:GetMetricData, cloudwatch:DescribeAlarms]
+              Resource: !Sub arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*
+"""
+
+
+def test_iam_allows_metric_reads_only_on_resource_star(tmp_path: Path) -> None:
+    """GetMetricData and ListMetrics take no resource-level permission: a statement on ``*`` allows
+    them; one naming alarm ARNs does not, and the call fails as on AWS."""
+    (tmp_path / "functions").symlink_to(REPO_ROOT / "functions")
+    template = tmp_path / "template.yaml"
+    template.write_text(TEMPLATE)
+    with LocalCloud(template) as cloud:
+        cw = cloud.client("cloudwatch")
+        now = cloud.scheduler.datetime()
+        query = [
+            {
+                "Id": "q",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/SageMaker",
+                        "MetricName": "Invocations",
+                        "Dimensions": dims("a"),
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            }
+        ]
+        calls = {
+            "cloudwatch:GetMetricData": lambda: cw.get_metric_data(
+                MetricDataQueries=query, StartTime=now - timedelta(minutes=5), EndTime=now
+            ),
+            "cloudwatch:ListMetrics": lambda: cw.list_metrics(
+                Namespace="AWS/SageMaker", MetricName="Invocations"
+            ),
+        }
+        with cloud.iam.acting_as("function", "MetricReader"):
+            for call in calls.values():
+                call()
+        with cloud.iam.acting_as("function", "AlarmReader"):
+            for call in calls.values():
+                with pytest.raises(ClientError) as denied:
+                    call()
+                assert "AccessDenied" in denied.value.response["Error"]["Code"]
+        assert [(d.principal, d.action, d.resource) for d in cloud.iam.denials] == [
+            ("AlarmReader", "cloudwatch:GetMetricData", "*"),
+            ("AlarmReader", "cloudwatch:ListMetrics", "*"),
+        ]

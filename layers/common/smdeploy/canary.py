@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from smdeploy import capture as capture_answers
 from smdeploy import clock, scaling, withdrawal
 from smdeploy.adapters.autoscaling import ScalingGateway
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.records import DeploymentRecords
+from smdeploy.adapters.s3 import S3Gateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.converge import (
     BASELINE_CONFIG_TAG,
     BASELINE_VARIANT_TAG,
     KEPT_CONFIG_KEYS,
     ROLLOUT_TAG,
+    SHADOW_VARIANT_TAG,
     TRANSITIONAL,
 )
 from smdeploy.deploy import (
@@ -34,12 +37,15 @@ from smdeploy.deploy import (
 from smdeploy.errors import EndpointBusy
 from smdeploy.models import DeploymentPlan
 from smdeploy.strategy import (
+    BUILTIN_METRICS,
     CANDIDATE_ALARM_DATAPOINTS,
     CANDIDATE_ALARM_EVALUATION_PERIODS,
     CANDIDATE_ALARM_PERIOD,
+    SHADOW_JUDGE,
     Judgement,
     Observation,
     judge,
+    judge_shadow,
 )
 
 PACKAGE_ARN_TAG = "smdeploy:model-package-arn"  # set by ``managed_tags``
@@ -194,6 +200,21 @@ def prepare_canary(
         sagemaker.create_endpoint_config(
             name=str(plan.canaryConfigName), variants=canary_variants, tags=[*tags, *transitional], extra=kept
         )
+    if plan.rollout and plan.rollout.shadow is not None:
+        # The baseline answers every request; the candidate gets a copy of samplingPercent of them.
+        shadow = {**copy.deepcopy(canary_variants[1]), "InitialVariantWeight": _shadow_weight(plan)}
+        sagemaker.create_endpoint_config(
+            name=str(plan.shadowConfigName),
+            variants=[canary_variants[0]],
+            tags=[
+                *tags,
+                {"Key": ROLLOUT_TAG, "Value": TRANSITIONAL},
+                {"Key": BASELINE_CONFIG_TAG, "Value": str(plan.currentEndpointConfigName)},
+                {"Key": BASELINE_VARIANT_TAG, "Value": str(plan.baselineVariantName)},
+                {"Key": SHADOW_VARIANT_TAG, "Value": plan.variantName},
+            ],
+            extra={**kept, "ShadowProductionVariants": [shadow]},
+        )
     sagemaker.create_endpoint_config(
         name=str(plan.finalConfigName), variants=final_variants, tags=tags, extra=kept
     )
@@ -202,6 +223,7 @@ def prepare_canary(
         cloudwatch.put_alarm(definition)
     return {
         "canaryConfigName": plan.canaryConfigName if splits_traffic(plan) else None,
+        "shadowConfigName": plan.shadowConfigName if plan.rollout and plan.rollout.shadow else None,
         "finalConfigName": plan.finalConfigName,
         "baselineConfigName": plan.currentEndpointConfigName,
         "baselineVariantName": plan.baselineVariantName,
@@ -212,6 +234,13 @@ def prepare_canary(
         "createdAlarms": [] if replace_only else alarm_names(plan),
         "keptSettings": sorted(kept),
     }
+
+
+def _shadow_weight(plan: DeploymentPlan) -> float:
+    """The shadow variant's ``InitialVariantWeight``: its share of the production variant's (weight 1)
+    requests that SageMaker copies to it."""
+    assert plan.rollout is not None and plan.rollout.shadow is not None
+    return round(float(plan.rollout.shadow["samplingPercent"]) / 100.0, 4)
 
 
 def deployment_config(plan: DeploymentPlan) -> dict[str, Any]:
@@ -296,8 +325,14 @@ def judge_candidate(
     sagemaker: SageMakerGateway,
     cloudwatch: CloudWatchGateway,
     records: DeploymentRecords | None = None,
+    phase: str = "bake",
+    s3: S3Gateway | None = None,
 ) -> dict[str, Any]:
     """One check of the bake: approval, alarms, Model Monitor, candidate traffic; returns the decision.
+
+    ``phase`` ``shadow``: one look at a shadow test (``strategy.judge_shadow``); with ``s3`` and data
+    capture on the endpoint, how many captured requests both variants answered alike
+    (``smdeploy.capture.agreement``).
 
     The candidate's ``ModelApprovalStatus`` is read at every check (a withdrawn approval rolls
     back); with ``plan.preempt`` so is the newest version of the group that will deploy
@@ -315,13 +350,25 @@ def judge_candidate(
             above=plan.modelPackageVersion,
         )
         preempted_by = newer[0] if newer else None
+    now = clock.utcnow()
+    shadow_phase = phase == "shadow"
+    if shadow_phase and not previous.get("shiftedAt"):  # the first look starts the shadow's window
+        previous = {"stepIndex": -1, "percent": 0.0, "shiftedAt": now.isoformat()}
     state = Judgement.model_validate(previous)
     live = sagemaker.describe_endpoint(plan.endpointName)
-    weights = {v["VariantName"]: v for v in live.get("ProductionVariants", [])}
-    candidate = weights.get(plan.variantName, {})
-    applied = float(candidate.get("CurrentWeight", -1)) == round(state.percent / 100.0, 4)
+    if shadow_phase:
+        shadows = {v["VariantName"]: v for v in live.get("ShadowProductionVariants") or []}
+        applied = live.get("EndpointConfigName") == plan.shadowConfigName and plan.variantName in shadows
+    else:
+        weights = {v["VariantName"]: v for v in live.get("ProductionVariants", [])}
+        candidate = weights.get(plan.variantName, {})
+        applied = float(candidate.get("CurrentWeight", -1)) == round(state.percent / 100.0, 4)
     shifted_at = datetime.fromisoformat(state.shiftedAt)
-    now = clock.utcnow()
+    if applied and state.windowStart is None:
+        state = state.with_(
+            windowStart=comparison_window_start(shifted_at, now, waited=state.pendingChecks > 0)
+        )
+    window = datetime.fromisoformat(state.windowStart) if state.windowStart else None
     invocations, published_through = cloudwatch.published_invocations(
         plan.endpointName, plan.variantName, shifted_at, now
     )
@@ -335,8 +382,115 @@ def judge_candidate(
         checkedAt=now.isoformat(),
         candidateApproval=approval,
         preemptedBy=preempted_by,
+        experimentArms=None
+        if shadow_phase or window is None
+        else _experiment_arms(plan, window, now, cloudwatch),
+        metricArms=None
+        if window is None
+        else _statistical_arms(plan, window, now, cloudwatch, shadow=shadow_phase),
+        agreement=_agreement(plan, live, window, now, s3) if shadow_phase and window else None,
     )
+    if shadow_phase:
+        return judge_shadow(state, seen, plan.rollout).model_dump(mode="json")
     return judge(state, seen, plan.rollout).model_dump(mode="json")
+
+
+def _agreement(
+    plan: DeploymentPlan, live: dict[str, Any], start: datetime, end: datetime, s3: S3Gateway | None
+) -> dict[str, int] | None:
+    """Captured answers of production and shadow to the same requests, when the endpoint captures."""
+    capture = live.get("DataCaptureConfig") or {}
+    destination = capture.get("DestinationS3Uri")
+    if s3 is None or not capture.get("EnableCapture") or not destination:
+        return None
+    return capture_answers.agreement(
+        s3, str(destination), plan.endpointName, str(plan.baselineVariantName), plan.variantName, start, end
+    )
+
+
+WEIGHTS_SETTLE_SECONDS = 60  # after UpdateEndpointWeightsAndCapacities, before a comparison counts
+
+
+def comparison_window_start(shifted_at: datetime, now: datetime, *, waited: bool) -> str:
+    """Where the variants' comparison starts: the first whole minute once the weights apply.
+
+    CloudWatch's minutes are whole (GetMetricData starts at a minute), and the minute of the shift
+    mixes traffic at the old and the new weights: counted, it would skew the observed split (a
+    sample-ratio mismatch that is not there). Weights normally apply within a minute; when a check
+    had to wait for them (``waited``), the window starts at the next minute after that check.
+    """
+    start = now if waited else shifted_at + timedelta(seconds=WEIGHTS_SETTLE_SECONDS)
+    minute = start.replace(second=0, microsecond=0)
+    return (minute if minute == start else minute + timedelta(minutes=1)).isoformat()
+
+
+def _arms(
+    plan: DeploymentPlan,
+    namespace: str,
+    metric: str,
+    statistic: str,
+    kind: str,
+    start: datetime,
+    end: datetime,
+    cloudwatch: CloudWatchGateway,
+) -> list[dict[str, Any]]:
+    """[baseline, candidate] as ``smdeploy.experiment.Arm``: a rate sums the minutes' ``Sum`` out of
+    their ``SampleCount``; a mean keeps each minute's value (``ModelLatency`` in ms)."""
+    variants = [str(plan.baselineVariantName), plan.variantName]
+    if kind == "rate":
+        series = cloudwatch.per_variant(
+            namespace, metric, plan.endpointName, variants, ["Sum", "SampleCount"], start, end
+        )
+        return [{"samples": sum(series[v]["SampleCount"]), "total": sum(series[v]["Sum"])} for v in variants]
+    stat = "Average" if statistic == "mean" else statistic
+    series = cloudwatch.per_variant(namespace, metric, plan.endpointName, variants, [stat], start, end)
+    scale = 1 / 1000.0 if metric == "ModelLatency" else 1.0  # ModelLatency is in microseconds
+    return [
+        {"samples": len(series[v][stat]), "values": [value * scale for value in series[v][stat]]}
+        for v in variants
+    ]
+
+
+def _experiment_arms(
+    plan: DeploymentPlan, start: datetime, end: datetime, cloudwatch: CloudWatchGateway
+) -> dict[str, dict[str, Any]] | None:
+    """An A/B test's primary metric per variant since the test began."""
+    experiment = plan.rollout.experiment if plan.rollout else None
+    if experiment is None:
+        return None
+    baseline, candidate = _arms(
+        plan,
+        experiment["namespace"],
+        experiment["metricName"],
+        experiment["statistic"],
+        experiment["kind"],
+        start,
+        end,
+        cloudwatch,
+    )
+    return {"baseline": baseline, "candidate": candidate}
+
+
+def _statistical_arms(
+    plan: DeploymentPlan,
+    start: datetime,
+    end: datetime,
+    cloudwatch: CloudWatchGateway,
+    *,
+    shadow: bool = False,
+) -> dict[str, list[dict[str, Any]]] | None:
+    """The statistical judge's metrics per variant since the step began (a shadow test is always
+    compared: with the rollout's judge, else ``strategy.SHADOW_JUDGE``)."""
+    statistical = plan.rollout.statistical if plan.rollout else None
+    if shadow:
+        statistical = statistical or SHADOW_JUDGE
+    if statistical is None:
+        return None
+    arms = {}
+    for name in statistical["metrics"]:
+        metric, statistic, kind, _goal = BUILTIN_METRICS[name]
+        arms[name] = _arms(plan, "AWS/SageMaker", metric, statistic, kind, start, end, cloudwatch)
+    return arms
 
 
 def owned_name_prefix(endpoint: str) -> str:

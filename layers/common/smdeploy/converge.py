@@ -32,7 +32,8 @@ ROLLOUT_TAG = "smdeploy:rollout"
 TRANSITIONAL = "transitional"
 BASELINE_CONFIG_TAG = "smdeploy:baseline-config"
 BASELINE_VARIANT_TAG = "smdeploy:baseline-variant"
-ROLLOUT_TAGS = frozenset({ROLLOUT_TAG, BASELINE_CONFIG_TAG, BASELINE_VARIANT_TAG})
+SHADOW_VARIANT_TAG = "smdeploy:shadow-variant"  # a shadow test's config: the candidate's shadow variant
+ROLLOUT_TAGS = frozenset({ROLLOUT_TAG, BASELINE_CONFIG_TAG, BASELINE_VARIANT_TAG, SHADOW_VARIANT_TAG})
 
 # A loop that has not converged after this long (virtual time in the local cloud) needs a person.
 DEFAULT_DEADLINE_SECONDS = 6 * 3600
@@ -295,6 +296,13 @@ def _rebuild(
     assert seen.config is not None and seen.config_name is not None
     name = restore_config_name(plan.endpointName, seen.config_name)
     variants, kept = baseline_only_config(seen.config, baseline, seen.endpoint)
+    shadow = seen.tags.get(SHADOW_VARIANT_TAG)
+    if shadow and kept.get("ShadowProductionVariants"):  # the rollout's shadow goes with it
+        others = [v for v in kept["ShadowProductionVariants"] if v.get("VariantName") != shadow]
+        if others:
+            kept["ShadowProductionVariants"] = others
+        else:
+            del kept["ShadowProductionVariants"]
     # The transitional config's package tags name the candidate; the rebuilt config serves the baseline.
     tags = [
         {"Key": k, "Value": v}

@@ -160,6 +160,17 @@ def resolve_plan(
                 plan.rollout,
                 [(f"alarm {alarm.get('AlarmName')!r}", alarm_window_seconds(alarm)) for alarm in found],
             )
+    experiment = plan.rollout.experiment if plan.rollout else None
+    if plan.action == "UPDATE" and experiment and experiment["namespace"] != "AWS/SageMaker" and cloudwatch:
+        # Checked before the test starts: a test on a metric nobody publishes could only run out its time.
+        dimensions = [{"Name": "EndpointName", "Value": plan.endpointName}]
+        if not cloudwatch.metric_published(experiment["namespace"], experiment["metricName"], dimensions):
+            raise InvalidRequest(
+                "strategy.primaryMetric",
+                f"no metric {experiment['metricName']!r} in namespace {experiment['namespace']!r} with "
+                f"EndpointName={plan.endpointName} (ListMetrics: none in the last two weeks); publish it "
+                "per variant (dimensions EndpointName and VariantName) before the test starts",
+            )
     if plan.action == "ADD_MODEL":
         _check_multi_model_endpoint(plan, live or {}, sagemaker)
     if plan.action == "UPDATE" and plan.autoscaling is None and autoscaling is not None:
@@ -398,7 +409,8 @@ def record_outcome(
     verdict = event.get("verdict") or {}
     if outcome is Outcome.ROLLED_BACK:
         # The rollback is the error the console shows; what caused it is the cause.
-        why = "; ".join(verdict.get("reasons") or []) if not error else readable_cause(error.get("Cause"))
+        reasons = verdict.get("reasons") or (event.get("shadow") or {}).get("reasons") or []
+        why = "; ".join(reasons) if not error else readable_cause(error.get("Cause"))
         why = why or "rolled back"
         if error:
             why = f"{error.get('Error')}: {why}"
@@ -420,6 +432,9 @@ def record_outcome(
         "verdict": verdict.get("verdict"),
         "verdictReasons": verdict.get("reasons"),
         "verdictHistory": verdict.get("history"),
+        # an A/B test: decision, effect with its interval, samples per variant, the test used
+        "experiment": verdict.get("experiment"),
+        "shadow": _shadow_summary(event.get("shadow")),
         "cleanup": event.get("cleanup"),
         "autoscaling": event.get("autoscaling"),
         "notes": plan.get("notes") or None,
@@ -466,6 +481,13 @@ def record_outcome(
     subject = f"smdeploy {outcome.value}: {target} <- {package_label(package)}"
     message_id = notifier.publish(subject, record)
     return {**{k: v for k, v in record.items() if v is not None}, "notificationId": message_id}
+
+
+def _shadow_summary(shadow: Any) -> dict[str, Any] | None:
+    """What a shadow test found: its verdict, reasons and the decisions of its looks."""
+    if not isinstance(shadow, dict) or not shadow.get("verdict"):
+        return None
+    return {key: shadow.get(key) for key in ("verdict", "reasons", "history", "candidateInvocations")}
 
 
 def readable_cause(cause: Any) -> str | None:

@@ -472,6 +472,7 @@ class DeploymentPlan(BaseModel):
     baselineModelPackageArn: str | None = None
     canaryConfigName: str | None = None
     finalConfigName: str | None = None
+    shadowConfigName: str | None = None  # a shadow test's config: the baseline plus the candidate as shadow
 
 
 class PlanTaskInput(BaseModel):
@@ -493,6 +494,7 @@ class StepTaskInput(PlanTaskInput):
     canary: dict[str, Any] | None = None
     outcome: Outcome | None = None
     guardrails: bool = False  # UpdateEndpoint with the plan's DeploymentConfig (guardrails-* strategies)
+    phase: Literal["bake", "shadow"] = "bake"  # JudgeCanary: a bake check, or a look at a shadow test
 
 
 class RecordTaskInput(BaseModel):
@@ -517,6 +519,7 @@ class RecordTaskInput(BaseModel):
             "transform": self.state.get("transform"),
             "autoscaling": self.state.get("autoscaling"),
             "converge": self.state.get("converge"),
+            "shadow": self.state.get("shadow"),
         }
 
 

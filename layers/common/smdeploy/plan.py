@@ -316,6 +316,38 @@ def build_plan(
             "beside the models already there, with no endpoint update and no traffic shifting "
             "(the strategy does not apply); a smoke invocation with TargetModel checks it"
         )
+    if (
+        update["action"] == "UPDATE"
+        and rollout.shadow is not None
+        and (variant_specs or serverless or rollout.guardrails is not None)
+    ):
+        kind = "several production variants" if variant_specs else "a serverless endpoint"
+        raise InvalidRequest(
+            "strategy.type",
+            "a shadow test copies one production variant's requests to one shadow variant; "
+            f"{kind} cannot host it",
+        )
+    if (
+        update["action"] == "UPDATE"
+        and (rollout.experiment or rollout.statistical)
+        and (
+            variant_specs
+            or serverless
+            or (group_config is not None and group_config.asyncInference is not None)
+        )
+    ):
+        what = "an A/B test" if rollout.experiment else "a statistical judge"
+        kind = (
+            "several variants"
+            if variant_specs
+            else "a serverless endpoint"
+            if serverless
+            else "an asynchronous endpoint (no per-variant Invocations)"
+        )
+        raise InvalidRequest(
+            "strategy.type" if rollout.experiment else "strategy.judge",
+            f"{what} compares two variants that split the traffic; {kind} cannot",
+        )
     if variant_specs and update["action"] == "UPDATE" and not rollout.replaceOnly:
         notes.append(
             f"strategy {rollout.type} -> one blue/green UpdateEndpoint: the group serves "
@@ -548,6 +580,8 @@ def lease_seconds(
         rollout.bakeSeconds + (rollout.maxExtensions + MAX_PENDING_CHECKS) * rollout.checkIntervalSeconds
     )
     longest = ENDPOINT_CHANGES * change + len(rollout.steps) * per_step + LOCK_MARGIN_SECONDS
+    if rollout.shadow is not None:  # the shadow's config, then its looks
+        longest += change + int(rollout.shadow["durationSeconds"]) + per_step - rollout.bakeSeconds
     return max(DEFAULT_LEASE_SECONDS, longest)
 
 
@@ -589,4 +623,5 @@ def _update_fields(
         "baselineModelPackageArn": baseline.get("ModelPackageArn"),
         "canaryConfigName": resource_name(endpoint, f"v{version}", "canary", salt=salt),
         "finalConfigName": resource_name(endpoint, f"v{version}", salt=f"{salt}|final"),
+        "shadowConfigName": resource_name(endpoint, f"v{version}", "shadow", salt=salt),
     }

@@ -10,6 +10,15 @@ A strategy turns into the list of traffic percentages the candidate receives, on
 Promotion replaces the two-variant config by a candidate-only config, which moves the rest of
 the traffic; a step of 100 bakes the candidate alone before that.
 
+``ab-test`` is one step at ``split`` that lasts up to ``maxDurationMinutes``: both variants serve
+while a sequential test (``smdeploy.experiment``) compares them on ``primaryMetric`` at every check
+and ends the test as soon as the data decide: the candidate wins (promoted with ``onWinner:
+promote``), the baseline wins, no difference as large as ``minimumDetectableEffect``, or an invalid
+test (sample-ratio mismatch); the candidate's alarms still roll back at once.
+
+``judge: {type: statistical}`` adds to any weight-shifting rollout a comparison of candidate and
+baseline on the same window at every check (``smdeploy.experiment.judge_metrics``).
+
 The ``guardrails-*`` types hand the traffic shifting to SageMaker instead: one ``UpdateEndpoint``
 with a blue/green ``DeploymentConfig`` (``CANARY``, ``LINEAR`` or ``ALL_AT_ONCE``) whose
 auto-rollback alarms are the candidate's alarms and the strategy's ``alarms``; ``bakeMinutes``
@@ -25,10 +34,38 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from smdeploy.experiment import Arm, ExperimentSettings, ExperimentState, evaluate, judge_metrics
+
 Decision = Literal["WAIT", "NEXT_STEP", "PROMOTE", "ROLLBACK"]
 # WITHDRAWN: the candidate's approval was withdrawn (Rejected) during the rollout; PREEMPTED: a
 # newer version of the group was approved and will deploy (plan ``preempt``). Both roll back.
-Verdict = Literal["HEALTHY", "UNHEALTHY", "INCONCLUSIVE", "PENDING", "WITHDRAWN", "PREEMPTED"]
+# An A/B test: TESTING while it runs, then its decision (smdeploy.experiment).
+Verdict = Literal[
+    "HEALTHY",
+    "UNHEALTHY",
+    "INCONCLUSIVE",
+    "PENDING",
+    "WITHDRAWN",
+    "PREEMPTED",
+    "TESTING",
+    "CANDIDATE_WINS",
+    "BASELINE_WINS",
+    "NO_DIFFERENCE",
+    "INVALID",
+    "SHADOW_PASSED",
+]
+EXPERIMENT_CONCLUSIONS = ("CANDIDATE_WINS", "BASELINE_WINS", "NO_DIFFERENCE")
+
+# Metrics SageMaker publishes per variant that a test or a statistical judge may compare:
+# name -> (MetricName, statistic, kind, goal). Latency percentiles are compared minute by minute.
+BUILTIN_METRICS: dict[str, tuple[str, str, Literal["rate", "mean"], Literal["maximize", "minimize"]]] = {
+    "errorRate": ("Invocation5XXErrors", "rate", "rate", "minimize"),
+    "latencyP50": ("ModelLatency", "p50", "mean", "minimize"),
+    "latencyP99": ("ModelLatency", "p99", "mean", "minimize"),
+}
+BuiltinMetric = Literal["errorRate", "latencyP50", "latencyP99"]
+DEFAULT_JUDGE_METRICS: tuple[BuiltinMetric, ...] = ("errorRate", "latencyP99")
+CLOUDWATCH_NAME_RE = r"^[^:\s][^\s]{0,254}$"
 
 
 class MonitorPolicy(BaseModel):
@@ -38,6 +75,70 @@ class MonitorPolicy(BaseModel):
     failOnFailure: bool = False
 
 
+class PrimaryMetric(BaseModel):
+    """What an A/B test decides on: a metric the application publishes per variant (dimensions
+    ``EndpointName`` and ``VariantName``) or a built-in (``errorRate``, ``latencyP50``, ``latencyP99``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    name: str = Field(min_length=1, max_length=255)
+    namespace: str | None = Field(default=None, min_length=1, max_length=255)
+    # rate: Sum / SampleCount of a statistic set (successes out of requests); mean: per-minute Average
+    statistic: Literal["rate", "mean"] = "rate"
+    goal: Literal["maximize", "minimize"] | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> PrimaryMetric:
+        if self.namespace is None or self.namespace == "AWS/SageMaker":
+            builtin = BUILTIN_METRICS.get(self.name)
+            if builtin is None:
+                raise ValueError(
+                    f"unknown built-in metric {self.name!r}: expected one of {', '.join(BUILTIN_METRICS)}, "
+                    "or a metric of your own with its namespace"
+                )
+            if self.goal == "maximize":
+                raise ValueError(f"{self.name} is better lower: its goal is minimize")
+        elif self.namespace.startswith("AWS/"):
+            raise ValueError(
+                f"namespace {self.namespace!r}: only AWS/SageMaker built-ins or your own metrics"
+            )
+        return self
+
+    def resolved(self) -> dict[str, Any]:
+        """Namespace, MetricName, statistic, kind and goal as the judge reads them."""
+        builtin = BUILTIN_METRICS.get(self.name) if self.namespace in (None, "AWS/SageMaker") else None
+        if builtin is not None:
+            metric, statistic, kind, goal = builtin
+            return {
+                "label": self.name,
+                "namespace": "AWS/SageMaker",
+                "metricName": metric,
+                "statistic": statistic,
+                "kind": kind,
+                "goal": goal,
+            }
+        return {
+            "label": self.name,
+            "namespace": self.namespace,
+            "metricName": self.name,
+            "statistic": self.statistic,
+            "kind": self.statistic,
+            "goal": self.goal or "maximize",
+        }
+
+
+class JudgeConfig(BaseModel):
+    """``judge``: how a weight-shifting rollout's candidate is judged beyond its alarms."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    type: Literal["alarms", "statistical"] = "alarms"
+    metrics: list[BuiltinMetric] = Field(default_factory=lambda: list(DEFAULT_JUDGE_METRICS), min_length=1)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    # relative worsening tolerated before "worse" counts (with large samples tiny effects are significant)
+    tolerance: float = Field(default=0.1, ge=0, le=10)
+
+
 class StrategyConfig(BaseModel):
     """The ``strategy`` object of a group config or a manual input (every key optional)."""
 
@@ -45,7 +146,14 @@ class StrategyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     type: Literal[
-        "all-at-once", "canary", "linear", "guardrails-all-at-once", "guardrails-canary", "guardrails-linear"
+        "all-at-once",
+        "canary",
+        "linear",
+        "guardrails-all-at-once",
+        "guardrails-canary",
+        "guardrails-linear",
+        "ab-test",
+        "shadow",
     ] = "canary"
     canaryPercent: float = Field(default=10, gt=0, lt=100)
     linearSteps: int = Field(default=4, ge=2, le=10)
@@ -65,6 +173,22 @@ class StrategyConfig(BaseModel):
         le=60,
         description="guardrails-*: how long SageMaker keeps the old fleet after the shift",
     )
+    # ab-test
+    split: float = Field(default=50, gt=0, lt=100, description="ab-test: % of traffic to the candidate")
+    maxDurationMinutes: float = Field(default=1440, gt=0, le=30 * 24 * 60)
+    primaryMetric: PrimaryMetric | None = None
+    minimumDetectableEffect: float = Field(default=0.05, gt=0, le=10, description="relative")
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    onWinner: Literal["promote", "report"] = "promote"
+    # shadow: the candidate answers nobody, then the rollout goes on as ``then`` (or stops)
+    samplingPercent: float = Field(default=100, gt=0, le=100, description="shadow: % of requests copied")
+    durationMinutes: float = Field(default=60, gt=0, le=7 * 24 * 60, description="shadow: how long")
+    then: Literal["canary", "linear", "ab-test", "stop"] = "canary"
+    minAgreement: float = Field(
+        default=0.9, ge=0, le=1, description="shadow: share of requests both must answer alike"
+    )
+    # any weight-shifting rollout
+    judge: JudgeConfig | None = None
 
     @field_validator("steps")
     @classmethod
@@ -103,6 +227,26 @@ class StrategyConfig(BaseModel):
                 )
             if self.type == "guardrails-canary" and not 1 <= round(self.canaryPercent) <= 50:
                 raise ValueError("SageMaker's canary is 1-50% of the new fleet's capacity")
+        if self.type == "shadow":
+            if self.steps is not None and self.then not in ("canary", "linear"):
+                raise ValueError(f"steps belong to a canary or linear rollout, not then: {self.then}")
+            if self.durationMinutes * 60 < self.checkIntervalSeconds:
+                raise ValueError("durationMinutes is shorter than checkIntervalSeconds")
+            if self.then == "ab-test":
+                follows = self.model_copy(update={"type": "ab-test"})
+                follows._check_ab_test()  # the test that follows
+                return self
+        if self.type == "ab-test":
+            self._check_ab_test()
+            return self
+        if (
+            self.judge is not None
+            and self.judge.type == "statistical"
+            and self.type.startswith("guardrails-")
+        ):
+            raise ValueError(
+                "a statistical judge needs a rollout that shifts weights itself (canary, linear)"
+            )
         if self.bakeMinutes * 60 < self.checkIntervalSeconds:
             raise ValueError(
                 f"bakeMinutes ({self.bakeMinutes:g} min) is shorter than checkIntervalSeconds "
@@ -110,7 +254,20 @@ class StrategyConfig(BaseModel):
             )
         return self
 
+    def _check_ab_test(self) -> None:
+        if self.primaryMetric is None:
+            raise ValueError("ab-test needs a primaryMetric (a metric of your own, or errorRate, ...)")
+        if self.steps is not None:
+            raise ValueError("ab-test serves one fixed split: no steps")
+        if self.maxDurationMinutes * 60 < self.checkIntervalSeconds:
+            raise ValueError("maxDurationMinutes is shorter than checkIntervalSeconds")
+
     def traffic_steps(self) -> list[float]:
+        if self.type == "shadow":
+            after = "canary" if self.then == "stop" else self.then
+            return self.model_copy(update={"type": after}).traffic_steps()
+        if self.type == "ab-test":
+            return [float(self.split)]
         if self.type in ("all-at-once", "guardrails-all-at-once"):
             return [100.0]
         if self.steps is not None:
@@ -142,6 +299,12 @@ class RolloutPlan(BaseModel):
     # True where traffic cannot be split (serverless endpoints host one variant): the candidate-only
     # config replaces the live one in one blue/green UpdateEndpoint
     replaceOnly: bool = False
+    # ab-test: the primary metric (PrimaryMetric.resolved) and the test's settings
+    experiment: dict[str, Any] | None = None
+    # judge type statistical: JudgeConfig
+    statistical: dict[str, Any] | None = None
+    # shadow first: samplingPercent, durationSeconds, checks, then, minAgreement
+    shadow: dict[str, Any] | None = None
 
 
 GUARDRAILS_ROUTING = {
@@ -171,7 +334,35 @@ def blue_green_policy(config: StrategyConfig, bake: int) -> dict[str, Any] | Non
 
 
 def resolve_rollout(config: StrategyConfig) -> RolloutPlan:
+    if config.type == "shadow":
+        then = "canary" if config.then == "stop" else config.then
+        after = resolve_rollout(config.model_copy(update={"type": then}))
+        duration = round(config.durationMinutes * 60)
+        shadow = {
+            "samplingPercent": config.samplingPercent,
+            "durationSeconds": duration,
+            "checks": max(1, math.ceil(duration / config.checkIntervalSeconds)),
+            "then": config.then,
+            "minAgreement": config.minAgreement,
+        }
+        return after.model_copy(
+            update={"shadow": shadow, "type": then if config.then != "stop" else "shadow"}
+        )
     bake = round(config.bakeMinutes * 60)
+    experiment = None
+    if config.type == "ab-test":
+        assert config.primaryMetric is not None
+        bake = round(config.maxDurationMinutes * 60)
+        experiment = {
+            **config.primaryMetric.resolved(),
+            "split": config.split,
+            "minimumDetectableEffect": config.minimumDetectableEffect,
+            "confidence": config.confidence,
+            "onWinner": config.onWinner,
+        }
+    statistical = (
+        config.judge.model_dump() if config.judge is not None and config.judge.type == "statistical" else None
+    )
     return RolloutPlan(
         type=config.type,
         steps=config.traffic_steps(),
@@ -180,12 +371,14 @@ def resolve_rollout(config: StrategyConfig) -> RolloutPlan:
         checksPerStep=max(1, math.ceil(bake / config.checkIntervalSeconds)),
         minInvocations=config.minInvocations,
         onInconclusive=config.onInconclusive,
-        maxExtensions=config.maxExtensions,
+        maxExtensions=0 if experiment else config.maxExtensions,  # a test runs to its decision or deadline
         errorRateThreshold=config.errorRateThreshold,
         latencyP99Ms=config.latencyP99Ms,
         alarms=list(config.alarms),
         monitor=config.monitor,
         guardrails=blue_green_policy(config, bake),
+        experiment=experiment,
+        statistical=statistical,
     )
 
 
@@ -240,7 +433,14 @@ def worst_case_history_events(rollout: RolloutPlan) -> int:
     """History events of a weight-shifting rollout whose every step takes its longest bake: every
     check, every extension and every check while weights are still applying."""
     checks = rollout.checksPerStep + rollout.maxExtensions + MAX_PENDING_CHECKS
-    return EVENTS_OUTSIDE_BAKE + len(rollout.steps) * (EVENTS_PER_STEP + checks * EVENTS_PER_CHECK)
+    shadow = 0
+    if rollout.shadow is not None:  # the shadow's looks, then (unless it stops) the rollout
+        shadow = (
+            int(rollout.shadow["checks"]) + rollout.maxExtensions + MAX_PENDING_CHECKS
+        ) * EVENTS_PER_CHECK
+        if rollout.shadow["then"] == "stop":
+            return EVENTS_OUTSIDE_BAKE + shadow
+    return EVENTS_OUTSIDE_BAKE + shadow + len(rollout.steps) * (EVENTS_PER_STEP + checks * EVENTS_PER_CHECK)
 
 
 def merge_strategy(*layers: dict[str, Any] | None) -> dict[str, Any]:
@@ -277,6 +477,12 @@ class Observation(BaseModel):
     candidateApproval: str | None = None
     # With ``preempt``: the newer version of the group that will deploy, if any (rolls back).
     preemptedBy: str | None = None
+    # ab-test: the primary metric per variant since the test began ({"baseline": Arm, "candidate": Arm})
+    experimentArms: dict[str, dict[str, Any]] | None = None
+    # statistical judge: metric -> [baseline Arm, candidate Arm] since the step began
+    metricArms: dict[str, list[dict[str, Any]]] | None = None
+    # shadow test: requests captured from both variants, and how many got the same answer
+    agreement: dict[str, int] | None = None
 
 
 class Judgement(BaseModel):
@@ -297,12 +503,58 @@ class Judgement(BaseModel):
     # set when the bake is over but CloudWatch has not published its last minute yet: the minute
     # boundary the candidate's metrics must reach before the step is judged
     awaitingMetricsThrough: str | None = None
+    # ab-test: the sequential test's state (smdeploy.experiment.ExperimentState)
+    experiment: dict[str, Any] | None = None
+    # statistical judge: metric -> always-valid p-value so far (running minimum)
+    statisticalP: dict[str, float] = Field(default_factory=dict)
+    # where the variants' comparison (A/B test, statistical judge, shadow) starts: a whole minute
+    # once the weights apply (``canary.comparison_window_start``)
+    windowStart: str | None = None
 
     def with_(self, **changes: Any) -> Judgement:
         return self.model_copy(update=changes)
 
 
 MAX_PENDING_CHECKS = 10
+MIN_AGREEMENT_SAMPLE = 100  # captured request pairs before prediction agreement is judged
+SHADOW_JUDGE = {
+    "type": "statistical",
+    "metrics": ["errorRate", "latencyP99"],
+    "confidence": 0.95,
+    "tolerance": 0.1,
+}
+
+
+def judge_shadow(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judgement:
+    """One look at a shadow test: the candidate answers nobody while it gets a copy of the requests.
+
+    Judged like a bake (``judge``) of ``shadow.checks`` checks on the shadow variant: its alarms, a
+    statistical comparison with production (``judge`` of the rollout, else errors and p99 latency)
+    and the agreement of predictions when requests are captured. Passed, it goes on to the rollout
+    (``NEXT_STEP`` to step 0) or, with ``then: stop``, ends with ``SHADOW_PASSED`` (the baseline
+    keeps serving alone).
+    """
+    assert rollout.shadow is not None
+    as_bake = rollout.model_copy(
+        update={
+            "checksPerStep": int(rollout.shadow["checks"]),
+            "experiment": None,
+            "statistical": rollout.statistical or SHADOW_JUDGE,
+            "steps": rollout.steps or [100.0],
+        }
+    )
+    judged = judge(previous, seen, as_bake)
+    if judged.decision == "NEXT_STEP" and rollout.shadow["then"] == "stop":
+        reasons = [*judged.reasons, "then: stop: the baseline keeps serving alone"]
+        summary = "shadow: SHADOW_PASSED -> ROLLBACK: " + "; ".join(reasons)
+        return judged.with_(
+            verdict="SHADOW_PASSED",
+            decision="ROLLBACK",
+            nextStepIndex=None,
+            reasons=reasons,
+            history=[*previous.history, summary],
+        )
+    return judged
 
 
 def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judgement:
@@ -347,16 +599,53 @@ def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judge
             f"Model Monitor execution {monitor.get('ScheduledTime')} failed: "
             f"{monitor.get('FailureReason') or '-'}"
         )
+    if (
+        seen.agreement
+        and rollout.shadow is not None
+        and seen.agreement.get("compared", 0) >= MIN_AGREEMENT_SAMPLE
+    ):
+        compared, agreeing = seen.agreement["compared"], seen.agreement.get("agreeing", 0)
+        wanted = float(rollout.shadow["minAgreement"])
+        if agreeing / compared < wanted:
+            reasons.append(
+                f"shadow predictions agree with production on {agreeing / compared:.1%} of {compared} "
+                f"captured requests (need {wanted:.0%})"
+            )
     if reasons:
         return _decide(previous, "UNHEALTHY", "ROLLBACK", reasons, seen)
+    if rollout.experiment is not None:
+        return _judge_experiment(previous, seen, rollout)
 
     checks = previous.checks + 1
     enough = seen.candidateInvocations >= rollout.minInvocations
-    verdict: Verdict = "HEALTHY" if enough else "INCONCLUSIVE"
-    evidence = (
-        f"{seen.candidateInvocations:g} candidate invocations at {previous.percent:g}% "
-        f"(need {rollout.minInvocations}), no alarm, no monitor violation"
+    served = (
+        "requests copied to the shadow"
+        if previous.stepIndex < 0
+        else f"candidate invocations at {previous.percent:g}%"
     )
+    evidence = (
+        f"{seen.candidateInvocations:g} {served} (need {rollout.minInvocations}), "
+        "no alarm, no monitor violation"
+    )
+    statistical_p = previous.statisticalP
+    if rollout.statistical is not None:
+        verdicts, statistical_p = judge_metrics(
+            {
+                metric: (Arm.model_validate(arms[0]), Arm.model_validate(arms[1]))
+                for metric, arms in (seen.metricArms or {}).items()
+            },
+            confidence=float(rollout.statistical["confidence"]),
+            minSamples=rollout.minInvocations,
+            tolerance=float(rollout.statistical["tolerance"]),
+            previous=previous.statisticalP,
+        )
+        worse = [v.reason for v in verdicts if v.status == "WORSE"]
+        if worse:
+            return _decide(previous.with_(statisticalP=statistical_p), "UNHEALTHY", "ROLLBACK", worse, seen)
+        enough = enough and all(v.status == "OK" for v in verdicts)
+        evidence += "; " + "; ".join(v.reason for v in verdicts)
+        previous = previous.with_(statisticalP=statistical_p)
+    verdict: Verdict = "HEALTHY" if enough else "INCONCLUSIVE"
     baked = checks >= rollout.checksPerStep + previous.extensionsUsed
     if not baked:
         return previous.with_(
@@ -397,6 +686,63 @@ def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judge
     )
 
 
+def _judge_experiment(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judgement:
+    """One look of an A/B test: wait, or end it with its decision (``smdeploy.experiment.evaluate``).
+
+    The deadline is the last check of ``maxDurationMinutes``; like a bake, its verdict waits for
+    CloudWatch to publish the last minutes (in the budget of pending checks).
+    """
+    experiment = rollout.experiment
+    assert experiment is not None
+    checks = previous.checks + 1
+    deadline = checks >= rollout.checksPerStep
+    if deadline:
+        awaited = _awaited_metrics(previous, seen)
+        if awaited is not None:
+            return previous.with_(
+                pendingChecks=previous.pendingChecks + 1,
+                awaitingMetricsThrough=awaited,
+                verdict="TESTING",
+                decision="WAIT",
+                reasons=[f"test over; waiting for CloudWatch to publish the metrics through {awaited}"],
+                candidateInvocations=seen.candidateInvocations,
+            )
+    kind = experiment["kind"]
+    settings = ExperimentSettings(
+        metric=experiment["label"],
+        kind=kind,
+        goal=experiment["goal"],
+        confidence=experiment["confidence"],
+        minimumDetectableEffect=experiment["minimumDetectableEffect"],
+        splitPercent=experiment["split"],
+        # rates count requests; per-minute values count minutes
+        minSamples=max(1, rollout.minInvocations)
+        if kind == "rate"
+        else max(5, rollout.minInvocations // 100),
+    )
+    arms = seen.experimentArms or {}
+    state = evaluate(
+        settings,
+        Arm.model_validate(arms.get("baseline") or {}),
+        Arm.model_validate(arms.get("candidate") or {}),
+        ExperimentState.model_validate(previous.experiment) if previous.experiment else None,
+        deadline=deadline,
+    )
+    looked = previous.with_(
+        checks=checks,
+        experiment=state.model_dump(mode="json"),
+        candidateInvocations=seen.candidateInvocations,
+    )
+    if state.decision == "CONTINUE":
+        return looked.with_(verdict="TESTING", decision="WAIT", reasons=[state.summary])
+    if state.decision == "CANDIDATE_WINS":
+        if experiment["onWinner"] == "promote":
+            return _decide(looked, "CANDIDATE_WINS", "PROMOTE", [state.summary], seen)
+        kept = "onWinner is report: the baseline keeps serving; deploy the candidate when you choose"
+        return _decide(looked, "CANDIDATE_WINS", "ROLLBACK", [state.summary, kept], seen)
+    return _decide(looked, state.decision, "ROLLBACK", [state.summary], seen)
+
+
 def _label(arn: str) -> str:
     return "/".join(arn.split("/")[-2:])
 
@@ -424,9 +770,8 @@ def _awaited_metrics(previous: Judgement, seen: Observation) -> str | None:
 def _decide(
     previous: Judgement, verdict: Verdict, decision: Decision, reasons: list[str], seen: Observation
 ) -> Judgement:
-    summary = f"step {previous.stepIndex + 1} ({previous.percent:g}%): {verdict} -> {decision}: " + "; ".join(
-        reasons
-    )
+    where = "shadow" if previous.stepIndex < 0 else f"step {previous.stepIndex + 1} ({previous.percent:g}%)"
+    summary = f"{where}: {verdict} -> {decision}: " + "; ".join(reasons)
     return previous.with_(
         verdict=verdict,
         decision=decision,

@@ -1,9 +1,10 @@
 """CloudWatch metric alarm evaluation (moto never evaluates alarms), once a virtual minute.
 
 Which alarms: every metric alarm in moto's CloudWatch backend of the cloud's account and region
-whose metric(s) are in namespace ``AWS/SageMaker`` (the simulator's series; a series that does not
-exist, such as a variant without traffic, is missing data). Alarms on other namespaces keep
-whatever state they have (``SetAlarmState``, e.g. a scenario's ``setAlarm`` step, drives them).
+whose metric(s) are in a namespace the simulator writes: ``AWS/SageMaker``, or the namespace of a
+scenario model's ``businessMetrics`` (the simulator's series; a series that does not exist, such as
+a variant without traffic, is missing data). Alarms on other namespaces keep whatever state they
+have (``SetAlarmState``, e.g. a scenario's ``setAlarm`` step, drives them).
 
 How (see notes/simulator-facts.md):
 
@@ -55,7 +56,7 @@ from unittest import mock
 from moto.cloudwatch import models as cw_models
 
 from localcloud.engine.scheduler import Scheduler
-from localcloud.services.cloudwatch.metrics import NAMESPACE, MetricSeries, aggregate, percentile_rank
+from localcloud.services.cloudwatch.metrics import MetricSeries, aggregate, percentile_rank
 
 OPERATORS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
     "GreaterThanThreshold": ("greater than", lambda v, t: v > t),
@@ -274,7 +275,7 @@ class AlarmEvaluator:
         """The newest ``count`` datapoints (newest first; None = missing), the statistic, the period."""
         if alarm.metric_data_queries:
             return self._math_points(alarm, minute_end, count)
-        if alarm.namespace != NAMESPACE:
+        if not self.series.simulates(alarm.namespace):
             raise Unsupported(f"namespace {alarm.namespace} is not simulated")
         statistic = alarm.extended_statistic or alarm.statistic
         self._check_statistic(statistic)
@@ -282,7 +283,7 @@ class AlarmEvaluator:
         if period <= 0 or period % 60:
             raise Unsupported(f"period {alarm.period} is not a multiple of 60 seconds")
         key = _series_key(alarm.metric_name, _dimensions(alarm.dimensions))
-        series = self.series.get(key) if key else None
+        series = self.series.lookup(alarm.namespace, key) if key else None
         return self._window(series, statistic, period // 60, minute_end, count), statistic, period
 
     @staticmethod
@@ -323,11 +324,11 @@ class AlarmEvaluator:
             stat = query.metric_stat
             if stat is None:
                 continue
-            if stat.metric.namespace != NAMESPACE:
+            if not self.series.simulates(stat.metric.namespace):
                 raise Unsupported(f"namespace {stat.metric.namespace} is not simulated")
             self._check_statistic(stat.stat)
             key = _series_key(stat.metric.metric_name, _dimensions(stat.metric.dimensions))
-            series = self.series.get(key) if key else None
+            series = self.series.lookup(stat.metric.namespace, key) if key else None
             by_id[query.id] = self._window(series, stat.stat, period // 60, minute_end, count)
         if target.metric_stat is not None:
             return by_id[target.id], str(target.metric_stat.stat), period

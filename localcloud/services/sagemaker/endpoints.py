@@ -11,8 +11,17 @@
   the endpoint, a weight or capacity change, an in-flight create or update moving to it.
 - Refusals of ``CreateEndpointConfig`` (see "refusals" below): 1 to 10 production variants with
   unique names; serverless variants take no data capture, no inference pipeline or multi-model
-  container, no VPC or network isolation, and stand alone. ``UpdateEndpoint`` refuses to turn an
-  endpoint that ever ran on instances into a serverless one.
+  container, no VPC or network isolation, and stand alone; with ``ShadowProductionVariants``,
+  exactly one production and one shadow variant, neither serverless nor asynchronous.
+  ``UpdateEndpoint`` refuses to turn an endpoint that ever ran on instances into a serverless one.
+- Shadow variants: a config's ``ShadowProductionVariants`` go live with it (``DescribeEndpoint``
+  lists them with their current weight and instance counts) and leave with it; their fleets are
+  provisioned like the production ones (artifacts read with the model's role, capacity, health
+  check). :attr:`SageMakerSimulator.shadow_serving` says which shadow variants receive copies of
+  the production traffic, and when (``localcloud/services/cloudwatch/metrics.py``).
+- Data capture: while the live config captures and the model's role may write the destination,
+  :meth:`SageMakerSimulator.capture_config` gives the config; the objects are written by
+  ``localcloud/services/sagemaker/capture.py``.
 - Config fields moto drops are kept: ``ShadowProductionVariants``, ``VpcConfig``,
   ``ExecutionRoleArn``, ``EnableNetworkIsolation``, ``ExplainerConfig`` (shadow variants also show
   in ``DescribeEndpoint``); ``DescribeEndpoint`` carries ``LastDeploymentConfig``.
@@ -104,12 +113,29 @@ NO_CAPACITY_REASON = (
 )
 
 
+@dataclass(frozen=True)
+class BusinessMetric:
+    """An outcome the application reports per served request (a conversion, a click).
+
+    ``rate``: the share of reported requests with a successful outcome; ``reported``: the share of
+    served requests whose outcome the application reports at all (below 1: fewer samples than
+    requests, e.g. a sample-ratio mismatch between variants).
+    """
+
+    rate: float
+    reported: float = 1.0
+
+
 @dataclass
 class ModelBehaviour:
     """How a model package version behaves once deployed (from a scenario's ``models``)."""
 
     error_rate: float = 0.001
-    latency_ms: float = 40.0
+    latency_ms: float = 40.0  # median ModelLatency
+    latency_p99_ms: float | None = None  # p99 ModelLatency; None: the default spread (p99 ~ 1.8 x median)
+    # metric name -> outcome the application publishes per variant (localcloud/services/cloudwatch/metrics.py)
+    business_metrics: dict[str, BusinessMetric] = field(default_factory=dict)
+    positive_rate: float = 0.2  # share of requests this version labels 1 (captured outputs)
     fail_deploy: bool = False
     fail_invoke: bool = False  # its invocations answer a ModelError (the multi-model smoke test)
     failure_reason: str = "The primary container for production variant failed the ping health check."
@@ -166,6 +192,17 @@ class SimulationSettings:
     events: EventDelivery = field(default_factory=EventDelivery)  # how EventBridge delivers events
     system_updating: list[SystemUpdatingWindow] = field(default_factory=list)
     insufficient_capacity: list[CapacityShortage] = field(default_factory=list)
+    # model package group -> the CloudWatch namespace its application publishes business metrics in
+    business_namespaces: dict[str, str] = field(default_factory=dict)
+    # ListMetrics shows a metric this long after its first datapoint was published (AWS: "up to 15 min")
+    list_metrics_delay_seconds: float = 900.0
+    capture_records_per_object: int = 100  # data capture: at most this many records per object
+
+    def business_namespace(self, package: str) -> str:
+        """Where the application of ``package``'s group publishes: the group's configured namespace,
+        else ``<group>/business``."""
+        group = package.split("/", 1)[0]
+        return self.business_namespaces.get(group) or f"{group}/business"
 
     def short_of(self, instance_type: str | None, now: float) -> bool:
         """Whether SageMaker has no ``instance_type`` instances to give at virtual time ``now``."""
@@ -193,6 +230,7 @@ class ServingVariant:
     package: str  # "group/version", or "model:<ModelName>" for a model not made from a package
     instances: int | None
     fleet: str | None = None  # during a guardrails deployment: the endpoint config of this fleet
+    shadow: bool = False  # a shadow variant: a copy of a share of the production traffic, answers nobody
 
     @property
     def label(self) -> str:
@@ -260,6 +298,14 @@ def _in_progress(endpoint: Any) -> ValidationError:
 
 # --- refusals: where SageMaker says no that moto does not -----------------------------------------
 SERVERLESS_DOCS = "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html"
+CREATE_CONFIG_DOCS = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html"
+SHADOW_TESTS_DOCS = "https://docs.aws.amazon.com/sagemaker/latest/dg/shadow-tests-create.html"
+
+
+def _config_variants(config: Any) -> list[dict[str, Any]]:
+    """Every variant of an endpoint config: its production variants, then its shadow variants (each
+    is a fleet SageMaker provisions, with its model's artifacts and instances)."""
+    return list(config.production_variants) + list(getattr(config, "shadow_production_variants", None) or [])
 
 
 def _is_serverless(variants: list[dict[str, Any]]) -> bool:
@@ -271,7 +317,13 @@ def check_endpoint_config(backend: Any, request: dict[str, Any]) -> None:
 
     - ``ProductionVariants`` holds 1 to 10 items, ``ShadowProductionVariants`` at most 10, and a
       variant name appears once in the config, shadow variants included (API reference,
-      https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html).
+      ``CREATE_CONFIG_DOCS``).
+    - With ``ShadowProductionVariants``, exactly one production variant and one shadow variant
+      (``CREATE_CONFIG_DOCS``, ``ShadowProductionVariants``: "you can only specify one variant" for
+      each; the shadow tests page, ``SHADOW_TESTS_DOCS``: at most one shadow variant per endpoint
+      and then at most one production variant). A shadow variant is never serverless, and an
+      asynchronous config takes none: the shadow tests page lists serverless and asynchronous
+      inference among the endpoint features that make the shadow set-up a validation error.
     - A serverless variant stands alone and takes no data capture, no inference pipeline, no
       multi-model container, no VPC configuration and no network isolation ("Feature exclusions"
       of the serverless page, ``SERVERLESS_DOCS``).
@@ -296,6 +348,23 @@ def check_endpoint_config(backend: Any, request: dict[str, Any]) -> None:
                 "variant names must be unique."
             )
         seen.add(name)
+    if shadows:
+        if len(variants) != 1 or len(shadows) != 1:
+            raise ValidationError(
+                "An endpoint configuration with ShadowProductionVariants takes exactly one production "
+                f"variant and one shadow variant; {len(variants)} production and {len(shadows)} shadow "
+                "variants were given."
+            )
+        if _is_serverless(shadows):
+            raise ValidationError(
+                f'Shadow variant "{shadows[0].get("VariantName")}" has a ServerlessConfig: shadow '
+                "variants do not support serverless inference."
+            )
+        if request.get("AsyncInferenceConfig"):
+            raise ValidationError(
+                "An endpoint configuration with AsyncInferenceConfig cannot have ShadowProductionVariants: "
+                "shadow variants do not support asynchronous inference."
+            )
     if not _is_serverless(variants + shadows):
         return
     if len(variants) + len(shadows) > 1:
@@ -364,6 +433,10 @@ class SageMakerSimulator:
         self.status_log: list[tuple[float, str, str]] = []  # (t, endpoint, status)
         # endpoint name -> [(t, what serves from t on)]; an empty snapshot means no traffic
         self.serving: dict[str, list[tuple[float, Snapshot]]] = {}
+        # endpoint name -> [(t, the shadow variants live from t on)] (they answer nobody)
+        self.shadow_serving: dict[str, list[tuple[float, Snapshot]]] = {}
+        # endpoint -> its live DataCaptureConfig while capture is enabled and may be written
+        self._capture_configs: dict[str, dict[str, Any]] = {}
         self.weight_log: list[WeightChange] = []
         self._last_weights: dict[str, dict[str, float]] = {}
         self._live_packages: dict[str, dict[str, str]] = {}  # endpoint -> variant -> package
@@ -623,6 +696,7 @@ class SageMakerSimulator:
                     "ProductionVariants",
                     "ShadowProductionVariants",
                     "DataCaptureConfig",
+                    "AsyncInferenceConfig",
                     "VpcConfig",
                     "ExecutionRoleArn",
                     "EnableNetworkIsolation",
@@ -819,7 +893,7 @@ class SageMakerSimulator:
     def _capacity_failure(self, config: Any) -> str | None:
         """SageMaker's failure reason when a fleet of ``config`` cannot be had now, else None."""
         now = self.scheduler.now
-        if any(self.settings.short_of(v.get("InstanceType"), now) for v in config.production_variants):
+        if any(self.settings.short_of(v.get("InstanceType"), now) for v in _config_variants(config)):
             return NO_CAPACITY_REASON
         return None
 
@@ -841,7 +915,7 @@ class SageMakerSimulator:
         passed to CreateModel); when the role may not read it, the endpoint fails with this reason
         (SageMaker troubleshooting: "Failed to download model data ... the role passed to CreateModel
         has permissions to download the model")."""
-        for variant in config.production_variants:
+        for variant in _config_variants(config):
             model = backend._models.get(variant.get("ModelName"))
             if model is None:
                 continue
@@ -895,9 +969,18 @@ class SageMakerSimulator:
 
     def _note_capture(self, endpoint_name: str, capture: dict[str, Any] | None) -> None:
         enabled = bool(capture) and bool((capture or {}).get("EnableCapture", True))
+        if enabled and capture is not None:
+            self._capture_configs[endpoint_name] = dict(capture)
+        else:
+            self._capture_configs.pop(endpoint_name, None)
         log = self._capture_log.setdefault(endpoint_name, [])
         if not log or log[-1][1] != enabled:
             log.append((self.scheduler.now, enabled))
+
+    def capture_config(self, endpoint_name: str) -> dict[str, Any] | None:
+        """The live ``DataCaptureConfig`` of an endpoint while capture is enabled and SageMaker may
+        write it (the model's execution role may put the objects), else None."""
+        return self._capture_configs.get(endpoint_name)
 
     def captured(self, endpoint_name: str, start: float, end: float) -> bool:
         """Whether the endpoint had data capture enabled at some time in ``[start, end)``."""
@@ -1011,7 +1094,7 @@ class SageMakerSimulator:
                 f"with traffic enabled on {capacity} capacity of {instances} instance(s).",
             )
             self.guardrails_log.append((self.scheduler.now, name, f"new fleet at {share:.0%} of traffic"))
-            self._record_serving(name, self._snapshot(endpoint))
+            self._record_serving(name, self._snapshot(endpoint), self._shadow_snapshot(endpoint))
             watch(index, self.scheduler.now + bake)
 
         def watch(index: int, until: float) -> None:
@@ -1225,8 +1308,9 @@ class SageMakerSimulator:
         return live
 
     def _packages_of_config(self, backend: Any, config: Any) -> dict[str, str]:
+        """variant -> package of every variant of a config, shadow variants included."""
         packages = {}
-        for variant in config.production_variants:
+        for variant in _config_variants(config):
             model_name = str(variant.get("ModelName", ""))
             arn = self.package_of_model(backend, model_name)
             packages[str(variant["VariantName"])] = package_key(arn) if arn else f"model:{model_name}"
@@ -1296,16 +1380,40 @@ class SageMakerSimulator:
             )
         return tuple(fleets)
 
-    def _record_serving(self, endpoint_name: str, snapshot: Snapshot) -> None:
+    def _shadow_snapshot(self, endpoint: Any) -> Snapshot:
+        """The shadow variants of an endpoint that serves (``ShadowProductionVariants`` of its live
+        config, as ``DescribeEndpoint`` shows them)."""
+        if endpoint.endpoint_status not in SERVING:
+            return ()
+        packages = self._live_packages.get(endpoint.endpoint_name, {})
+        return tuple(
+            ServingVariant(
+                name=str(v["VariantName"]),
+                weight=float(v.get("CurrentWeight", 1.0)),
+                package=packages.get(str(v["VariantName"]), ""),
+                instances=v.get("CurrentInstanceCount"),
+                shadow=True,
+            )
+            for v in getattr(endpoint, "shadow_production_variants", None) or []
+        )
+
+    def _append_history(self, history: list[tuple[float, Snapshot]], snapshot: Snapshot) -> bool:
+        """Record what holds from now on; False when nothing changed."""
         now = self.scheduler.now
-        history = self.serving.setdefault(endpoint_name, [])
         if history and history[-1][1] == snapshot:
-            return
+            return False
         if history and history[-1][0] == now:
             history.pop()
             if history and history[-1][1] == snapshot:
-                return
+                return False
         history.append((now, snapshot))
+        return True
+
+    def _record_serving(self, endpoint_name: str, snapshot: Snapshot, shadows: Snapshot = ()) -> None:
+        now = self.scheduler.now
+        self._append_history(self.shadow_serving.setdefault(endpoint_name, []), shadows)
+        if not self._append_history(self.serving.setdefault(endpoint_name, []), snapshot):
+            return
         if snapshot:
             weights = {v.label: v.weight for v in snapshot}
             if self._last_weights.get(endpoint_name) != weights:
@@ -1318,7 +1426,9 @@ class SageMakerSimulator:
         endpoint.failure_reason = reason
         endpoint.last_modified_time = self.stamp()
         self.status_log.append((self.scheduler.now, endpoint.endpoint_name, status))
-        self._record_serving(endpoint.endpoint_name, self._snapshot(endpoint))
+        self._record_serving(
+            endpoint.endpoint_name, self._snapshot(endpoint), self._shadow_snapshot(endpoint)
+        )
         detail = self._endpoint_detail(endpoint)
         self._emit("aws.sagemaker", "SageMaker Endpoint State Change", detail, [endpoint.arn])
 

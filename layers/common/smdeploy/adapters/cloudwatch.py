@@ -97,3 +97,69 @@ class CloudWatchGateway:
                 kwargs["NextToken"] = page["NextToken"]
         except AWS_ERRORS as exc:
             raise translate(exc, "DescribeAlarms") from exc
+
+    def per_variant(
+        self,
+        namespace: str,
+        metric: str,
+        endpoint: str,
+        variants: list[str],
+        statistics: list[str],
+        start: datetime,
+        end: datetime,
+    ) -> dict[str, dict[str, list[float]]]:
+        """Per-minute values of one metric for each of ``variants`` (dimensions ``EndpointName`` and
+        ``VariantName``), one series per statistic (``Sum``, ``SampleCount``, ``Average``, ``p99``...):
+        ``{variant: {statistic: [value per published minute]}}``. One ``GetMetricData`` request (500
+        queries at most; pages of results followed)."""
+        if end <= start:
+            return {variant: {stat: [] for stat in statistics} for variant in variants}
+        queries, ids = [], {}
+        for i, variant in enumerate(variants):
+            for j, stat in enumerate(statistics):
+                query_id = f"m{i}_{j}"
+                ids[query_id] = (variant, stat)
+                queries.append(
+                    {
+                        "Id": query_id,
+                        "MetricStat": {
+                            "Metric": {
+                                "Namespace": namespace,
+                                "MetricName": metric,
+                                "Dimensions": [
+                                    {"Name": "EndpointName", "Value": endpoint},
+                                    {"Name": "VariantName", "Value": variant},
+                                ],
+                            },
+                            "Period": 60,
+                            "Stat": stat,
+                        },
+                        "ReturnData": True,
+                    }
+                )
+        found: dict[str, dict[str, list[float]]] = {v: {s: [] for s in statistics} for v in variants}
+        kwargs: dict[str, Any] = {
+            "MetricDataQueries": queries,
+            "StartTime": start,
+            "EndTime": end,
+            "ScanBy": "TimestampAscending",
+        }
+        try:
+            while True:
+                page = self._cw.get_metric_data(**kwargs)
+                for result in page.get("MetricDataResults", []):
+                    variant, stat = ids[str(result["Id"])]
+                    found[variant][stat] += [float(v) for v in result.get("Values", [])]
+                if not page.get("NextToken"):
+                    return found
+                kwargs["NextToken"] = page["NextToken"]
+        except AWS_ERRORS as exc:
+            raise translate(exc, "GetMetricData") from exc
+
+    def metric_published(self, namespace: str, metric: str, dimensions: list[dict[str, str]]) -> bool:
+        """Whether CloudWatch knows the metric (``ListMetrics``: published in the last two weeks)."""
+        try:
+            page = self._cw.list_metrics(Namespace=namespace, MetricName=metric, Dimensions=dimensions)
+        except AWS_ERRORS as exc:
+            raise translate(exc, "ListMetrics") from exc
+        return bool(page.get("Metrics"))

@@ -47,3 +47,28 @@ class S3Gateway:
             self._s3.delete_object(Bucket=bucket, Key=key)
         except AWS_ERRORS as exc:
             raise translate(exc, "DeleteObject") from exc
+
+    def keys_under(self, uri: str, *, limit: int = 1000) -> list[str]:
+        """Object keys under a prefix (at most ``limit``, in key order); none when the bucket is missing."""
+        bucket, prefix = split_s3_uri(uri)
+        keys: list[str] = []
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        try:
+            while len(keys) < limit:
+                page = self._s3.list_objects_v2(**kwargs)
+                keys += [str(item["Key"]) for item in page.get("Contents", [])]
+                if not page.get("IsTruncated"):
+                    break
+                kwargs["ContinuationToken"] = page["NextContinuationToken"]
+        except AWS_ERRORS as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "NoSuchBucket":
+                return []
+            raise translate(exc, "ListObjectsV2") from exc
+        return keys[:limit]
+
+    def read_text(self, bucket: str, key: str) -> str:
+        try:
+            body = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except AWS_ERRORS as exc:
+            raise translate(exc, "GetObject") from exc
+        return body.decode("utf-8") if isinstance(body, bytes) else str(body)
