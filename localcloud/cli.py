@@ -4,6 +4,10 @@
 when every expectation holds, 1 when one does not, 2 when the scenario itself (or an option) is
 invalid. ``--plot`` draws each judged rollout: the metric per variant, an A/B test's effect at every
 look, the decision point (``localcloud.scenario.plot``).
+
+``smdeploy loadtest ENDPOINT (--ramp FROM:TO:STEP | --steps RPS,...) --p99-ms MS [--scenario S.yaml
+--at SECONDS]`` and ``smdeploy recommend [JOB_NAME] [--scenario S.yaml]``: the operator's commands of
+:mod:`smdeploy_cli`, on AWS, or with ``--scenario`` against a rehearsal (``localcloud.loadtest``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from pathlib import Path
 
 from localcloud.scenario.contract import ScenarioError, load_scenario
 from localcloud.scenario.plot import PLOT_SUFFIXES
+from smdeploy_cli import loadtest as cli_loadtest
+from smdeploy_cli import recommend as cli_recommend
 
 
 def simulate(args: argparse.Namespace) -> int:
@@ -117,6 +123,32 @@ def advise(args: argparse.Namespace) -> int:
     return 0
 
 
+def rehearsal_options(parser: argparse.ArgumentParser, what: str) -> None:
+    group = parser.add_argument_group("rehearsal (the local cloud)")
+    group.add_argument(
+        "--scenario", metavar="S.yaml", help=f"{what} in a rehearsal of this scenario instead of on AWS"
+    )
+    group.add_argument(
+        "--at",
+        type=float,
+        metavar="SECONDS",
+        help="virtual seconds to rehearse first (default: the scenario's until, else until it falls quiet)",
+    )
+
+
+def operator_command(args: argparse.Namespace) -> int:
+    """``loadtest`` or ``recommend``: rehearsed with ``--scenario`` (``localcloud.loadtest``), else on
+    AWS (``smdeploy_cli``)."""
+    if args.scenario:
+        from localcloud import loadtest as rehearsed
+
+        return rehearsed.loadtest(args) if args.command == "loadtest" else rehearsed.recommend(args)
+    if args.at is not None:
+        print(f"smdeploy {args.command}: --at needs --scenario (a rehearsal's virtual time)", file=sys.stderr)
+        return 2
+    return cli_loadtest.main(args) if args.command == "loadtest" else cli_recommend.main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="smdeploy", description=__doc__.splitlines()[0] if __doc__ else None
@@ -148,11 +180,29 @@ def main(argv: list[str] | None = None) -> int:
     adv.add_argument("--models", type=int, default=1, help="models served behind one endpoint")
     adv.add_argument("--containers", type=int, default=1, help="containers per inference")
     adv.add_argument("--json", action="store_true", help="print the advice as JSON")
+    load = sub.add_parser(
+        "loadtest",
+        help="load-test an endpoint (on AWS, or rehearsed with --scenario): latency against load, the knee",
+        description="An open-loop load generator for a SageMaker real-time endpoint: latency per step of "
+        "offered load, and the throughput at which the latency requirement breaks.",
+    )
+    cli_loadtest.add_arguments(load)
+    rehearsal_options(load, "load-test the endpoint")
+    rec = sub.add_parser(
+        "recommend",
+        help="an Inference Recommender job's recommendations, cheapest fitting configuration first",
+        description="The recommendations of a finished Inference Recommender job, the cheapest "
+        "configuration that meets the job's latency threshold first.",
+    )
+    cli_recommend.add_arguments(rec)
+    rehearsal_options(rec, "read the job")
     args = parser.parse_args(argv)
     if args.command == "simulate":
         return simulate(args)
     if args.command == "advise":
         return advise(args)
+    if args.command in ("loadtest", "recommend"):
+        return operator_command(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -46,6 +46,7 @@ from localcloud.services.events import LocalEventBus
 from localcloud.services.sagemaker.endpoints import SageMakerSimulator, SimulationSettings
 from localcloud.services.sagemaker.invocations import InvocationSimulator
 from localcloud.services.sagemaker.monitor import ModelMonitorSimulator
+from localcloud.services.sagemaker.recommender import InferenceRecommender
 from smdeploy import clock as smdeploy_clock
 from smdeploy.adapters import aws as smdeploy_aws
 
@@ -168,8 +169,16 @@ class LocalCloud:
         )
         self.sagemaker_sim = SageMakerSimulator(self.scheduler, self.simulation, self._emit)
         self.sagemaker_sim.role_check = self._model_role_allows
-        self.invocations = InvocationSimulator(self.simulation.behaviour)
+        # Inference Recommender jobs (the job's role is checked like a model's execution role)
+        self.recommender = InferenceRecommender(self.scheduler, self.sagemaker_sim)
         self.seed = seed
+        self.invocations = InvocationSimulator(
+            self.simulation.behaviour,
+            serving=self.sagemaker_sim.serving_now,
+            settings=self.simulation,
+            now=lambda: self.scheduler.now,
+            seed=seed,
+        )
         self.traffic = TrafficSimulator(
             self.simulation,
             self.sagemaker_sim,
@@ -384,6 +393,8 @@ class LocalCloud:
 
         self.sagemaker_sim.install()
         stack.callback(self.sagemaker_sim.uninstall)
+        self.recommender.install()
+        stack.callback(self.recommender.uninstall)
         self.invocations.install()
         iam = self.iam
 
@@ -519,6 +530,26 @@ class LocalCloud:
         """Run the clock: without ``until`` until only background work (metrics, alarms,
         monitoring) is left; with it, everything up to ``until``."""
         self.scheduler.run(until)
+
+    def advance_to(self, when: float) -> None:
+        """For a driver outside the simulation (a rehearsed load generator): run everything due up
+        to virtual second ``when`` (executions, timeline steps, metric minutes, alarms: background
+        work included), then the clock (``scheduler.now``) reads ``when``. Between two calls the driver may
+        make API calls (``InvokeEndpoint``) that happen at that virtual time.
+
+        Cheap when nothing is due (one look at the queue's head), so a load test may call it before
+        every request. Never from a handler, a state machine or a scheduler callback (the clock is
+        already running there); the clock never goes back (``when`` in the past is an error).
+        """
+        if self.scheduler.running:
+            raise RuntimeError("advance_to is for drivers outside the simulation, not from inside it")
+        if when < self.scheduler.now:
+            raise ValueError(f"virtual time only moves forward: {when:g} < now {self.scheduler.now:g}")
+        self.scheduler.run(when)
+
+    def advance(self, seconds: float) -> None:
+        """:meth:`advance_to` ``now + seconds``."""
+        self.advance_to(self.scheduler.now + max(0.0, seconds))
 
     def _minute(self) -> None:
         """Background, every virtual minute: the minute's traffic and metrics, autoscaling, then alarms.

@@ -40,6 +40,12 @@ class Scheduler:
         self._cancelled: set[int] = set()  # sequence numbers of entries that must not run
         self._holder: str | None = None  # the key of the participant holding the baton
         self._sleeping: dict[str, tuple[int, threading.Event]] = {}  # key -> (entry, wake)
+        self._depth = 0  # run() calls under way (a callback that runs the clock again nests)
+
+    @property
+    def running(self) -> bool:
+        """Whether :meth:`run` is under way (the caller is a callback or a participant)."""
+        return self._depth > 0
 
     # --- time ----------------------------------------------------------------------------
     def datetime(self) -> datetime:
@@ -81,23 +87,27 @@ class Scheduler:
         foreground happening). With ``until``: every entry, background ones included, up to
         ``until``; the clock then reads ``until``.
         """
-        while self._queue:
-            when = self._queue[0][0]
-            if until is None:
-                if self._foreground == 0:
+        self._depth += 1
+        try:
+            while self._queue:
+                when = self._queue[0][0]
+                if until is None:
+                    if self._foreground == 0:
+                        break
+                elif when > until:
                     break
-            elif when > until:
-                break
-            _, seq, background, callback = heapq.heappop(self._queue)
-            if seq in self._cancelled:
-                self._cancelled.discard(seq)
-                continue
-            if not background:
-                self._foreground -= 1
-            self.now = max(self.now, when)
-            callback()
-            if self.errors:
-                raise self.errors[0]
+                _, seq, background, callback = heapq.heappop(self._queue)
+                if seq in self._cancelled:
+                    self._cancelled.discard(seq)
+                    continue
+                if not background:
+                    self._foreground -= 1
+                self.now = max(self.now, when)
+                callback()
+                if self.errors:
+                    raise self.errors[0]
+        finally:
+            self._depth -= 1
         if until is not None:
             self.now = max(self.now, until)
 

@@ -30,6 +30,8 @@ _VARIABLE_PARAMS = {
     "ParameterNameWithoutLeadingSlash": ("Name", lambda v: v.lstrip("/")),
     "AlarmName": ("AlarmNames", None),
     "RelativeId": ("Name", None),
+    # SageMaker Inference Recommender: inference-recommendations-job/${InferenceRecommendationsJobName}
+    "InferenceRecommendationsJobName": ("JobName", None),
 }
 # Services whose ARNs SageMaker builds with the resource name in lower case.
 _LOWER_CASE_NAMES = {"sagemaker"}
@@ -242,6 +244,12 @@ def _implied(action: catalog.Action, call: Call, own: list[Request], context: Co
             "iam:PassRole",
             str(params["ExecutionRoleArn"]),
             {"iam:passedtoservice": ["sagemaker.amazonaws.com"]},
+        )
+    if name == "sagemaker:CreateInferenceRecommendationsJob" and params.get("RoleArn"):
+        # iam:PassRole is a dependent action of CreateInferenceRecommendationsJob (Service Authorization
+        # Reference, SageMaker): the job runs with the role it is given.
+        yield Request(
+            "iam:PassRole", str(params["RoleArn"]), {"iam:passedtoservice": ["sagemaker.amazonaws.com"]}
         )
     if name.startswith("sagemaker:Create") and _tags(params):
         # "To create a resource with tags you need sagemaker:AddTags too" (SageMaker developer guide,

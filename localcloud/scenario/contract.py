@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from localcloud.engine.apicalls import SERVED_SERVICES, call_problem
 from localcloud.engine.template import REPO_ROOT, Template, parameter_problem, template_parameters
+from localcloud.services.sagemaker.performance import DEFAULT_CONCURRENCY
+from smdeploy.instances import is_realtime_instance
 
 PACKAGE_KEY_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}/[1-9]\d*$")
 S3_OBJECT_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/.+$")
@@ -77,6 +79,33 @@ class BusinessMetricSpec(_Strict):
         le=1,
         description="share of served requests whose outcome the application reports (below 1: fewer samples "
         "than requests, a sample-ratio mismatch when only one variant has it)",
+    )
+
+
+class ProfileSpec(_Strict):
+    """``models.<v>.profiles.<InstanceType>``: how the version performs on one instance of that type
+    under load (localcloud/services/sagemaker/performance.py)."""
+
+    maxRps: float = Field(
+        gt=0,
+        description="requests per second one instance saturates at: latency grows like a queue's towards "
+        "it (flat, a knee at about 95%), and beyond it the excess times out after 60 s (5XX)",
+    )
+    latencyMs: float | None = Field(
+        default=None, gt=0, description="median ModelLatency at low load (default: the version's latencyMs)"
+    )
+    latencyP99Ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="p99 ModelLatency at low load, above latencyMs (default: the version's latencyP99Ms when "
+        "latencyMs is the version's too, else p99 about 1.8x the median)",
+    )
+    concurrency: int = Field(
+        default=DEFAULT_CONCURRENCY,
+        ge=1,
+        le=1024,
+        description="requests one instance works on at once (the M/M/c servers): the sharpness of the knee; "
+        "1 is the soft M/M/1 curve",
     )
 
 
@@ -142,6 +171,24 @@ class ModelSpec(_Strict):
         default=False,
         description="invocations of this version fail (the multi-model smoke test sees a ModelError)",
     )
+    profiles: dict[str, ProfileSpec] = Field(
+        default_factory=dict,
+        description="instance type -> performance under load, e.g. "
+        "{ml.m5.large: {maxRps: 40, latencyMs: 35}}: "
+        "traffic, load tests, autoscaling and Inference Recommender jobs on that type follow it; without one "
+        "a version answers as latencyMs/errorRate say whatever the load",
+    )
+
+    @field_validator("profiles")
+    @classmethod
+    def _profile_types(cls, value: dict[str, ProfileSpec]) -> dict[str, ProfileSpec]:
+        for instance_type in value:
+            if not is_realtime_instance(instance_type):
+                raise ValueError(
+                    f"{instance_type!r} is not an instance type SageMaker offers for real-time inference "
+                    "(ProductionVariantInstanceType), e.g. ml.m5.large"
+                )
+        return value
 
     @field_validator("businessMetrics", mode="before")
     @classmethod
@@ -173,7 +220,20 @@ class ModelSpec(_Strict):
                 f"latencyP99Ms ({self.latencyP99Ms:g}) must be above latencyMs "
                 f"({self.latencyMs:g}), the median"
             )
+        for instance_type, profile in self.profiles.items():
+            median, p99 = self.profile_latency(profile)
+            if p99 is not None and p99 <= median:
+                raise ValueError(
+                    f"profiles.{instance_type}: latencyP99Ms ({p99:g}) must be above latencyMs ({median:g}), "
+                    "the median"
+                )
         return self
+
+    def profile_latency(self, profile: ProfileSpec) -> tuple[float, float | None]:
+        """(median, p99) ModelLatency of a profile: its own, else the version's."""
+        if profile.latencyMs is not None:
+            return profile.latencyMs, profile.latencyP99Ms
+        return self.latencyMs, profile.latencyP99Ms if profile.latencyP99Ms is not None else self.latencyP99Ms
 
 
 class SystemUpdatingSpec(_Strict):
@@ -277,6 +337,20 @@ class SimulationSpec(_Strict):
     events: EventDeliverySpec = Field(
         default_factory=lambda: EventDeliverySpec(),
         description="how EventBridge delivers the events AWS services emit: late, twice, several per change",
+    )
+    recommenderDefaultSeconds: float = Field(
+        default=2700.0,
+        gt=0,
+        le=86400,
+        description="an Inference Recommender Default job: PENDING -> COMPLETED (AWS: 'within 45 minutes')",
+    )
+    recommenderAdvancedSeconds: float = Field(
+        default=7200.0,
+        gt=0,
+        le=86400,
+        description="an Advanced (load test) job: PENDING -> COMPLETED, or its JobDurationInSeconds if "
+        "shorter "
+        "(AWS: 'an average of 2 hours')",
     )
 
 
@@ -521,6 +595,7 @@ class Expect(_Strict):
             "COMPLETED",
             "NO_APPROVED_MODEL",
             "ABORTED",
+            "NO_FIT",
         ]
         | None
     ) = None

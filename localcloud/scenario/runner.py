@@ -38,6 +38,7 @@ from localcloud.services.sagemaker.endpoints import (
     SystemUpdatingWindow,
     package_key,
 )
+from localcloud.services.sagemaker.performance import PerformanceProfile
 from localcloud.services.sagemaker.transforms import split_s3_uri
 
 # A scenario without ``until`` runs until nothing but background work (metric minutes, alarm
@@ -100,6 +101,15 @@ def simulation_settings(scenario: Scenario) -> SimulationSettings:
             fail_invoke=spec.failInvoke,
             monitor=spec.monitor,
             transform_fails=spec.transformFails,
+            profiles={
+                instance_type: PerformanceProfile(
+                    max_rps=profile.maxRps,
+                    latency_ms=spec.profile_latency(profile)[0],
+                    latency_p99_ms=spec.profile_latency(profile)[1],
+                    concurrency=profile.concurrency,
+                )
+                for instance_type, profile in spec.profiles.items()
+            },
             **({"failure_reason": spec.failureReason} if spec.failureReason else {}),
             **(
                 {"transform_failure_reason": spec.transformFailureReason}
@@ -129,6 +139,8 @@ def simulation_settings(scenario: Scenario) -> SimulationSettings:
         metric_delay_seconds=sim.metricDelaySeconds,
         list_metrics_delay_seconds=sim.listMetricsDelaySeconds,
         capture_records_per_object=sim.captureRecordsPerObject,
+        recommender_default_seconds=sim.recommenderDefaultSeconds,
+        recommender_advanced_seconds=sim.recommenderAdvancedSeconds,
         events=EventDelivery(
             delay_seconds=sim.events.delaySeconds,
             duplicate_probability=sim.events.duplicate if isinstance(sim.events.duplicate, float) else 0.0,
@@ -462,6 +474,7 @@ def describe_executions(cloud: LocalCloud) -> list[dict[str, Any]]:
                 "verdict": (record or {}).get("verdict")
                 or json.loads((record or {}).get("shadow") or "{}").get("verdict"),
                 "experiment": json.loads((record or {}).get("experiment") or "null"),
+                "loadTest": json.loads((record or {}).get("loadTest") or "null"),
             }
         )
     return out

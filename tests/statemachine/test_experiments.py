@@ -143,13 +143,17 @@ def test_a_shadow_that_stops_after_passing_leaves_the_baseline_and_succeeds(tmp_
     assert "Shift traffic to candidate" not in [s["name"] for s in ex["states"]]
 
 
-def test_a_shadow_whose_predictions_disagree_with_production_fails(tmp_path: Path) -> None:
+def _captured_shadow() -> dict[str, Any]:
+    """shadow-then-canary with every request captured into the template's capture bucket."""
     scenario = _scenario("shadow-then-canary")
-    scenario["groups"]["churn"]["dataCapture"] = {
-        "samplingPercentage": 100,
-        "destination": "s3://smdeploy-data-capture/churn",
-    }
-    scenario["data"] = {"s3://smdeploy-data-capture/README": "captured requests"}
+    capture = {"samplingPercentage": 100, "destination": "s3://smdeploy-data-capture/churn"}
+    scenario["groups"]["churn"]["dataCapture"] = capture
+    scenario["data"] = {"s3://smdeploy-data-capture/README": "captured requests"}  # creates the bucket
+    return scenario
+
+
+def test_a_shadow_whose_predictions_disagree_with_production_fails(tmp_path: Path) -> None:
+    scenario = _captured_shadow()
     scenario["models"]["churn/1"]["positiveRate"] = 0.2
     scenario["models"]["churn/2"]["positiveRate"] = 0.5  # agrees on about 70% of the requests
     ex = execution(rehearse(tmp_path, scenario), 2)
@@ -158,12 +162,7 @@ def test_a_shadow_whose_predictions_disagree_with_production_fails(tmp_path: Pat
 
 
 def test_a_shadow_whose_predictions_agree_goes_on_to_the_canary(tmp_path: Path) -> None:
-    scenario = _scenario("shadow-then-canary")
-    scenario["groups"]["churn"]["dataCapture"] = {
-        "samplingPercentage": 100,
-        "destination": "s3://smdeploy-data-capture/churn",
-    }
-    scenario["data"] = {"s3://smdeploy-data-capture/README": "captured requests"}
+    scenario = _captured_shadow()
     scenario["models"]["churn/2"]["positiveRate"] = 0.21
     ex = execution(rehearse(tmp_path, scenario), 2)
     assert (ex["status"], ex["outcome"]) == ("SUCCEEDED", "PROMOTED")

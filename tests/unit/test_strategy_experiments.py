@@ -10,8 +10,10 @@ import pytest
 
 from smdeploy.canary import comparison_window_start
 from smdeploy.errors import InvalidRequest
-from smdeploy.plan import resolve_strategy
+from smdeploy.models import GroupConfig
+from smdeploy.plan import build_plan, resolve_strategy
 from smdeploy.strategy import Judgement, Observation, judge, judge_shadow
+from tests.unit.test_plan import BASELINE, DEFAULTS, LIVE, SSM, approval, package
 
 AB = {
     "type": "ab-test",
@@ -197,3 +199,42 @@ def test_the_comparison_starts_at_a_whole_minute_once_the_weights_apply(
         datetime.fromisoformat(shifted), datetime.fromisoformat(now), waited=waited
     )
     assert found == start
+
+
+# --- where a test cannot run: refused by the plan, before anything is touched ----------------------
+def _plan(group: dict[str, Any], live_variants: list[dict[str, Any]]) -> Any:
+    request = approval()
+    return build_plan(
+        request,
+        package=package(request.modelPackageArn),
+        group_config=GroupConfig.model_validate({"endpoint": "churn-prod", **group}),
+        group_config_source=SSM,
+        defaults=DEFAULTS,
+        live_endpoint=LIVE,
+        live_variants=live_variants,
+    )
+
+
+SERVERLESS_GROUP = {"serverless": {"memorySizeMB": 4096, "maxConcurrency": 10}}
+SEVERAL = {"variants": [{"instanceType": "ml.m5.large", "weight": 3}, {"instanceType": "ml.c5.xlarge"}]}
+
+
+@pytest.mark.parametrize(
+    ("strategy", "group", "field", "words"),
+    [
+        (SHADOW, SERVERLESS_GROUP, "strategy.type", "a serverless endpoint cannot host it"),
+        (SHADOW, SEVERAL, "strategy.type", "several production variants cannot host it"),
+        (AB, SERVERLESS_GROUP, "strategy.type", "a serverless endpoint cannot"),
+        (AB, SEVERAL, "strategy.type", "several variants cannot"),
+        ({"judge": {"type": "statistical"}}, SEVERAL, "strategy.judge", "several variants cannot"),
+    ],
+)
+def test_a_test_where_traffic_cannot_be_compared_is_refused_naming_the_key(
+    strategy: dict[str, Any], group: dict[str, Any], field: str, words: str
+) -> None:
+    serverless = "serverless" in group
+    live = [{**BASELINE[0], "Serverless": True}] if serverless else BASELINE
+    with pytest.raises(InvalidRequest) as caught:
+        _plan({**group, "strategy": strategy}, live)
+    assert caught.value.field == field
+    assert words in caught.value.problem

@@ -415,6 +415,9 @@ def record_outcome(
         if error:
             why = f"{error.get('Error')}: {why}"
         error = {"Error": "DeploymentRolledBack", "Cause": why}
+    load_test = event.get("loadTest") or {}
+    if outcome is Outcome.NO_FIT:
+        error = {"Error": "LoadTestNoFit", "Cause": load_test.get("reason") or "no configuration fits"}
     raw = event.get("raw")
     record = {
         "executionArn": event["executionArn"],
@@ -435,6 +438,10 @@ def record_outcome(
         # an A/B test: decision, effect with its interval, samples per variant, the test used
         "experiment": verdict.get("experiment"),
         "shadow": _shadow_summary(event.get("shadow")),
+        # a load test: the job, what was tried and measured, what it costs, and the pick
+        "loadTest": {k: load_test.get(k) for k in ("jobName", "status", "state", "table", "chosen", "reason")}
+        if load_test.get("state") and load_test["state"] != "WAIT"
+        else None,
         "cleanup": event.get("cleanup"),
         "autoscaling": event.get("autoscaling"),
         "notes": plan.get("notes") or None,

@@ -48,6 +48,8 @@ class Outcome(StrEnum):
     NO_APPROVED_MODEL = "NO_APPROVED_MODEL"  # a batch transform found nothing to score with
     # An execution stopped, timed out or failed before recording; a recovery converged its endpoint.
     ABORTED = "ABORTED"
+    # A load test found no configuration that meets the requirements (loadTest.onNoFit: fail).
+    NO_FIT = "NO_FIT"
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -329,6 +331,51 @@ class VariantSpec(BaseModel):
     autoscaling: Autoscaling | None = Field(default=None, description="this variant's own; else the group's")
 
 
+class LoadTestRequirements(BaseModel):
+    """What the candidate's configuration must sustain: the latency percentile at the traffic."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    p99LatencyMs: float = Field(gt=0, le=60_000, description="InvokeEndpoint answers within 60 s at most")
+    requestsPerSecond: float = Field(gt=0, le=100_000)
+
+
+class TrafficPhase(BaseModel):
+    """One phase of an Inference Recommender load test (``TrafficPattern`` ``PHASES``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    users: int = Field(ge=1, le=3, description="InitialNumberOfUsers: 1-3 (API_Phase)")
+    spawnRate: int = Field(ge=0, le=3000, description="new users per minute")
+    seconds: int = Field(ge=120, le=3600, description="DurationInSeconds")
+
+
+class LoadTestConfig(BaseModel):
+    """``loadTest``: an Inference Recommender job sizes the candidate before it takes traffic."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["advanced", "default"] = "advanced"
+    requirements: LoadTestRequirements | None = None
+    instanceTypes: list[InstanceType] = Field(default_factory=list, max_length=10)
+    trafficPattern: dict[Literal["phases"], list[TrafficPhase]] | None = None
+    payloads: str | None = Field(default=None, pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/.+$")
+    contentType: str = Field(default="text/csv", min_length=1, max_length=256, description="of the payloads")
+    onNoFit: Literal["fail", "use-current"] = "fail"
+    maxWaitHours: float = Field(default=6, gt=0, le=48, description="how long the job may take")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LoadTestConfig:
+        if self.type == "advanced":
+            if self.requirements is None:
+                raise ValueError("an advanced load test needs requirements (p99LatencyMs, requestsPerSecond)")
+            if not self.instanceTypes:
+                raise ValueError("an advanced load test needs the instanceTypes to try")
+        if len(set(self.instanceTypes)) != len(self.instanceTypes):
+            raise ValueError("instanceTypes lists a type twice")
+        return self
+
+
 class GroupConfig(BaseModel):
     """Per model-package-group deployment config, stored as JSON in an SSM parameter."""
 
@@ -355,6 +402,9 @@ class GroupConfig(BaseModel):
     )
     allowedAccounts: list[Annotated[str, Field(pattern=r"^\d{12}$")]] = Field(
         default_factory=list, description="Other AWS accounts whose model packages this group may deploy"
+    )
+    loadTest: LoadTestConfig | None = Field(
+        default=None, description="size the candidate with an Inference Recommender job before it serves"
     )
     preempt: bool = Field(
         default=False,
@@ -473,6 +523,9 @@ class DeploymentPlan(BaseModel):
     canaryConfigName: str | None = None
     finalConfigName: str | None = None
     shadowConfigName: str | None = None  # a shadow test's config: the baseline plus the candidate as shadow
+    # loadTest: the group's settings and the Inference Recommender job that sizes the candidate
+    loadTest: dict[str, Any] | None = None
+    loadTestJobName: str | None = None
 
 
 class PlanTaskInput(BaseModel):
@@ -495,6 +548,13 @@ class StepTaskInput(PlanTaskInput):
     outcome: Outcome | None = None
     guardrails: bool = False  # UpdateEndpoint with the plan's DeploymentConfig (guardrails-* strategies)
     phase: Literal["bake", "shadow"] = "bake"  # JudgeCanary: a bake check, or a look at a shadow test
+
+
+class LoadTestTaskInput(PlanTaskInput):
+    """A call of the load-test function: start the job, or look at it."""
+
+    action: Literal["start", "check"]
+    loadTest: dict[str, Any] | None = None  # what the previous call returned
 
 
 class RecordTaskInput(BaseModel):
@@ -520,6 +580,7 @@ class RecordTaskInput(BaseModel):
             "autoscaling": self.state.get("autoscaling"),
             "converge": self.state.get("converge"),
             "shadow": self.state.get("shadow"),
+            "loadTest": self.state.get("loadTest"),
         }
 
 

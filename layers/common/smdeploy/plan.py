@@ -14,9 +14,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from smdeploy.buckets import RoleBuckets, check_artifacts, check_group_locations
+from smdeploy.buckets import RoleBuckets, check_artifacts, check_group_locations, check_location
 from smdeploy.errors import EndpointBusy, InvalidRequest
 from smdeploy.events import first_error
+from smdeploy.instances import is_realtime_instance
 from smdeploy.models import (
     MODEL_PACKAGE_ARN_RE,
     DeploymentPlan,
@@ -381,7 +382,19 @@ def build_plan(
         # a bake is judged on the candidate's own alarms (the group's are checked under the lock)
         check_bake_window(rollout, [("the candidate's own alarms", candidate_alarm_window_seconds())])
     adds_model = update["action"] == "ADD_MODEL"
+    load_test = _load_test(
+        group_config,
+        group_config_source,
+        update,
+        package=package,
+        several=bool(variant_specs),
+        serverless=bool(serverless),
+        multi_model=bool(hosting["isMultiModel"]),
+        role_buckets=role_buckets,
+    )
     lease = lease_seconds(timeout, rollout, poll_seconds=poll_seconds, max_polls=max_polls)
+    if load_test is not None:  # the load test runs under the lock before the rollout
+        lease += round(float(load_test["maxWaitHours"]) * 3600)
     return DeploymentPlan(
         source=request.source,
         modelPackageArn=arn,
@@ -438,8 +451,70 @@ def build_plan(
         approvalTransition=request.transition,
         withdrawn=request.withdrawn,
         preempt=bool(group_config.preempt) if group_config is not None else False,
+        loadTest=load_test,
+        loadTestJobName=(
+            resource_name(endpoint, f"v{version}", "lt", salt=str(update["canaryConfigName"]))
+            if load_test is not None
+            else None
+        ),
         **update,
     )
+
+
+def _load_test(
+    group_config: GroupConfig | None,
+    source: str,
+    update: dict[str, Any],
+    *,
+    package: dict[str, Any],
+    several: bool,
+    serverless: bool,
+    multi_model: bool,
+    role_buckets: RoleBuckets | None,
+) -> dict[str, Any] | None:
+    """The group's ``loadTest`` for an update (a first deployment has no traffic to size against).
+
+    Instance-type recommendations make no sense for a serverless or multi-model group, nor for a
+    group that serves several variants of its own; every type must be one SageMaker offers for
+    real-time inference; the sample payloads must be readable by the model execution role (the job
+    runs with it).
+    """
+    config = group_config.loadTest if group_config is not None else None
+    if config is None or update["action"] != "UPDATE":
+        return None
+    kind = (
+        "a serverless group"
+        if serverless
+        else "a multi-model group"
+        if multi_model
+        else "a group with several variants"
+        if several
+        else None
+    )
+    if kind is not None:
+        raise InvalidRequest("loadTest", f"{source}: instance-type recommendations do not apply to {kind}")
+    for i, instance_type in enumerate(config.instanceTypes):
+        if not is_realtime_instance(instance_type):
+            raise InvalidRequest(
+                f"loadTest.instanceTypes[{i}]",
+                f"{instance_type} is not an instance type SageMaker offers for real-time inference",
+            )
+    if config.payloads is None and not package.get("SamplePayloadUrl"):
+        raise InvalidRequest(
+            "loadTest.payloads",
+            f"{source}: the load test needs sample requests: set loadTest.payloads, or register the "
+            "model package with a SamplePayloadUrl",
+        )
+    if role_buckets is not None:
+        check_location(
+            "loadTest.payloads",
+            config.payloads,
+            role_buckets.read,
+            parameter="ModelArtifactBuckets",
+            source=source,
+            access="read",
+        )
+    return config.model_dump(mode="json")
 
 
 MAX_CONTAINERS = 15  # CreateModel Containers: 1-15 (a serial pipeline or direct invocation)

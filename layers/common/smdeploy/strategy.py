@@ -34,7 +34,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from smdeploy.experiment import Arm, ExperimentSettings, ExperimentState, evaluate, judge_metrics
+from smdeploy.experiment import (
+    Arm,
+    ExperimentSettings,
+    ExperimentState,
+    evaluate,
+    judge_metrics,
+    min_latency_minutes,
+)
 
 Decision = Literal["WAIT", "NEXT_STEP", "PROMOTE", "ROLLBACK"]
 # WITHDRAWN: the candidate's approval was withdrawn (Rejected) during the rollout; PREEMPTED: a
@@ -718,7 +725,7 @@ def _judge_experiment(previous: Judgement, seen: Observation, rollout: RolloutPl
         # rates count requests; per-minute values count minutes
         minSamples=max(1, rollout.minInvocations)
         if kind == "rate"
-        else max(5, rollout.minInvocations // 100),
+        else min_latency_minutes(rollout.minInvocations),
     )
     arms = seen.experimentArms or {}
     state = evaluate(

@@ -20,6 +20,17 @@ serves (``errorRate``, ``latencyMs``, ``latencyP99Ms``, ``businessMetrics``):
   the in-memory series, and the datum CloudWatch keeps, hold the distribution so that percentiles
   (``p99``...) are exact for the model (``localcloud/services/cloudwatch/reads.py``).
 
+Under load: when the version a variant serves has a performance profile for the variant's instance
+type (``models.<v>.profiles.<InstanceType>``), the minute's ``ModelLatency`` and
+``Invocation5XXErrors`` follow the load per instance, ``requests / 60 / instances`` requests a second
+(with the variant's instance count at the end of the minute), through the physics of
+``localcloud/services/sagemaker/performance.py``: the latency distribution of answered requests at
+that load (drifting by the same minute factor), the share beyond capacity or slower than 60 s failing
+(5XX, counted at 60 s in ``ModelLatency``), and the version's ``errorRate`` on the answered rest.
+Without a profile for (version, instance type) a minute is exactly what it was before profiles
+existed, whatever the load. Autoscaling reads ``InvocationsPerInstance`` as before: scaling out
+lowers the load per instance and so the latency and errors.
+
 Shadow variants (``ShadowProductionVariants`` of the live config) take no part in the weight
 split: each receives a copy of ``min(1, its weight / the production weights)`` of the production
 traffic (:func:`shadow_share`), rounded with its own carry, and publishes the same
@@ -80,11 +91,16 @@ from localcloud.services.sagemaker.endpoints import (
     SimulationSettings,
     Snapshot,
 )
+from localcloud.services.sagemaker.performance import (
+    LATENCY_SIGMA,
+    Z_99,
+    load_point,
+    minute_components,
+)
 
 NAMESPACE = "AWS/SageMaker"
-LATENCY_SIGMA = 0.25
 MINUTE_DRIFT = 0.05
-Z_99 = 2.3263478740408408  # the 0.99 quantile of the standard normal
+MS_TO_US = math.log(1000.0)  # ModelLatency is in microseconds; profiles in milliseconds
 METRICS = (
     "Invocations",
     "InvocationsPerInstance",
@@ -401,11 +417,13 @@ class TrafficSimulator:
             fleets: dict[tuple[str, str], dict[str, float]] = {}  # (variant, config) -> package -> requests
             copies: dict[str, dict[str, float]] = {}  # shadow variant -> package -> copied requests
             instances: dict[str, int | None] = {}
+            types: dict[str, str | None] = {}
             shadow_history = self.sagemaker.shadow_serving.get(endpoint, [])
             for seconds, (snapshot, shadows) in _segments(_with_shadows(history, shadow_history), start, end):
                 total_weight = sum(v.weight for v in snapshot)
                 for variant in snapshot:
                     instances[variant.name] = variant.instances
+                    types[variant.name] = variant.instance_type
                     share = variant.weight / total_weight if total_weight > 0 else 0.0
                     requests = rpm * seconds / 60.0 * share
                     parts = expected.setdefault(variant.name, {})
@@ -415,13 +433,20 @@ class TrafficSimulator:
                         fleet[variant.package] = fleet.get(variant.package, 0.0) + requests
                 for shadow in shadows:
                     instances[shadow.name] = shadow.instances
+                    types[shadow.name] = shadow.instance_type
                     share = shadow_share(shadow.weight, total_weight)
                     parts = copies.setdefault(shadow.name, {})
                     parts[shadow.package] = parts.get(shadow.package, 0.0) + rpm * seconds / 60.0 * share
             production: dict[str, dict[str, int]] = {}
             for variant_name in sorted(expected):
                 production[variant_name] = self._variant_minute(
-                    endpoint, variant_name, m, expected[variant_name], instances[variant_name], datapoints
+                    endpoint,
+                    variant_name,
+                    m,
+                    expected[variant_name],
+                    instances[variant_name],
+                    datapoints,
+                    instance_type=types[variant_name],
                 )
             shadowed: dict[str, dict[str, int]] = {}
             for variant_name in sorted(copies):
@@ -433,12 +458,20 @@ class TrafficSimulator:
                     instances[variant_name],
                     datapoints,
                     shadow=True,
+                    instance_type=types[variant_name],
                 )
             # During a guardrails deployment SageMaker also publishes each fleet's metrics with
             # its EndpointConfigName; the series key is "variant@config".
             for (variant_name, config), parts in sorted(fleets.items()):
                 self._variant_minute(
-                    endpoint, variant_name, m, parts, instances[variant_name], datapoints, fleet=config
+                    endpoint,
+                    variant_name,
+                    m,
+                    parts,
+                    instances[variant_name],
+                    datapoints,
+                    fleet=config,
+                    instance_type=types[variant_name],
                 )
             capture = self.sagemaker.capture_config(endpoint)
             if capture is not None:
@@ -479,8 +512,15 @@ class TrafficSimulator:
         fleet: str | None = None,
         *,
         shadow: bool = False,
+        instance_type: str | None = None,
     ) -> dict[str, int]:
-        """Write one variant's minute; returns its requests per package (in the order of the split)."""
+        """Write one variant's minute; returns its requests per package (in the order of the split).
+
+        A package whose version has a performance profile for ``instance_type`` answers as that
+        profile does at the minute's load per instance (``requests / 60 / instances``): latency and
+        timeouts from :mod:`localcloud.services.sagemaker.performance`; otherwise as its behaviour
+        says, whatever the load.
+        """
         dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
         if fleet is not None:
             dimensions.append({"Name": "EndpointConfigName", "Value": fleet})
@@ -506,11 +546,22 @@ class TrafficSimulator:
         rng = random.Random(f"{self.seed}/{endpoint}/{variant}/{m}")
         errors = 0
         components = []
+        rps_per_instance = requests / 60.0 / (instances or 1)
         for package, n in by_package.items():
             behaviour = self.settings.behaviour(package)
-            errors += binomial(rng, n, behaviour.error_rate)
-            median_us = behaviour.latency_ms * 1000.0 * math.exp(rng.gauss(0.0, MINUTE_DRIFT))
-            components.append((float(n), math.log(median_us), latency_sigma(behaviour)))
+            profile = behaviour.profiles.get(instance_type) if instance_type else None
+            if profile is None:
+                errors += binomial(rng, n, behaviour.error_rate)
+                median_us = behaviour.latency_ms * 1000.0 * math.exp(rng.gauss(0.0, MINUTE_DRIFT))
+                components.append((float(n), math.log(median_us), latency_sigma(behaviour)))
+                continue
+            point = load_point(profile, rps_per_instance)
+            # answered requests fail at the version's own rate; the rest time out (performance.py)
+            failing = point.failed_share + (1.0 - point.failed_share) * behaviour.error_rate
+            errors += binomial(rng, n, failing)
+            drift = rng.gauss(0.0, MINUTE_DRIFT)
+            for share, mu_ms, sigma in minute_components(point, drift):
+                components.append((n * share, mu_ms + MS_TO_US, sigma))
         if fleet is None:  # a fleet's requests are already counted under its variant
             minute_served = self.served.setdefault(endpoint, {}).setdefault(m, {})
             for package, n in by_package.items():

@@ -63,7 +63,7 @@
   that "newest first" listings keep creation order within one virtual second).
 
 The simulator also keeps, per endpoint, the history of what serves traffic (variant, current
-weight, model package, instances) for the traffic simulator
+weight, model package, instances, instance type) for the traffic simulator
 (``localcloud/services/cloudwatch/metrics.py``), and the history of current weights for the report.
 """
 
@@ -89,6 +89,7 @@ from moto.sagemaker.exceptions import ValidationError
 
 from localcloud.engine.scheduler import Scheduler
 from localcloud.services.events import EventDelivery
+from localcloud.services.sagemaker.performance import PerformanceProfile
 from localcloud.services.sagemaker.transforms import DEFAULT_FAILURE_REASON, TransformJobs
 
 IN_PROGRESS = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
@@ -142,6 +143,8 @@ class ModelBehaviour:
     monitor: str = "ok"  # Model Monitor verdict on this version's traffic: ok | violations | failed
     transform_fails: bool = False  # its batch transform jobs end Failed
     transform_failure_reason: str = DEFAULT_FAILURE_REASON
+    # instance type -> how this version performs on it under load (services/sagemaker/performance.py)
+    profiles: dict[str, PerformanceProfile] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,9 @@ class SimulationSettings:
     # ListMetrics shows a metric this long after its first datapoint was published (AWS: "up to 15 min")
     list_metrics_delay_seconds: float = 900.0
     capture_records_per_object: int = 100  # data capture: at most this many records per object
+    # Inference Recommender jobs (localcloud/services/sagemaker/recommender.py): how long they run
+    recommender_default_seconds: float = 2700.0  # Default jobs "complete within 45 minutes"
+    recommender_advanced_seconds: float = 7200.0  # Advanced jobs take "an average of 2 hours"
 
     def business_namespace(self, package: str) -> str:
         """Where the application of ``package``'s group publishes: the group's configured namespace,
@@ -231,6 +237,7 @@ class ServingVariant:
     instances: int | None
     fleet: str | None = None  # during a guardrails deployment: the endpoint config of this fleet
     shadow: bool = False  # a shadow variant: a copy of a share of the production traffic, answers nobody
+    instance_type: str | None = None  # the fleet's InstanceType (None: serverless)
 
     @property
     def label(self) -> str:
@@ -266,6 +273,7 @@ class _Guardrails:
     new_config: str
     new_packages: dict[str, str]
     new_instances: dict[str, int | None]
+    new_types: dict[str, str | None]
     phases: list[tuple[float, float]]  # (new fleet's traffic share, seconds to bake at it)
     alarms: list[str]
     deadline: float  # virtual time: MaximumExecutionTimeoutInSeconds after the update started
@@ -306,6 +314,11 @@ def _config_variants(config: Any) -> list[dict[str, Any]]:
     """Every variant of an endpoint config: its production variants, then its shadow variants (each
     is a fleet SageMaker provisions, with its model's artifacts and instances)."""
     return list(config.production_variants) + list(getattr(config, "shadow_production_variants", None) or [])
+
+
+def _types_of_config(config: Any) -> dict[str, str | None]:
+    """variant -> InstanceType of every variant of a config, shadow variants included."""
+    return {str(v["VariantName"]): v.get("InstanceType") for v in _config_variants(config)}
 
 
 def _is_serverless(variants: list[dict[str, Any]]) -> bool:
@@ -440,6 +453,7 @@ class SageMakerSimulator:
         self.weight_log: list[WeightChange] = []
         self._last_weights: dict[str, dict[str, float]] = {}
         self._live_packages: dict[str, dict[str, str]] = {}  # endpoint -> variant -> package
+        self._live_types: dict[str, dict[str, str | None]] = {}  # endpoint -> variant -> InstanceType
         self._pending: dict[str, _PendingUpdate] = {}  # endpoint name -> in-flight update
         self._guardrails: dict[str, _Guardrails] = {}  # endpoint name -> traffic shifting in progress
         self.execution_modes: dict[str, str] = {}  # model name -> InferenceExecutionConfig.Mode
@@ -498,6 +512,7 @@ class SageMakerSimulator:
             sim._go_live_on(endpoint, config)
             endpoint.creation_time = endpoint.last_modified_time = sim.stamp()
             sim._live_packages[endpoint_name] = sim._packages_of_config(backend, config)
+            sim._live_types[endpoint_name] = _types_of_config(config)
             sim._set_status(endpoint, "Creating")
             failing = sim._failing_behaviour(backend, config)
             reason = (
@@ -552,6 +567,7 @@ class SageMakerSimulator:
                 sim._record_serving(endpoint_name, ())
                 sim._note_capture(endpoint_name, None)
                 sim._live_packages.pop(endpoint_name, None)
+                sim._live_types.pop(endpoint_name, None)
                 sim._last_weights.pop(endpoint_name, None)
                 sim._on_instances.discard(endpoint_name)
 
@@ -858,6 +874,7 @@ class SageMakerSimulator:
             endpoint.data_capture_config = config.data_capture_config
             self._go_live_on(endpoint, config)
             self._live_packages[endpoint_name] = pending.packages
+            self._live_types[endpoint_name] = _types_of_config(config)
             self._set_status(endpoint, "InService")
 
         delay = (
@@ -1060,6 +1077,7 @@ class SageMakerSimulator:
             new_config=str(pending.config_name),
             new_packages=pending.packages,
             new_instances={v["VariantName"]: v.get("CurrentInstanceCount") for v in pending.variants},
+            new_types=_types_of_config(config),
             phases=phases,
             alarms=[
                 str(a["AlarmName"])
@@ -1163,6 +1181,7 @@ class SageMakerSimulator:
         endpoint.data_capture_config = config.data_capture_config
         self._go_live_on(endpoint, config)
         self._live_packages[name] = state.new_packages
+        self._live_types[name] = state.new_types
         self.guardrails_log.append((self.scheduler.now, name, "old fleet terminated"))
         self._set_status(endpoint, "InService")
 
@@ -1263,6 +1282,13 @@ class SageMakerSimulator:
         """variant -> package version (``group/version``) an endpoint's live variants serve."""
         return dict(self._live_packages.get(endpoint_name, {}))
 
+    def serving_now(self, endpoint_name: str) -> Snapshot:
+        """What serves ``endpoint_name``'s traffic now: its production variants (fleets during a
+        guardrails deployment) with current weights, packages, instances and instance types; empty
+        when the endpoint does not serve."""
+        history = self.serving.get(endpoint_name)
+        return history[-1][1] if history else ()
+
     @staticmethod
     def _where(backend: Any) -> tuple[str, str]:
         return str(backend.account_id), str(backend.region_name)
@@ -1350,12 +1376,14 @@ class SageMakerSimulator:
         if endpoint.endpoint_status not in SERVING:
             return ()
         packages = self._live_packages.get(endpoint.endpoint_name, {})
+        types = self._live_types.get(endpoint.endpoint_name, {})
         live = tuple(
             ServingVariant(
                 name=str(v["VariantName"]),
                 weight=float(v.get("CurrentWeight", 1.0)),
                 package=packages.get(str(v["VariantName"]), ""),
                 instances=v.get("CurrentInstanceCount"),
+                instance_type=types.get(str(v["VariantName"])),
             )
             for v in endpoint.production_variants
         )
@@ -1367,7 +1395,14 @@ class SageMakerSimulator:
             old = variant.weight * (1.0 - shifting.share)
             if old > 0:
                 fleets.append(
-                    ServingVariant(variant.name, old, variant.package, variant.instances, shifting.old_config)
+                    ServingVariant(
+                        variant.name,
+                        old,
+                        variant.package,
+                        variant.instances,
+                        shifting.old_config,
+                        instance_type=variant.instance_type,
+                    )
                 )
             fleets.append(
                 ServingVariant(
@@ -1376,6 +1411,7 @@ class SageMakerSimulator:
                     shifting.new_packages.get(variant.name, ""),
                     shifting.new_instances.get(variant.name),
                     shifting.new_config,
+                    instance_type=shifting.new_types.get(variant.name),
                 )
             )
         return tuple(fleets)
@@ -1386,6 +1422,7 @@ class SageMakerSimulator:
         if endpoint.endpoint_status not in SERVING:
             return ()
         packages = self._live_packages.get(endpoint.endpoint_name, {})
+        types = self._live_types.get(endpoint.endpoint_name, {})
         return tuple(
             ServingVariant(
                 name=str(v["VariantName"]),
@@ -1393,6 +1430,7 @@ class SageMakerSimulator:
                 package=packages.get(str(v["VariantName"]), ""),
                 instances=v.get("CurrentInstanceCount"),
                 shadow=True,
+                instance_type=types.get(str(v["VariantName"])),
             )
             for v in getattr(endpoint, "shadow_production_variants", None) or []
         )

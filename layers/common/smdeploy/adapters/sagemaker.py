@@ -290,3 +290,32 @@ class SageMakerGateway:
                 kwargs["NextToken"] = page["NextToken"]
         except AWS_ERRORS as exc:
             raise translate(exc, "ListModels") from exc
+
+    # --- Inference Recommender ------------------------------------------------------------------
+    def find_recommendations_job(self, name: str) -> dict[str, Any] | None:
+        try:
+            return dict(self._sm.describe_inference_recommendations_job(JobName=name))
+        except AWS_ERRORS as exc:
+            if _not_found(exc):
+                return None
+            raise translate(exc, "DescribeInferenceRecommendationsJob") from exc
+
+    def start_recommendations_job(self, request: dict[str, Any]) -> bool:
+        """Create the job; ``False`` when a job of that name exists already (a retried start)."""
+        if self.find_recommendations_job(str(request["JobName"])) is not None:
+            return False
+        try:
+            self._sm.create_inference_recommendations_job(**request)
+            return True
+        except AWS_ERRORS as exc:
+            if error_code(exc) == "ResourceInUse" or _already_exists(exc):
+                return False
+            raise translate(exc, "CreateInferenceRecommendationsJob") from exc
+
+    def stop_recommendations_job(self, name: str) -> None:
+        try:
+            self._sm.stop_inference_recommendations_job(JobName=name)
+        except AWS_ERRORS as exc:
+            if _not_found(exc) or error_code(exc) == "ValidationException":  # finished meanwhile
+                return
+            raise translate(exc, "StopInferenceRecommendationsJob") from exc
