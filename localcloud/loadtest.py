@@ -19,17 +19,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
-import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localcloud.engine.apicalls import Fault
 from localcloud.engine.cloud import LocalCloud
-from localcloud.scenario.contract import Scenario, ScenarioError, load_scenario, parameter_text
-from localcloud.scenario.runner import Runner, simulation_settings
+from localcloud.scenario.contract import Scenario, ScenarioError, load_scenario
+from localcloud.scenario.runner import Runner
 from localcloud.services.sagemaker.endpoints import SERVING
 from localcloud.services.sagemaker.invocations import LATENCY_HEADER
 from smdeploy_cli import loadtest as cli_loadtest
@@ -42,37 +39,10 @@ DEFAULT_PAYLOAD = b"0.5,1.5,2.5,3.5\n"  # text/csv: what the rehearsed sklearn c
 class RehearsalRunner(Runner):
     """A :class:`Runner` whose local cloud stays open after the rehearsal, for an operator command."""
 
-    @contextlib.contextmanager
-    def open_at(self, at: float | None) -> Iterator[LocalCloud]:
+    def open_at(self, at: float | None) -> contextlib.AbstractContextManager[LocalCloud]:
         """Rehearse up to ``at`` (None: the scenario's ``until``, else until only background work is
-        left) and yield the local cloud, still running. The set-up is :meth:`Runner.run`'s."""
-        s = self.scenario
-        self._buckets = set()
-        faults = [
-            Fault(call=f.call, error=f.error, times=f.times, after=f.after, message=f.message, mode=f.mode)
-            for f in s.faults
-        ]
-        with LocalCloud(
-            self.template_path,
-            region=s.region,
-            account=s.account,
-            simulation=simulation_settings(s),
-            faults=faults,
-            parameters={name: parameter_text(value) for name, value in s.parameters.items()},
-            enforce_iam=self.enforce_iam,
-        ) as cloud:
-            prefix = cloud.template.parameters["GroupConfigPrefix"]
-            with cloud.quietly():
-                ssm = cloud.client("ssm")
-                for group, config in s.groups.items():
-                    ssm.put_parameter(Name=f"{prefix}{group}", Value=json.dumps(config), Type="String")
-                self._create_alarms(cloud)
-                self._create_monitors(cloud)
-                self._put_data(cloud)
-            for index, step in enumerate(s.timeline):
-                cloud.scheduler.at(step.at, functools.partial(self._do, cloud, index, step))
-            cloud.run(at if at is not None else s.until)
-            yield cloud
+        left) and yield the local cloud, still running (:meth:`Runner.open`)."""
+        return self.open(at if at is not None else self.scenario.until)
 
 
 class RehearsedInvoker(SageMakerInvoker):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -386,10 +388,12 @@ class Runner:
             self._buckets.add(bucket)
         s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
 
-    def run(self) -> Rehearsal:
+    @contextlib.contextmanager
+    def open(self, until: float | None) -> Iterator[LocalCloud]:
+        """Set the scenario up in a new local cloud, rehearse its timeline up to ``until`` (None:
+        until only background work is left) and yield the cloud, still running."""
         s = self.scenario
         self._buckets = set()
-        wall_start = time.perf_counter()
         faults = [
             Fault(call=f.call, error=f.error, times=f.times, after=f.after, message=f.message, mode=f.mode)
             for f in s.faults
@@ -413,9 +417,13 @@ class Runner:
                 self._put_data(cloud)
             for index, step in enumerate(s.timeline):
                 cloud.scheduler.at(step.at, functools.partial(self._do, cloud, index, step))
-            cloud.run(s.until)
-            with cloud.quietly():
-                self.rehearsal.report = build_report(self, cloud, time.perf_counter() - wall_start)
+            cloud.run(until)
+            yield cloud
+
+    def run(self) -> Rehearsal:
+        wall_start = time.perf_counter()
+        with self.open(self.scenario.until) as cloud, cloud.quietly():
+            self.rehearsal.report = build_report(self, cloud, time.perf_counter() - wall_start)
         return self.rehearsal
 
 

@@ -204,8 +204,8 @@ def test_recommend_shows_the_job_the_load_test_gate_ran_in_the_repository_scenar
 
 
 def test_the_rehearsal_before_a_load_test_is_the_one_simulate_runs(tmp_path: Path) -> None:
-    """``RehearsalRunner.open_at`` repeats ``Runner.run``'s set-up: the same scenario leaves the same
-    endpoints at the same virtual time."""
+    """``RehearsalRunner.open_at`` and ``Runner.run`` share ``Runner.open``: the same scenario leaves
+    the same endpoints at the same virtual time."""
     from localcloud.loadtest import RehearsalRunner
     from localcloud.scenario.contract import load_scenario
     from localcloud.scenario.runner import Runner, describe_endpoints

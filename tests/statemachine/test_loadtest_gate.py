@@ -88,3 +88,21 @@ def test_payloads_the_model_role_cannot_read_are_refused(tmp_path: Path) -> None
 def test_requirements_that_are_not_numbers_are_refused(tmp_path: Path) -> None:
     ex = _refused(tmp_path, requirements={"p99LatencyMs": "fast", "requestsPerSecond": 100})
     assert "loadTest.requirements.p99LatencyMs" in ex["cause"]
+
+
+def test_a_default_job_sizes_the_candidate_by_sagemakers_cheapest_inference(tmp_path: Path) -> None:
+    scenario = _scenario("loadtest-picks-cheapest-fit")
+    load_test = scenario["groups"]["churn"]["loadTest"]
+    scenario["groups"]["churn"]["loadTest"] = {
+        "type": "default",
+        "instanceTypes": load_test["instanceTypes"],
+        "payloads": load_test["payloads"],
+    }
+    rehearsal = rehearse(tmp_path, scenario)
+    ex = execution(rehearsal, 2)
+    assert (ex["status"], ex["outcome"]) == ("SUCCEEDED", "PROMOTED")
+    table = ex["loadTest"]["table"]
+    per_1000 = [row["costPer1000Inferences"] for row in table]
+    assert per_1000 == sorted(per_1000)
+    chosen = ex["loadTest"]["chosen"]
+    assert _serving(rehearsal) == [(chosen["instanceType"], chosen["instanceCount"])]

@@ -145,6 +145,8 @@ def rows(settings: dict[str, Any], recommendations: list[dict[str, Any]]) -> lis
                 "why": "; ".join(why) or "meets the requirements",
             }
         )
+    if not needed_per_minute:  # no traffic to carry (a Default job): the cheapest inference wins
+        return sorted(out, key=lambda r: (not r["fits"], r["costPer1000Inferences"] or math.inf))
     return sorted(out, key=lambda r: (not r["fits"], r["costPerHour"], r["costPer1000Inferences"] or 0))
 
 
