@@ -166,3 +166,5 @@ def test_a_shadow_whose_predictions_agree_goes_on_to_the_canary(tmp_path: Path) 
     scenario["models"]["churn/2"]["positiveRate"] = 0.21
     ex = execution(rehearse(tmp_path, scenario), 2)
     assert (ex["status"], ex["outcome"]) == ("SUCCEEDED", "PROMOTED")
+    shadow = next(v for v in ex["verdicts"] if v["step"] == 0 and v["decision"] == "NEXT_STEP")
+    assert any("agree with production on 9" in reason for reason in shadow["reasons"])  # measured, ~99%

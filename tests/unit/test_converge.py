@@ -472,3 +472,18 @@ def test_the_handler_refuses_an_unknown_intent(cloud: LocalCloud) -> None:
     event = {"executionArn": "e", "plan": plan().model_dump(mode="json"), "intent": "promote"}
     answer, error = cloud.lambdas.invoke(_function(cloud), event)
     assert (error, answer["errorType"]) == ("Unhandled", "ValidationError")
+
+
+def test_a_rebuilt_baseline_config_drops_the_rollouts_shadow_and_keeps_anyone_elses() -> None:
+    config = {
+        "ProductionVariants": [{"VariantName": "base", "ModelName": "m1", "InitialVariantWeight": 1.0}],
+        "ShadowProductionVariants": [
+            {"VariantName": "candidate", "ModelName": "m2", "InitialVariantWeight": 0.5},
+            {"VariantName": "theirs", "ModelName": "m3", "InitialVariantWeight": 0.1},
+        ],
+    }
+    _, kept = converge.baseline_only_config(config, "base", rollout_shadow="candidate")
+    assert [v["VariantName"] for v in kept["ShadowProductionVariants"]] == ["theirs"]
+    only_ours = {**config, "ShadowProductionVariants": config["ShadowProductionVariants"][:1]}
+    _, kept = converge.baseline_only_config(only_ours, "base", rollout_shadow="candidate")
+    assert "ShadowProductionVariants" not in kept

@@ -72,12 +72,18 @@ def restore_config_name(endpoint: str, transitional_config: str) -> str:
 
 
 def baseline_only_config(
-    config: dict[str, Any], baseline_variant: str, endpoint: dict[str, Any] | None = None
+    config: dict[str, Any],
+    baseline_variant: str,
+    endpoint: dict[str, Any] | None = None,
+    *,
+    rollout_shadow: str | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(variants, kept settings) of a config serving ``baseline_variant`` of ``config`` alone.
 
     The variant keeps every setting it has in ``config`` at weight 1.0, and the instance count it
     runs at now on ``endpoint`` (autoscaling may have changed it since the config was written).
+    ``rollout_shadow``: the shadow variant a shadow test added (tag ``smdeploy:shadow-variant``),
+    which goes with the rollout; any other shadow variant stays.
     """
     by_name = {v["VariantName"]: v for v in config.get("ProductionVariants", [])}
     variant = copy.deepcopy(by_name[baseline_variant])
@@ -96,6 +102,9 @@ def baseline_only_config(
     kept = {
         key: copy.deepcopy(config[key]) for key in KEPT_CONFIG_KEYS if config.get(key) not in (None, {}, [])
     }
+    shadows = [v for v in kept.pop("ShadowProductionVariants", []) if v.get("VariantName") != rollout_shadow]
+    if shadows:
+        kept["ShadowProductionVariants"] = shadows
     return [variant], kept
 
 
@@ -295,14 +304,9 @@ def _rebuild(
     """The baseline config is gone: serve the baseline variant alone from a config built from the live one."""
     assert seen.config is not None and seen.config_name is not None
     name = restore_config_name(plan.endpointName, seen.config_name)
-    variants, kept = baseline_only_config(seen.config, baseline, seen.endpoint)
-    shadow = seen.tags.get(SHADOW_VARIANT_TAG)
-    if shadow and kept.get("ShadowProductionVariants"):  # the rollout's shadow goes with it
-        others = [v for v in kept["ShadowProductionVariants"] if v.get("VariantName") != shadow]
-        if others:
-            kept["ShadowProductionVariants"] = others
-        else:
-            del kept["ShadowProductionVariants"]
+    variants, kept = baseline_only_config(
+        seen.config, baseline, seen.endpoint, rollout_shadow=seen.tags.get(SHADOW_VARIANT_TAG)
+    )
     # The transitional config's package tags name the candidate; the rebuilt config serves the baseline.
     tags = [
         {"Key": k, "Value": v}

@@ -61,7 +61,6 @@ Verdict = Literal[
     "INVALID",
     "SHADOW_PASSED",
 ]
-EXPERIMENT_CONCLUSIONS = ("CANDIDATE_WINS", "BASELINE_WINS", "NO_DIFFERENCE")
 
 # Metrics SageMaker publishes per variant that a test or a statistical judge may compare:
 # name -> (MetricName, statistic, kind, goal). Latency percentiles are compared minute by minute.
@@ -606,6 +605,7 @@ def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judge
             f"Model Monitor execution {monitor.get('ScheduledTime')} failed: "
             f"{monitor.get('FailureReason') or '-'}"
         )
+    agreement = ""
     if (
         seen.agreement
         and rollout.shadow is not None
@@ -613,11 +613,12 @@ def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judge
     ):
         compared, agreeing = seen.agreement["compared"], seen.agreement.get("agreeing", 0)
         wanted = float(rollout.shadow["minAgreement"])
+        agreement = (
+            f"shadow predictions agree with production on {agreeing / compared:.1%} of {compared} "
+            f"captured requests (need {wanted:.0%})"
+        )
         if agreeing / compared < wanted:
-            reasons.append(
-                f"shadow predictions agree with production on {agreeing / compared:.1%} of {compared} "
-                f"captured requests (need {wanted:.0%})"
-            )
+            reasons.append(agreement)
     if reasons:
         return _decide(previous, "UNHEALTHY", "ROLLBACK", reasons, seen)
     if rollout.experiment is not None:
@@ -632,7 +633,7 @@ def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judge
     )
     evidence = (
         f"{seen.candidateInvocations:g} {served} (need {rollout.minInvocations}), "
-        "no alarm, no monitor violation"
+        "no alarm, no monitor violation" + (f"; {agreement}" if agreement else "")
     )
     statistical_p = previous.statisticalP
     if rollout.statistical is not None:

@@ -96,6 +96,7 @@ from localcloud.services.sagemaker.performance import (
     Z_99,
     load_point,
     minute_components,
+    mixture_quantile,
 )
 
 NAMESPACE = "AWS/SageMaker"
@@ -212,21 +213,6 @@ def percentile_rank(statistic: str) -> float | None:
     return value / 100.0 if 0 < value < 100 else None
 
 
-def _lognormal_quantile(components: tuple[tuple[float, float, float], ...], q: float) -> float:
-    """The ``q`` quantile of a mixture of lognormals weighted by request counts (bisection)."""
-    total = sum(n for n, _, _ in components)
-    lo = min(mu - 8 * sigma for _, mu, sigma in components)
-    hi = max(mu + 8 * sigma for _, mu, sigma in components)
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        cdf = sum(n * _STANDARD_NORMAL.cdf((mid - mu) / sigma) for n, mu, sigma in components) / total
-        if cdf < q:
-            lo = mid
-        else:
-            hi = mid
-    return math.exp((lo + hi) / 2)
-
-
 def aggregate(stats: list[MinuteStat], statistic: str) -> float | None:
     """``statistic`` (Sum, Average, SampleCount, Minimum, Maximum, pNN) over some minutes."""
     if not stats:
@@ -247,7 +233,7 @@ def aggregate(stats: list[MinuteStat], statistic: str) -> float | None:
         return None
     kind = stats[0].kind
     if kind == "lognormal":
-        return _lognormal_quantile(tuple(c for s in stats for c in s.components), q)
+        return mixture_quantile(tuple(c for s in stats for c in s.components), q)
     if kind == "binary":
         ones = sum(s.total for s in stats) / count
         return 1.0 if 1.0 - ones < q else 0.0
