@@ -105,6 +105,7 @@ bench: $(STAMP)
 	@if [ -f bench/bench_batch.py ]; then $(PY) bench/bench_batch.py; fi
 	$(PY) bench/bench_strict.py
 	$(PY) bench/bench_ab.py
+	$(PY) bench/bench_drift.py
 
 schema: $(STAMP)
 	$(PY) tools/generate_schema.py

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from localcloud.scenario.contract import ScenarioError, load_scenario
 from localcloud.scenario.plot import PLOT_SUFFIXES
+from smdeploy_cli import drift as cli_drift
 from smdeploy_cli import loadtest as cli_loadtest
 from smdeploy_cli import recommend as cli_recommend
 
@@ -142,10 +143,14 @@ def operator_command(args: argparse.Namespace) -> int:
     if args.scenario:
         from localcloud import loadtest as rehearsed
 
+        if args.command == "drift":
+            return rehearsed.drift(args)
         return rehearsed.loadtest(args) if args.command == "loadtest" else rehearsed.recommend(args)
     if args.at is not None:
         print(f"smdeploy {args.command}: --at needs --scenario (a rehearsal's virtual time)", file=sys.stderr)
         return 2
+    if args.command == "drift":
+        return cli_drift.main(args)
     return cli_loadtest.main(args) if args.command == "loadtest" else cli_recommend.main(args)
 
 
@@ -196,12 +201,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     cli_recommend.add_arguments(rec)
     rehearsal_options(rec, "read the job")
+    dri = sub.add_parser(
+        "drift",
+        help="an endpoint's drift report: per feature the baseline and current distributions, PSI, "
+        "KS, and the alarms that watch them",
+        description="The drift check of the endpoint's monitor for the window that ends now, published "
+        "nowhere: per feature the baseline's and the window's distributions, PSI and the test's p-value; "
+        "model quality when labels arrived; the alarms that watch them.",
+    )
+    cli_drift.add_arguments(dri)
+    rehearsal_options(dri, "check the endpoint")
     args = parser.parse_args(argv)
     if args.command == "simulate":
         return simulate(args)
     if args.command == "advise":
         return advise(args)
-    if args.command in ("loadtest", "recommend"):
+    if args.command in ("loadtest", "recommend", "drift"):
         return operator_command(args)
     parser.error(f"unknown command {args.command}")
     return 2

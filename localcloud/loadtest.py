@@ -1,5 +1,5 @@
-"""Rehearsed operator commands: ``smdeploy loadtest ENDPOINT --scenario S.yaml --at SECONDS`` and
-``smdeploy recommend [JOB_NAME] --scenario S.yaml``.
+"""Rehearsed operator commands: ``smdeploy loadtest ENDPOINT --scenario S.yaml --at SECONDS``,
+``smdeploy recommend [JOB_NAME] --scenario S.yaml`` and ``smdeploy drift ENDPOINT --scenario S.yaml``.
 
 The scenario is rehearsed as ``smdeploy simulate`` rehearses it, up to ``--at`` virtual seconds
 (default: the scenario's ``until``, else until only background work is left); then, with the local
@@ -29,6 +29,7 @@ from localcloud.scenario.contract import Scenario, ScenarioError, load_scenario
 from localcloud.scenario.runner import Runner
 from localcloud.services.sagemaker.endpoints import SERVING
 from localcloud.services.sagemaker.invocations import LATENCY_HEADER
+from smdeploy_cli import drift as cli_drift
 from smdeploy_cli import loadtest as cli_loadtest
 from smdeploy_cli import recommend as cli_recommend
 from smdeploy_cli.invoke import SageMakerInvoker, runtime_client
@@ -153,4 +154,19 @@ def recommend(args: argparse.Namespace) -> int:
         return 2
     except ScenarioError as exc:
         print(f"smdeploy recommend: invalid scenario: {exc}", file=sys.stderr)
+        return 2
+
+
+def drift(args: argparse.Namespace) -> int:
+    """``smdeploy drift ENDPOINT --scenario S.yaml [--at SECONDS]``: the report at that virtual time."""
+    rehearsal = _rehearse(args, "drift", args.at)
+    if rehearsal is None:
+        return 2
+    _, runner = rehearsal
+    out = sys.stdout  # the report; whatever handlers print goes to stderr
+    try:
+        with contextlib.redirect_stdout(sys.stderr), runner.open_at(args.at) as cloud, cloud.quietly():
+            return cli_drift.show(args, session=cloud, now=cloud.scheduler.datetime(), out=out)
+    except ScenarioError as exc:
+        print(f"smdeploy drift: invalid scenario: {exc}", file=sys.stderr)
         return 2

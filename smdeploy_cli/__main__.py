@@ -1,4 +1,4 @@
-"""``python -m smdeploy_cli loadtest|recommend ...``: the operator's commands against AWS alone.
+"""``python -m smdeploy_cli loadtest|recommend|drift ...``: the operator's commands against AWS alone.
 
 ``smdeploy`` (``localcloud.cli``) offers the same subcommands, and rehearses them with ``--scenario``.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from smdeploy_cli import loadtest, recommend
+from smdeploy_cli import drift, loadtest, recommend
 
 
 def parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def parser() -> argparse.ArgumentParser:
     recommend.add_arguments(
         sub.add_parser("recommend", help="an Inference Recommender job's results, cheapest fit first")
     )
+    drift.add_arguments(sub.add_parser("drift", help="an endpoint's drift report, checked now"))
     return top
 
 
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "loadtest":
         return loadtest.main(args)
+    if args.command == "drift":
+        return drift.main(args)
     return recommend.main(args)
 
 

@@ -39,6 +39,7 @@ SERVED_SERVICES = {
     "cloudwatch": "cloudwatch",
     "application-autoscaling": "application-autoscaling",
     "iam": "iam",
+    "scheduler": "scheduler",  # EventBridge Scheduler (moto; firings: services/scheduler.py)
 }
 
 FaultMode = Literal["before", "lost-response"]

@@ -43,10 +43,18 @@ from localcloud.services.cloudwatch.alarms import AlarmEvaluator
 from localcloud.services.cloudwatch.metrics import TrafficSimulator
 from localcloud.services.cloudwatch.reads import MetricReads
 from localcloud.services.events import LocalEventBus
+from localcloud.services.sagemaker.baselines import DataDrift
 from localcloud.services.sagemaker.endpoints import SageMakerSimulator, SimulationSettings
+from localcloud.services.sagemaker.groundtruth import GroundTruthWriter
 from localcloud.services.sagemaker.invocations import InvocationSimulator
 from localcloud.services.sagemaker.monitor import ModelMonitorSimulator
 from localcloud.services.sagemaker.recommender import InferenceRecommender
+from localcloud.services.scheduler import (
+    EventBridgeScheduler,
+    context_attributes,
+    scheduled_event,
+    with_context,
+)
 from smdeploy import clock as smdeploy_clock
 from smdeploy.adapters import aws as smdeploy_aws
 
@@ -111,7 +119,6 @@ class ExecutionTimes:
 
 # Lambda's waits before the 2nd and the 3rd attempt of a failed asynchronous invocation.
 ASYNC_RETRY_DELAYS = (60.0, 120.0)
-SCHEDULER_TIME_ATTRIBUTE = "<aws.scheduler.scheduled-time>"
 
 
 @dataclass
@@ -196,6 +203,20 @@ class LocalCloud:
             lambda: self.simulation.list_metrics_delay_seconds,
         )
         self.traffic.on_publish = self.metric_reads.note
+        self.metric_reads.on_put = self._application_metrics
+        # captured inputs follow each version's baseline and its drifts; labels follow its accuracy
+        self.drift = DataDrift(lambda package: self.simulation.behaviour(package).baseline)
+        self.traffic.capture.inputs = self.drift.features
+        self.ground_truth: GroundTruthWriter | None = None
+        if self.simulation.ground_truth is not None:
+            self.ground_truth = GroundTruthWriter(
+                self.simulation.ground_truth,
+                self.scheduler,
+                self.traffic.capture.s3_backend,
+                self.drift.accuracy,
+                seed,
+            )
+            self.traffic.capture.on_deliver = self.ground_truth.captured
         self.scaling = AutoscalingSimulator(
             self.scheduler, self.sagemaker_sim, self.traffic.series, self.sagemaker_backend, account, region
         )
@@ -220,6 +241,16 @@ class LocalCloud:
         self.times: dict[str, ExecutionTimes] = {}
         self.async_invocations: list[AsyncInvocation] = []
         self.schedule_firings: list[dict[str, Any]] = []
+        # EventBridge Scheduler schedules created through the API fire by themselves (background work)
+        self.eventbridge_scheduler = EventBridgeScheduler(
+            self.scheduler,
+            self.iam,
+            function_of=self._function_of,
+            invoke=lambda function, payload, trigger: self.invoke_async(function, payload, trigger=trigger),
+            failed=self._failed_delivery,
+            account=account,
+            region=region,
+        )
         self._random = random.Random(seed)
         self._stack = ExitStack()
         self._sqs_queue_url: str | None = None
@@ -423,6 +454,8 @@ class LocalCloud:
         stack.callback(self.metric_reads.uninstall)
         self.monitor.install()
         stack.callback(self.monitor.uninstall)
+        self.eventbridge_scheduler.install()
+        stack.callback(self.eventbridge_scheduler.uninstall)
 
         parser_logger = logging.getLogger("moto.stepfunctions.parser")
         previous_level = parser_logger.level
@@ -521,6 +554,17 @@ class LocalCloud:
             if str(key).lower() == name.lower() or str(getattr(resource, "arn", "")).lower() == arn.lower():
                 return {t["Key"]: t["Value"] for t in getattr(resource, "tags", None) or []}
         return {}
+
+    def _application_metrics(self, namespace: str, data: list[Any]) -> None:
+        """Datapoints a function sent with PutMetricData, by the minute of their timestamp (alarms
+        on them evaluate what was sent, as CloudWatch does)."""
+        series = self.traffic.series
+        if series.simulates(namespace):
+            return
+        epoch = EPOCH.replace(tzinfo=None)
+        for datum in data:
+            stamp = datum.timestamp.replace(tzinfo=None) if datum.timestamp.tzinfo else datum.timestamp
+            series.put_application(namespace, datum, int((stamp - epoch).total_seconds() // 60))
 
     # --- time -------------------------------------------------------------------------------
     def now_iso(self) -> str:
@@ -697,6 +741,20 @@ class LocalCloud:
 
         self.scheduler.after(0, attempt_now)
 
+    def _function_of(self, arn: str) -> str | None:
+        """The logical id of the template function an ARN (or name) names, or None."""
+        try:
+            return self.lambdas.spec(arn).logical_id
+        except KeyError:
+            return None
+
+    def _failed_delivery(self, function: str, trigger: str, error_type: str, message: str) -> None:
+        """A delivery that never reached the function (its role was refused, no such function):
+        recorded beside the asynchronous invocations, the handler not run."""
+        record = AsyncInvocation(self.scheduler.now, function, trigger, 1)
+        record.error_type, record.error_message = error_type, message
+        self.async_invocations.append(record)
+
     @contextmanager
     def unfaulted(self) -> Iterator[None]:
         """Calls made in this block are counted but never fail by injection: the local cloud acting
@@ -782,33 +840,23 @@ class LocalCloud:
                 f"arn:aws:scheduler:{self.region}:{self.account}:schedule/"
                 f"{schedule.group}/{schedule.schedule_name}"
             )
-            attributes = {
-                SCHEDULER_TIME_ATTRIBUTE: when,
-                "<aws.scheduler.schedule-arn>": arn,
-                "<aws.scheduler.execution-id>": str(uuid.UUID(int=number)),
-                "<aws.scheduler.attempt-number>": "1",
-            }
+            attributes = context_attributes(arn, when, str(uuid.UUID(int=number)))
             source, detail = "aws.scheduler", "{}"
         else:
             arn = f"arn:aws:events:{self.region}:{self.account}:rule/{schedule.schedule_name}"
             source = "aws.events"
         if schedule.input is not None:
-            text = json.dumps(schedule.input)
-            for attribute, value in attributes.items():
-                text = text.replace(attribute, value)
-            payload = json.loads(text)
+            payload = with_context(json.dumps(schedule.input), attributes)
         else:
-            payload = {
-                "version": "0",
-                "id": str(uuid.UUID(int=number)),
-                "detail-type": "Scheduled Event",
-                "source": source,
-                "account": self.account,
-                "time": when,
-                "region": self.region,
-                "resources": [arn],
-                "detail": detail,
-            }
+            payload = scheduled_event(
+                event_id=str(uuid.UUID(int=number)),
+                source=source,
+                account=self.account,
+                region=self.region,
+                when=when,
+                resource=arn,
+                detail=detail,
+            )
         fired: dict[str, Any] = {
             "at": self.scheduler.now,
             "schedule": schedule.name,

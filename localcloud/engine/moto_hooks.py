@@ -149,6 +149,32 @@ HOOKS: list[tuple[str, str]] = [
     ("moto.cloudwatch.models", "Alarm.rule"),
     ("moto.cloudwatch.models", "MetricDataQuery.metric_stat"),
     ("moto.cloudwatch.models", "MetricStat.stat"),
+    # Model Monitor: tags of schedules, job definitions' names (services/sagemaker/monitor.py)
+    ("moto.sagemaker.models", "SageMakerModelBackend._get_resource_from_arn"),
+    ("moto.sagemaker.models", "SageMakerModelBackend.create_data_quality_job_definition"),
+    ("moto.sagemaker.models", "SageMakerModelBackend.create_model_quality_job_definition"),
+    # EventBridge Scheduler: validation, firings and virtual dates of API-created schedules
+    # (services/scheduler.py)
+    ("moto.scheduler.models", "EventBridgeSchedulerBackend.create_schedule"),
+    ("moto.scheduler.models", "EventBridgeSchedulerBackend.update_schedule"),
+    ("moto.scheduler.models", "EventBridgeSchedulerBackend.delete_schedule"),
+    ("moto.scheduler.models", "EventBridgeSchedulerBackend.delete_schedule_group"),
+    ("moto.scheduler.models", "EventBridgeSchedulerBackend.get_schedule_group"),
+    ("moto.scheduler.models", "EventBridgeSchedulerBackend.schedule_groups"),
+    ("moto.scheduler.models", "Schedule.schedule_expression"),
+    ("moto.scheduler.models", "Schedule.schedule_expression_timezone"),
+    ("moto.scheduler.models", "Schedule.target"),
+    ("moto.scheduler.models", "Schedule.state"),
+    ("moto.scheduler.models", "Schedule.start_date"),
+    ("moto.scheduler.models", "Schedule.end_date"),
+    ("moto.scheduler.models", "Schedule.action_after_completion"),
+    ("moto.scheduler.models", "Schedule.group_name"),
+    ("moto.scheduler.models", "Schedule.arn"),
+    ("moto.scheduler.models", "ScheduleGroup.schedules"),
+    ("moto.scheduler.models", "scheduler_backends"),
+    ("moto.scheduler.models", "unix_time"),
+    ("moto.scheduler.models", "utcnow"),
+    ("moto.scheduler.exceptions", "ValidationException"),
     # deterministic identifiers
     ("moto.moto_api._internal", "mock_random"),
 ]

@@ -215,6 +215,18 @@ class IamEnforcer:
             return None
         return self._deny(principal, call_name, action, resource, decision.reason)
 
+    def authorize_assume(self, role_arn: str, service: str) -> AccessDenial | None:
+        """A service assuming a role of the template (EventBridge Scheduler assuming a schedule's
+        ``Target.RoleArn``): the role's trust policy must name the service. ``None`` when it may,
+        or when the role is not the template's (its trust policy is unknown here)."""
+        if not self.enabled:
+            return None
+        principal = self.principals.role(role_arn)
+        if principal is None or service in principal.trusted_services:
+            return None
+        why = f"the role's trust policy does not allow {service} to assume it"
+        return self._deny(principal, "sts:AssumeRole", "sts:AssumeRole", role_arn, why)
+
     def _deny(
         self, principal: Principal, call_name: str, action: str, resource: str, why: str
     ) -> AccessDenial:

@@ -33,6 +33,8 @@ class Principal:
     role_name: str
     role_arn: str
     statements: tuple[tuple[str, dict[str, Any]], ...]  # (label, statement)
+    # services the role's trust policy lets assume it (AssumeRolePolicyDocument; roles only)
+    trusted_services: tuple[str, ...] = ()
 
     @property
     def session_arn(self) -> str:
@@ -91,6 +93,21 @@ def _statements(role_logical_id: str, role: dict[str, Any]) -> list[tuple[str, d
     return out
 
 
+def _trusted_services(role: dict[str, Any]) -> tuple[str, ...]:
+    """The service principals an ``Allow`` of ``sts:AssumeRole`` in the role's trust policy names."""
+    document = role.get("Properties", {}).get("AssumeRolePolicyDocument") or {}
+    statements = document.get("Statement", [])
+    services: list[str] = []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = statement.get("Action", [])
+        actions = actions if isinstance(actions, list) else [actions]
+        if statement.get("Effect") != "Allow" or not {"sts:AssumeRole", "sts:*", "*"} & set(actions):
+            continue
+        named = (statement.get("Principal") or {}).get("Service", [])
+        services += named if isinstance(named, list) else [named]
+    return tuple(str(service) for service in services)
+
+
 def _logical_id(ref: Any) -> str | None:
     """The role logical id of ``{"Fn::GetAtt": ["XRole", "Arn"]}`` (or a ``Ref``)."""
     if isinstance(ref, dict):
@@ -119,6 +136,7 @@ class Principals:
                 role_name=resolver.physical_name(lid),
                 role_arn=resolver.arn(lid),
                 statements=tuple(_statements(lid, resolver.resolve(resource))),
+                trusted_services=_trusted_services(resolver.resolve(resource)),
             )
             for lid, resource in resources.items()
             if resource.get("Type") == "AWS::IAM::Role"

@@ -6,7 +6,9 @@ request's parameters (``${EndpointName}`` from ``EndpointName``). When the reque
 resource of any type (``List*``, ``GetMetricData``...), the resource is ``*``.
 
 Some calls need more than their own action ("dependent actions" in the reference, and the service
-pages): ``CreateModel`` passes the execution role (``iam:PassRole`` with ``iam:PassedToService``);
+pages): ``CreateModel`` passes the execution role (``iam:PassRole`` with ``iam:PassedToService``),
+Model Monitor's schedules and job definitions the monitoring job's role, EventBridge Scheduler's
+``CreateSchedule``/``UpdateSchedule`` the target's role (likewise);
 creating with ``Tags`` needs ``sagemaker:AddTags``; Application Auto Scaling's target-tracking
 policies create and delete CloudWatch alarms as the caller; deployment guardrails read the
 auto-rollback alarms as the caller of ``UpdateEndpoint``.
@@ -19,8 +21,11 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import unquote
+
+import botocore.session
 
 from localcloud.iam import catalog
 from localcloud.iam.policy import Context, Request
@@ -32,6 +37,14 @@ _VARIABLE_PARAMS = {
     "RelativeId": ("Name", None),
     # SageMaker Inference Recommender: inference-recommendations-job/${InferenceRecommendationsJobName}
     "InferenceRecommendationsJobName": ("JobName", None),
+    # EventBridge Scheduler: schedule/${GroupName}/${ScheduleName}, the name in the request's URI
+    "ScheduleName": ("Name", None),
+}
+# moto's service names that botocore spells otherwise.
+_BOTOCORE_NAMES = {
+    "awslambda": "lambda",
+    "awslambda_simple": "lambda",
+    "sagemakerruntime": "sagemaker-runtime",
 }
 # Services whose ARNs SageMaker builds with the resource name in lower case.
 _LOWER_CASE_NAMES = {"sagemaker"}
@@ -74,6 +87,16 @@ def params_of(response: Any) -> dict[str, Any]:
                 params.update(loaded)
         except ValueError:
             pass
+    if params and isinstance(body, str) and _body_holds_members(response):
+        # A REST-JSON request (EventBridge Scheduler's CreateSchedule) carries in its body the
+        # members that are not in its URI, and the rest in its query string (``groupName``).
+        with contextlib.suppress(ValueError):
+            loaded = json.loads(body) if body.strip().startswith("{") else {}
+            for key, value in (loaded if isinstance(loaded, dict) else {}).items():
+                params.setdefault(key, value)
+        for key, values in (getattr(response, "querystring", None) or {}).items():
+            if isinstance(values, list) and len(values) == 1:
+                params.setdefault(key, values[0])
     querystring = getattr(response, "querystring", None) or {}
     if not params and "Action" in querystring:
         with contextlib.suppress(Exception):  # a protocol without query parameters
@@ -91,6 +114,31 @@ def params_of(response: Any) -> dict[str, Any]:
         if target:
             params.setdefault("TargetModel", target)
     return params
+
+
+@cache
+def _rest_json_members_in_body(service: str, operation: str) -> bool:
+    """Whether the body of a ``service`` ``operation`` request holds its members (REST-JSON without
+    a payload member), rather than a payload of its own (Lambda's Invoke, SageMaker's
+    InvokeEndpoint), per botocore's service model."""
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+        shape = model.operation_model(operation).input_shape
+    except Exception:  # a service or operation botocore does not know
+        return False
+    return model.protocol == "rest-json" and shape is not None and not shape.serialization.get("payload")
+
+
+def _body_holds_members(response: Any) -> bool:
+    service = str(getattr(response, "service_name", "") or "")
+    action = getattr(response, "_get_action", None)
+    if not service or action is None:
+        return False
+    try:
+        operation = str(action())
+    except Exception:  # not a request moto can name
+        return False
+    return _rest_json_members_in_body(_BOTOCORE_NAMES.get(service, service), operation)
 
 
 def _values(params: Any, key: str) -> Iterator[str]:
@@ -134,6 +182,8 @@ def _fill(resource_type: catalog.ResourceType, call: Call, service: str) -> list
             if not found and variable in _VARIABLE_PARAMS:
                 other, transform = _VARIABLE_PARAMS[variable]
                 found = [transform(v) if transform else v for v in _values(call.params, other)]
+            if not found and variable == "GroupName" and service == "scheduler":
+                found = ["default"]  # a schedule call without GroupName acts on the default group
             if not found and variable == "AlarmName":
                 # DescribeAlarms by AlarmNamePrefix: with a scope narrower than "*" CloudWatch answers
                 # the metric alarms the caller may describe (CloudWatch API reference, DescribeAlarms;
@@ -251,6 +301,27 @@ def _implied(action: catalog.Action, call: Call, own: list[Request], context: Co
         yield Request(
             "iam:PassRole", str(params["RoleArn"]), {"iam:passedtoservice": ["sagemaker.amazonaws.com"]}
         )
+    if name in {
+        "sagemaker:CreateMonitoringSchedule",
+        "sagemaker:UpdateMonitoringSchedule",
+        "sagemaker:CreateDataQualityJobDefinition",
+        "sagemaker:CreateModelQualityJobDefinition",
+    }:
+        # iam:PassRole is a dependent action of each (Service Authorization Reference, SageMaker): the
+        # monitoring job runs with the role of its definition, inline in the schedule or its own.
+        config = params.get("MonitoringScheduleConfig")
+        inline = (config.get("MonitoringJobDefinition") or {}) if isinstance(config, dict) else {}
+        role = inline.get("RoleArn") if isinstance(inline, dict) else None
+        role = role or params.get("RoleArn")
+        if role:
+            yield Request("iam:PassRole", str(role), {"iam:passedtoservice": ["sagemaker.amazonaws.com"]})
+    target_role = (
+        (params.get("Target") or {}).get("RoleArn") if isinstance(params.get("Target"), dict) else None
+    )
+    if name in {"scheduler:CreateSchedule", "scheduler:UpdateSchedule"} and target_role:
+        # iam:PassRole is a dependent action of both (Service Authorization Reference, EventBridge
+        # Scheduler): the schedule's target runs with the role it is given.
+        yield Request("iam:PassRole", str(target_role), {"iam:passedtoservice": ["scheduler.amazonaws.com"]})
     if name.startswith("sagemaker:Create") and _tags(params):
         # "To create a resource with tags you need sagemaker:AddTags too" (SageMaker developer guide,
         # "Provide permissions for tagging SageMaker resources").

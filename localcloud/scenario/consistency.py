@@ -35,7 +35,13 @@ def problems(report: dict[str, Any], endpoint: str | None = None) -> list[str]:
     orphans = [model for model in report["models"] if model not in used]
     if orphans:
         found.append(f"models no config uses: {', '.join(orphans)}")
-    alarms = [name for name in report["alarms"] if name.startswith("smdeploy-")]
+    # the drift and quality alarms of a monitor are meant to stay (smdeploy.monitoring.names)
+    monitor_alarms = ("smdeploy-drift-", "smdeploy-quality-")
+    alarms = [
+        name
+        for name in report["alarms"]
+        if name.startswith("smdeploy-") and not name.startswith(monitor_alarms)
+    ]
     if alarms:
         found.append(f"candidate alarms left: {', '.join(alarms)}")
     return found

@@ -109,6 +109,90 @@ class ProfileSpec(_Strict):
     )
 
 
+FEATURE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# a category is one CSV field: no comma, quote or line break
+CATEGORY_VALUE_RE = re.compile(r'^[^,"\r\n]{1,256}$')
+SHARE_TOLERANCE = 1e-6
+
+
+def category_shares(value: Any) -> Any:
+    """``categories``: value -> share, shares above 0 summing to 1 (within 1e-6); YAML keys such as
+    ``0`` or ``yes`` are taken as the text they are written as (``"0"``, ``"True"``)."""
+    if not isinstance(value, dict) or not value:
+        raise ValueError("expected a mapping of category -> share, e.g. {a: 0.6, b: 0.4}")
+    out: dict[str, float] = {}
+    for key, share in value.items():
+        name = str(key)
+        if not CATEGORY_VALUE_RE.match(name):
+            raise ValueError(
+                f"category {name!r}: a category is 1 to 256 characters without comma, quote or line break"
+            )
+        if isinstance(share, bool) or not isinstance(share, int | float) or not share > 0:
+            raise ValueError(f"category {name!r}: its share must be a number above 0, got {share!r}")
+        out[name] = float(share)
+    total = sum(out.values())
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        raise ValueError(f"category shares must sum to 1, these sum to {total:g}")
+    return out
+
+
+class FeatureSpec(_Strict):
+    """``models.<v>.baseline.features.<name>``: numerical ``{mean, std}`` or categorical ``{categories}``."""
+
+    mean: float | None = Field(default=None, description="numerical: the normal distribution's mean")
+    std: float | None = Field(default=None, gt=0, description="numerical: its standard deviation")
+    categories: dict[str, float] | None = Field(
+        default=None, description="categorical: value -> share of the requests (shares sum to 1)"
+    )
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _categories(cls, value: Any) -> Any:
+        return None if value is None else category_shares(value)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> FeatureSpec:
+        if self.categories is not None:
+            if self.mean is not None or self.std is not None:
+                raise ValueError("a feature is numerical (mean, std) or categorical (categories), not both")
+        elif self.mean is None or self.std is None:
+            raise ValueError("a numerical feature needs mean and std (or give categories)")
+        return self
+
+
+class QualitySpec(_Strict):
+    """``models.<v>.baseline.quality``: the ModelQuality baseline (binary classification metrics)."""
+
+    problem: Literal["binary"] = Field(default="binary", description="binary classification")
+    accuracy: float = Field(ge=0, le=1, description="share of predictions equal to the true label")
+    auc: float | None = Field(default=None, ge=0, le=1, description="default: the accuracy (hard labels)")
+    f1: float | None = Field(default=None, ge=0, le=1, description="default: the accuracy")
+    precision: float | None = Field(default=None, ge=0, le=1, description="default: the accuracy")
+    recall: float | None = Field(default=None, ge=0, le=1, description="default: the accuracy")
+
+
+class BaselineSpec(_Strict):
+    """``models.<v>.baseline``: the version's input features (in CSV column order) and model quality.
+    Registering the package writes Model Monitor's statistics.json and constraints.json and sets its
+    DriftCheckBaselines (localcloud/services/sagemaker/baselines.py)."""
+
+    features: dict[str, FeatureSpec] = Field(
+        min_length=1, description="name -> {mean, std} or {categories}, in the order of the CSV columns"
+    )
+    quality: QualitySpec | None = None
+
+    @field_validator("features")
+    @classmethod
+    def _feature_names(cls, value: dict[str, FeatureSpec]) -> dict[str, FeatureSpec]:
+        for name in value:
+            if not FEATURE_NAME_RE.match(name):
+                raise ValueError(
+                    f"feature name {name!r}: 1 to 64 letters, digits or underscores, not starting with "
+                    "a digit"
+                )
+        return value
+
+
 class ModelSpec(_Strict):
     errorRate: float = Field(
         default=0.001, ge=0, le=1, description="share of requests answered 5XX (Invocation5XXErrors)"
@@ -177,6 +261,12 @@ class ModelSpec(_Strict):
         "{ml.m5.large: {maxRps: 40, latencyMs: 35}}: "
         "traffic, load tests, autoscaling and Inference Recommender jobs on that type follow it; without one "
         "a version answers as latencyMs/errorRate say whatever the load",
+    )
+
+    baseline: BaselineSpec | None = Field(
+        default=None,
+        description="input features (captured requests draw from them) and model quality (ground-truth "
+        "labels follow its accuracy); registering the package writes its baseline documents",
     )
 
     @field_validator("profiles")
@@ -516,6 +606,46 @@ class SetAlarmSpec(_Strict):
     reason: str = "set by the scenario"
 
 
+class DriftFeatureSpec(_Strict):
+    """``drift.features.<name>``: merged over the feature's distribution (numerical: mean and/or std;
+    categorical: all its categories, which may name values the baseline never saw)."""
+
+    mean: float | None = None
+    std: float | None = Field(default=None, gt=0)
+    categories: dict[str, float] | None = None
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _categories(cls, value: Any) -> Any:
+        return None if value is None else category_shares(value)
+
+    @model_validator(mode="after")
+    def _something(self) -> DriftFeatureSpec:
+        if self.mean is None and self.std is None and self.categories is None:
+            raise ValueError("a drifted feature needs mean, std or categories")
+        return self
+
+
+class DriftSpec(_Strict):
+    """From the step's time on, requests served by the version draw these features from the drifted
+    distributions, and its predictions are right with ``accuracy`` (ground-truth labels)."""
+
+    group: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+    version: int = Field(ge=1, le=1000)
+    features: dict[str, DriftFeatureSpec] = Field(default_factory=dict)
+    accuracy: float | None = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _something(self) -> DriftSpec:
+        if not self.features and self.accuracy is None:
+            raise ValueError("a drift changes features, accuracy or both")
+        return self
+
+    @property
+    def key(self) -> str:
+        return f"{self.group}/{self.version}"
+
+
 class Step(_Strict):
     at: float = Field(ge=0)
     register_: PackageRef | None = Field(default=None, alias="register")
@@ -527,6 +657,7 @@ class Step(_Strict):
     setAlarm: SetAlarmSpec | None = None
     stop: StopSpec | None = None
     aws: AwsCallSpec | None = None
+    drift: DriftSpec | None = None
 
     @model_validator(mode="after")
     def _one_action(self) -> Step:
@@ -540,7 +671,7 @@ class Step(_Strict):
         return next(name for name in ACTIONS if getattr(self, _ATTR.get(name, name)) is not None)
 
 
-ACTIONS = ("register", "approve", "reject", "event", "start", "schedule", "setAlarm", "stop", "aws")
+ACTIONS = ("register", "approve", "reject", "event", "start", "schedule", "setAlarm", "stop", "aws", "drift")
 _ATTR = {"register": "register_"}  # "register" would shadow BaseModel.register
 
 
@@ -556,7 +687,16 @@ class OutputsSpec(_Strict):
         return value
 
 
-SUBJECTS = ("endpoint", "execution", "executions", "noCalls", "transformJob", "transformJobs", "outputs")
+SUBJECTS = (
+    "endpoint",
+    "execution",
+    "executions",
+    "noCalls",
+    "transformJob",
+    "transformJobs",
+    "outputs",
+    "notified",
+)
 
 
 class Expect(_Strict):
@@ -576,6 +716,12 @@ class Expect(_Strict):
         default=None, description="every serving variant's model containers, e.g. {count: 2, mode: Direct}"
     )
     absent: bool | None = None
+    monitoredBy: str | None = Field(
+        default=None,
+        description="with endpoint: the drift monitor watches GROUP/VERSION with its own baselines, and no "
+        "alarm, baseline or Model Monitor schedule of another version is left",
+    )
+    notified: str | None = Field(default=None, description="a part of a notification's subject, e.g. DRIFT")
     converged: bool | None = Field(
         default=None,
         description="with endpoint: every execution ended and recorded, one version serving from one "
@@ -616,7 +762,7 @@ class Expect(_Strict):
     transformJobs: int | None = Field(default=None, ge=0, description="how many transform jobs were created")
     outputs: OutputsSpec | None = None
 
-    @field_validator("serving", "modelPackage")
+    @field_validator("serving", "modelPackage", "monitoredBy")
     @classmethod
     def _serving_shape(cls, value: str | None) -> str | None:
         if value is not None and not PACKAGE_KEY_RE.match(value):
@@ -651,8 +797,11 @@ class Expect(_Strict):
                 and self.absent is None
                 and self.status is None
                 and self.converged is None
+                and self.monitoredBy is None
             ):
-                raise ValueError("an endpoint expectation needs serving, absent, status or converged")
+                raise ValueError(
+                    "an endpoint expectation needs serving, absent, status, converged or monitoredBy"
+                )
             if self.outcome is not None or self.error is not None:
                 raise ValueError("outcome and error belong to an execution expectation")
         if self.execution is not None:
@@ -661,6 +810,26 @@ class Expect(_Strict):
             if self.serving is not None or self.absent is not None:
                 raise ValueError("serving and absent belong to an endpoint expectation")
         return self
+
+
+class GroundTruthSpec(_Strict):
+    """``groundTruth``: labels for captured predictions, uploaded as Model Monitor reads them
+    (localcloud/services/sagemaker/groundtruth.py)."""
+
+    uri: str = Field(description="s3://bucket/prefix: labels go under <uri>/yyyy/mm/dd/hh/ (bucket created)")
+    delayMinutes: float = Field(
+        default=60.0, ge=0, le=10080, description="labels of a capture object arrive this long after it"
+    )
+    share: float = Field(
+        default=1.0, gt=0, le=1, description="share of the captured requests that get a label"
+    )
+
+    @field_validator("uri")
+    @classmethod
+    def _uri(cls, value: str) -> str:
+        if not S3_PREFIX_RE.fullmatch(value):
+            raise ValueError("expected s3://bucket/prefix")
+        return value
 
 
 class Scenario(_Strict):
@@ -685,6 +854,11 @@ class Scenario(_Strict):
     )
     parameters: dict[str, str | int | float] = Field(
         default_factory=dict, description="template.yaml parameter values instead of their defaults"
+    )
+    groundTruth: GroundTruthSpec | None = Field(
+        default=None,
+        description="labels for the captured predictions of versions with an accuracy (baseline.quality, "
+        "drift)",
     )
     timeline: list[Step] = Field(min_length=1)
     until: float | None = Field(
@@ -768,6 +942,8 @@ def load_scenario(path: Path) -> Scenario:
             raise ScenarioError(file, f"faults[{index}].call", refused)
     for index, step in enumerate(scenario.timeline):
         _check_step(file, path, index, step)
+        if step.drift is not None:
+            _check_drift(file, scenario, f"timeline[{index}].drift", step.drift)
     for index, expect in enumerate(scenario.expect):
         if expect.execution is not None and expect.execution > 10_000:
             raise ScenarioError(file, f"expect[{index}].execution", "execution numbers start at 1")
@@ -814,6 +990,40 @@ def _check_step(file: str, path: Path, index: int, step: Step) -> None:
         problem = params_problem(step.aws.call, step.aws.params)
         if problem:
             raise ScenarioError(file, f"{key}.aws.params", problem)
+
+
+def _check_drift(file: str, scenario: Scenario, key: str, drift: DriftSpec) -> None:
+    """A drift names a version of ``models``, features of its baseline, fields of their kind."""
+    if not any(name.split("/", 1)[0] == drift.group for name in scenario.models):
+        raise ScenarioError(file, f"{key}.group", f"no version of {drift.group!r} in models")
+    spec = scenario.models.get(drift.key)
+    if spec is None:
+        known = ", ".join(sorted(n for n in scenario.models if n.split("/", 1)[0] == drift.group))
+        raise ScenarioError(file, f"{key}.version", f"no {drift.key} in models (known: {known})")
+    if not drift.features:
+        return
+    if spec.baseline is None:
+        raise ScenarioError(
+            file, f"{key}.features", f"{drift.key} has no baseline (models.{drift.key}.baseline) to drift"
+        )
+    for name, change in drift.features.items():
+        feature = spec.baseline.features.get(name)
+        if feature is None:
+            known = ", ".join(spec.baseline.features)
+            raise ScenarioError(
+                file,
+                f"{key}.features.{name}",
+                f"no feature {name!r} in {drift.key}'s baseline (known: {known})",
+            )
+        if feature.categories is not None and (change.mean is not None or change.std is not None):
+            field = "mean" if change.mean is not None else "std"
+            raise ScenarioError(
+                file, f"{key}.features.{name}.{field}", f"{name} is categorical: drift its categories"
+            )
+        if feature.categories is None and change.categories is not None:
+            raise ScenarioError(
+                file, f"{key}.features.{name}.categories", f"{name} is numerical: drift its mean or std"
+            )
 
 
 def event_problem(event_file: Path) -> str | None:

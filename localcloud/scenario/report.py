@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from localcloud.scenario.runner import Rehearsal, serving
@@ -130,6 +131,45 @@ def verdict_lines(ex: dict[str, Any]) -> list[tuple[float, float, str]]:
     return lines
 
 
+# What EventBridge Scheduler calls with a schedule's role when it fires (services/scheduler.py).
+SCHEDULER_CALLS = {"sts:AssumeRole", "lambda:Invoke"}
+
+
+def scheduler_lines(
+    schedules: dict[str, dict[str, Any]], invocations: list[dict[str, Any]]
+) -> list[tuple[float, float, str]]:
+    """One line per API-created EventBridge Scheduler schedule that fired, at its first firing: how
+    often, over what span, and how its deliveries went (every firing is in --json)."""
+    lines = []
+    for label, entry in schedules.items():
+        if not entry["fired"]:
+            continue
+        errors = sum(1 for i in invocations if i["trigger"] == label and not i["ok"])
+        failed = errors - entry["denied"] - entry["undeliverable"]  # attempts whose handler failed
+        outcome = [f"{entry['invoked']} invoked"]
+        if failed:
+            outcome.append(f"{failed} failed attempt{'s' if failed > 1 else ''}")
+        if entry["denied"]:
+            outcome.append(f"{entry['denied']} denied to role {entry['role']}")
+        if entry["undeliverable"]:
+            outcome.append(f"{entry['undeliverable']} undeliverable")
+        times = "once" if entry["fired"] == 1 else f"{entry['fired']} times"
+        span = clock(entry["firstAt"]) + (
+            f"-{clock(entry['lastAt'])}" if entry["lastAt"] != entry["firstAt"] else ""
+        )
+        deleted = "; deleted since" if entry["deleted"] else ""
+        lines.append(
+            (
+                entry["firstAt"],
+                3.4,
+                f"scheduler  {label} {entry['expression']} -> {entry['target']}: fired {times} ({span}), "
+                + ", ".join(outcome)
+                + deleted,
+            )
+        )
+    return lines
+
+
 def render(rehearsal: Rehearsal) -> str:
     report = rehearsal.report
     out: list[str] = [f"Scenario: {report['scenario']['name']}  ({report['scenario']['file']})", ""]
@@ -169,7 +209,11 @@ def render(rehearsal: Rehearsal) -> str:
         else:
             what = f"{change['status']}: {job.get('failureReason') or 'no reason given'}"
         happenings.append((change["at"], 5.5, f"sagemaker  transform job {change['transformJob']} {what}"))
+    schedules = report.get("schedulerFirings", {})
+    happenings.extend(scheduler_lines(schedules, report.get("asyncInvocations", [])))
     for invocation in report.get("asyncInvocations", []):
+        if invocation["trigger"] in schedules:
+            continue  # an API-created schedule's firings: one summary line above
         if invocation["ok"]:
             answer = json.dumps(invocation["result"], default=str)
             outcome = "ok" + (f": {answer[:117]}..." if len(answer) > 120 else f": {answer}")
@@ -183,7 +227,14 @@ def render(rehearsal: Rehearsal) -> str:
                 f"lambda     {invocation['function']} <- {invocation['trigger']}{retry}: {outcome}",
             )
         )
+    scheduler_roles = {entry["role"] for entry in schedules.values()}
     for denial in report.get("accessDenied", []):
+        if (
+            denial["kind"] == "role"
+            and denial["role"] in scheduler_roles
+            and denial["call"] in SCHEDULER_CALLS
+        ):
+            continue  # a schedule's role refused at a firing: counted in its summary line
         happenings.append(
             (
                 denial["at"],
@@ -331,10 +382,11 @@ def render(rehearsal: Rehearsal) -> str:
         if these:
             out.append(f"  {label}: " + ", ".join(f"{name} {n}" for name, n in these.items()))
     denied = report.get("accessDenied", [])
+    refusals = Counter(f"{d['principal']} may not {d['action']} on {d['resource']}" for d in denied)
     out.append(
         f"IAM: {report.get('iamChecks', 0)} calls checked against the policies in template.yaml, "
         f"{len(denied)} denied"
-        + "".join(f"\n  {d['principal']} may not {d['action']} on {d['resource']}" for d in denied)
+        + "".join(f"\n  {line}" + (f"  (x{n})" if n > 1 else "") for line, n in refusals.items())
     )
     out.append(
         f"Notifications: {len(report['notifications'])}"

@@ -21,6 +21,8 @@ from localcloud.engine.template import TEMPLATE_PATH
 from localcloud.scenario import consistency
 from localcloud.scenario.contract import (
     AwsCallSpec,
+    BaselineSpec,
+    DriftSpec,
     Expect,
     PackageRef,
     Scenario,
@@ -32,6 +34,13 @@ from localcloud.scenario.contract import (
 )
 from localcloud.scenario.plot import judged_series
 from localcloud.services.events import EventDelivery
+from localcloud.services.sagemaker.baselines import (
+    Baseline,
+    Feature,
+    FeatureChange,
+    Quality,
+    baseline_documents,
+)
 from localcloud.services.sagemaker.endpoints import (
     BusinessMetric,
     CapacityShortage,
@@ -40,6 +49,7 @@ from localcloud.services.sagemaker.endpoints import (
     SystemUpdatingWindow,
     package_key,
 )
+from localcloud.services.sagemaker.groundtruth import GroundTruthConfig
 from localcloud.services.sagemaker.performance import PerformanceProfile
 from localcloud.services.sagemaker.transforms import split_s3_uri
 
@@ -88,6 +98,28 @@ def business_namespaces(scenario: Scenario) -> dict[str, str]:
     return out
 
 
+def baseline(spec: BaselineSpec | None, positive_rate: float = 0.2) -> Baseline | None:
+    """The simulator's baseline of a scenario's ``models.<v>.baseline`` (``positive_rate``: the
+    version's ``positiveRate``, from which its quality metrics follow)."""
+    if spec is None:
+        return None
+    features = tuple(
+        Feature(name, categories=tuple(f.categories.items()))
+        if f.categories is not None
+        else Feature(name, mean=f.mean, std=f.std)
+        for name, f in spec.features.items()
+    )
+    quality = None
+    if spec.quality is not None:
+        given = {
+            name: value
+            for name, value in spec.quality.model_dump(exclude={"problem", "accuracy"}).items()
+            if value is not None
+        }
+        quality = Quality(spec.quality.accuracy, tuple(given.items()), spec.quality.problem, positive_rate)
+    return Baseline(features, quality)
+
+
 def simulation_settings(scenario: Scenario) -> SimulationSettings:
     behaviours = {
         key: ModelBehaviour(
@@ -112,6 +144,7 @@ def simulation_settings(scenario: Scenario) -> SimulationSettings:
                 )
                 for instance_type, profile in spec.profiles.items()
             },
+            baseline=baseline(spec.baseline, spec.positiveRate),
             **({"failure_reason": spec.failureReason} if spec.failureReason else {}),
             **(
                 {"transform_failure_reason": spec.transformFailureReason}
@@ -143,6 +176,13 @@ def simulation_settings(scenario: Scenario) -> SimulationSettings:
         capture_records_per_object=sim.captureRecordsPerObject,
         recommender_default_seconds=sim.recommenderDefaultSeconds,
         recommender_advanced_seconds=sim.recommenderAdvancedSeconds,
+        ground_truth=GroundTruthConfig(
+            uri=scenario.groundTruth.uri,
+            delay_minutes=scenario.groundTruth.delayMinutes,
+            share=scenario.groundTruth.share,
+        )
+        if scenario.groundTruth is not None
+        else None,
         events=EventDelivery(
             delay_seconds=sim.events.delaySeconds,
             duplicate_probability=sim.events.duplicate if isinstance(sim.events.duplicate, float) else 0.0,
@@ -192,6 +232,10 @@ class Runner:
             }
             if spec and spec.metadata:
                 kwargs["CustomerMetadataProperties"] = spec.metadata
+            if spec and spec.baseline:
+                kwargs |= self._baseline_documents(
+                    cloud, ref.group, version, spec.baseline, inference, spec.positiveRate
+                )
             sm.create_model_package(**kwargs)
             self.note(cloud, f"registry   {ref.group}/{version} registered (PendingManualApproval)")
         return self._package_arn(ref)
@@ -220,6 +264,41 @@ class Runner:
         for container in inference["Containers"]:
             self._put_object(cloud, container["ModelDataUrl"], f"{group}/{version} model artifact")
         return dict(inference)
+
+    def _baseline_documents(
+        self,
+        cloud: LocalCloud,
+        group: str,
+        version: int,
+        spec: BaselineSpec,
+        inference: dict[str, Any],
+        positive_rate: float,
+    ) -> dict[str, Any]:
+        """Write what a pipeline's QualityCheck steps leave beside the model artifact (Model Monitor's
+        statistics.json and constraints.json under ``s3://<artifact bucket>/baselines/<group>/<version>/``)
+        and return the package's ``DriftCheckBaselines`` and ``ModelMetrics`` pointing at them."""
+        bucket, _ = split_s3_uri(inference["Containers"][0]["ModelDataUrl"])
+        built = baseline(spec, positive_rate)
+        assert built is not None
+        documents = baseline_documents(built, f"s3://{bucket}/baselines/{group}/{version}")
+        for uri, document in documents.objects.items():
+            self._put_object(cloud, uri, json.dumps(document, indent=2))
+        return {
+            "DriftCheckBaselines": documents.drift_check_baselines,
+            "ModelMetrics": documents.model_metrics,
+        }
+
+    def _drift(self, cloud: LocalCloud, drift: DriftSpec) -> None:
+        changes = {
+            name: FeatureChange(
+                mean=change.mean,
+                std=change.std,
+                categories=tuple(change.categories.items()) if change.categories is not None else None,
+            )
+            for name, change in drift.features.items()
+        }
+        described = cloud.drift.apply(drift.key, cloud.scheduler.now, changes, drift.accuracy)
+        self.note(cloud, f"drift      {drift.key}: {'; '.join(described)}")
 
     def _set_approval(self, cloud: LocalCloud, ref: PackageRef, status: str) -> None:
         arn = self._register(cloud, ref)
@@ -309,6 +388,8 @@ class Runner:
                 cloud,
                 f"schedule   {step.schedule} fired for {fired['scheduledTime']} -> {target}{disabled}",
             )
+        elif step.drift is not None:
+            self._drift(cloud, step.drift)
         elif step.setAlarm is not None:
             target = step.setAlarm
             try:
@@ -369,13 +450,20 @@ class Runner:
             )
 
     def _put_data(self, cloud: LocalCloud) -> None:
-        """The scenario's ``data``: objects in the local S3 before the timeline starts."""
+        """The scenario's ``data``: objects in the local S3 before the timeline starts; and the
+        bucket ground-truth labels are uploaded to."""
         for uri, text in self.scenario.data.items():
             self._put_object(cloud, uri, text)
+        if self.scenario.groundTruth is not None:
+            self._create_bucket(cloud, split_s3_uri(self.scenario.groundTruth.uri)[0])
 
     def _put_object(self, cloud: LocalCloud, uri: str, text: str) -> None:
-        s3 = cloud.client("s3")
         bucket, key = split_s3_uri(uri)
+        self._create_bucket(cloud, bucket)
+        cloud.client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode())
+
+    def _create_bucket(self, cloud: LocalCloud, bucket: str) -> None:
+        s3 = cloud.client("s3")
         if bucket not in self._buckets:
             kwargs: dict[str, Any] = {"Bucket": bucket}
             if cloud.region != "us-east-1":
@@ -386,7 +474,6 @@ class Runner:
                 if exc.response["Error"]["Code"] not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                     raise
             self._buckets.add(bucket)
-        s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
 
     @contextlib.contextmanager
     def open(self, until: float | None) -> Iterator[LocalCloud]:
@@ -553,6 +640,41 @@ def _verdicts(cloud: LocalCloud, history: list[dict[str, Any]]) -> list[dict[str
     return verdicts
 
 
+def _monitors(cloud: LocalCloud, endpoint: str) -> dict[str, Any]:
+    """What watches ``endpoint``: smdeploy's drift schedule (the version it watches, its baselines),
+    the drift and quality alarms, and the Model Monitor schedules on the endpoint."""
+    found: dict[str, Any] = {}
+    try:
+        schedule = cloud.client("scheduler").get_schedule(Name=f"smdeploy-drift-{endpoint}"[:64])
+        spec = json.loads(schedule["Target"]["Input"]).get("monitor") or {}
+        found["schedule"] = {
+            "name": schedule["Name"],
+            "expression": schedule["ScheduleExpression"],
+            "version": spec.get("version"),
+            "engine": spec.get("engine"),
+            "baselines": {
+                kind: (spec.get(kind) or {}).get("statistics")
+                for kind in ("dataQuality", "modelQuality")
+                if spec.get(kind)
+            },
+        }
+    except (ClientError, KeyError, ValueError):
+        pass
+    alarms = cloud.client("cloudwatch").describe_alarms(
+        AlarmNames=[f"smdeploy-drift-{endpoint}", f"smdeploy-quality-{endpoint}"]
+    )["MetricAlarms"]
+    if alarms:
+        found["alarms"] = [
+            {"name": a["AlarmName"], "state": a["StateValue"], "watches": a.get("AlarmDescription")}
+            for a in alarms
+        ]
+    schedules = cloud.client("sagemaker").list_monitoring_schedules(EndpointName=endpoint)
+    names = [s["MonitoringScheduleName"] for s in schedules.get("MonitoringScheduleSummaries", [])]
+    if names:
+        found["modelMonitorSchedules"] = names
+    return found
+
+
 def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
     sm = cloud.client("sagemaker")
     endpoints: dict[str, Any] = {}
@@ -620,6 +742,9 @@ def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
         }
         if described.get("FailureReason"):
             endpoints[name]["failureReason"] = described["FailureReason"]
+        monitors = _monitors(cloud, name)
+        if monitors:
+            endpoints[name]["monitors"] = monitors
         pending = described.get("PendingDeploymentSummary")
         if pending:
             endpoints[name]["pendingEndpointConfigName"] = pending["EndpointConfigName"]
@@ -825,12 +950,30 @@ def check(expect: Expect, report: dict[str, Any]) -> tuple[bool, str]:
             found = [(v.get("multiModel") or {}).get("targetModels") for v in endpoint["variants"]]
             if not found or any(models != sorted(expect.targetModels) for models in found):
                 return False, f"models under the multi-model prefix: {found}"
+        if expect.monitoredBy is not None:
+            monitors = endpoint.get("monitors") or {}
+            watched = (monitors.get("schedule") or {}).get("version")
+            others = [
+                text
+                for text in [
+                    *(str(a.get("watches")) for a in monitors.get("alarms") or []),
+                    *(str(b) for b in ((monitors.get("schedule") or {}).get("baselines") or {}).values()),
+                    *(monitors.get("modelMonitorSchedules") or []),
+                ]
+                if expect.monitoredBy not in text and f"-v{expect.monitoredBy.rsplit('/', 1)[1]}" not in text
+            ]
+            if watched != expect.monitoredBy or others:
+                return False, f"monitors: {json.dumps(monitors, default=str)}"
         if expect.autoscaling is not None:
             live = [v for v in endpoint["variants"] if v["weight"] > 0]
             found = [v.get("autoscaling") for v in live]
             if not live or not all(a is not None and _contains(a, expect.autoscaling) for a in found):
                 return False, f"serving variants' autoscaling: {found}"
         return True, f"status is {endpoint['status']}"
+    if expect.notified is not None:
+        subjects = [str(n.get("subject")) for n in report["notifications"]]
+        sent = [subject for subject in subjects if expect.notified in subject]
+        return bool(sent), (sent[0] if sent else f"notifications: {subjects}")
     if expect.execution is not None:
         executions = report["executions"]
         if expect.execution > len(executions):
@@ -905,6 +1048,8 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
             for fired in cloud.schedule_firings
         ],
         "asyncInvocations": describe_async_invocations(cloud),
+        # EventBridge Scheduler schedules created through the API: per group/name, firings by outcome
+        "schedulerFirings": cloud.eventbridge_scheduler.summary(),
         "locks": cloud.locks(),
         "apiCalls": dict(sorted(cloud.api.counts.items())),
         "controlPlaneApiCalls": dict(sorted(cloud.api.control_plane().items())),
@@ -980,6 +1125,15 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
             for e in cloud.monitor.executions
         ],
     }
+    if cloud.ground_truth is not None:
+        report["groundTruth"] = {
+            "uri": cloud.ground_truth.config.uri,
+            "objects": len(cloud.ground_truth.objects),
+            "labels": sum(o.records for o in cloud.ground_truth.objects),
+            "lost": cloud.ground_truth.lost,
+        }
+    if cloud.drift.log:
+        report["drifts"] = [{"at": t, "modelPackage": p, "change": text} for t, p, text in cloud.drift.log]
     report["judgedSeries"] = judged_series(cloud, report["executions"])  # what --plot draws
     checks = []
     for expect in s.expect:

@@ -55,6 +55,7 @@ CANARY_PROMOTION_TASKS = (
     "Check promoted config",
     "Register autoscaling after promotion",
     "Clean up after promotion",
+    "Monitors follow: promotion",
     "Record promotion",
 )
 SECOND_APPROVAL_AT = 3600

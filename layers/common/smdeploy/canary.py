@@ -7,12 +7,13 @@ every variant setting such as serverless config or accelerators): only the varia
 from __future__ import annotations
 
 import copy
+import json
 import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from smdeploy import capture as capture_answers
-from smdeploy import clock, scaling, withdrawal
+from smdeploy import clock, monitoring, scaling, withdrawal
 from smdeploy.adapters.autoscaling import ScalingGateway
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.records import DeploymentRecords
@@ -389,6 +390,7 @@ def judge_candidate(
         if window is None
         else _statistical_arms(plan, window, now, cloudwatch, shadow=shadow_phase),
         agreement=_agreement(plan, live, window, now, s3) if shadow_phase and window else None,
+        drift=_drift_evidence(plan, package, live, window, now, s3) if window else None,
     )
     if shadow_phase:
         return judge_shadow(state, seen, plan.rollout).model_dump(mode="json")
@@ -406,6 +408,85 @@ def _agreement(
     return capture_answers.agreement(
         s3, str(destination), plan.endpointName, str(plan.baselineVariantName), plan.variantName, start, end
     )
+
+
+def _drift_evidence(
+    plan: DeploymentPlan,
+    package: dict[str, Any] | None,
+    live: dict[str, Any],
+    start: datetime,
+    end: datetime,
+    s3: S3Gateway | None,
+) -> list[dict[str, Any]] | None:
+    """Drift as evidence (``monitoring.duringRollout``), from what the endpoint captured in the
+    window: the candidate's predictions against the baseline's (same window, same traffic mix) and
+    the candidate's inputs against its own package's baseline statistics (``smdeploy.drift``)."""
+    config = plan.monitoring or {}
+    capture_config = live.get("DataCaptureConfig") or {}
+    destination = capture_config.get("DestinationS3Uri")
+    if not config or s3 is None or not capture_config.get("EnableCapture") or not destination:
+        return None
+    from smdeploy import drift  # numpy and scipy: loaded only when a rollout is monitored
+
+    during = config.get("duringRollout") or {}
+    thresholds = config.get("dataQuality") or {}
+    psi_threshold = float(thresholds.get("psiThreshold", 0.2))
+    alpha = float(thresholds.get("ksAlpha", 0.01))
+    found: list[dict[str, Any]] = []
+    destination = str(destination)
+    if during.get("predictions", True) and plan.baselineVariantName:
+        baseline = capture_answers.answers(
+            s3, destination, plan.endpointName, plan.baselineVariantName, start, end
+        )
+        candidate = capture_answers.answers(s3, destination, plan.endpointName, plan.variantName, start, end)
+        divergence = drift.compare_samples(
+            list(baseline.values()), list(candidate.values()), psi_threshold=psi_threshold, alpha=alpha
+        )
+        found.append(
+            {
+                "kind": "predictions",
+                "diverged": divergence.diverged,
+                "detail": f"candidate predictions against the baseline's: {divergence.describe()}",
+            }
+        )
+    statistics = (monitoring.baselines_of(package or {}).get("dataQuality") or {}).get("statistics")
+    if during.get("inputs", True) and thresholds and statistics:
+        constraints = (monitoring.baselines_of(package or {})["dataQuality"]).get("constraints")
+        reference = drift.parse_baseline(
+            _json_at(s3, statistics), _json_at(s3, constraints) if constraints else None
+        )
+        rows = capture_answers.inputs(s3, destination, plan.endpointName, plan.variantName, start, end)
+        report = drift.check_data_quality(
+            reference,
+            drift.parse_rows(rows, len(reference.features)),
+            psi_threshold=psi_threshold,
+            ks_alpha=alpha,
+            features=thresholds.get("features") or "all",
+            min_samples=int(thresholds.get("minSamples", 100)),
+        )
+        if report.sufficient:
+            drifted = [f for f in report.features if f.drifted]
+            detail = (
+                "; ".join(
+                    f"{f.name} PSI {f.psi if f.psi is not None else float('nan'):.2f}, {f.test} p "
+                    f"{f.p_value if f.p_value is not None else float('nan'):.1e}"
+                    for f in drifted
+                )
+                or "no feature beyond its thresholds"
+            )
+            found.append(
+                {
+                    "kind": "inputs",
+                    "diverged": bool(drifted),
+                    "detail": f"candidate inputs against its baseline over {report.samples} rows: {detail}",
+                }
+            )
+    return found
+
+
+def _json_at(s3: S3Gateway, uri: str) -> dict[str, Any]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return dict(json.loads(s3.read_text(bucket, key)))
 
 
 WEIGHTS_SETTLE_SECONDS = 60  # after UpdateEndpointWeightsAndCapacities, before a comparison counts

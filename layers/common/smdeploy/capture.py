@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,12 +34,13 @@ def _hours(start: datetime, end: datetime) -> list[datetime]:
     return hours
 
 
-def _output(record: dict[str, Any]) -> str | None:
-    output = (record.get("captureData") or {}).get("endpointOutput") or {}
-    data = output.get("data")
+def _data(record: dict[str, Any], which: str) -> str | None:
+    """The text of ``captureData.<which>`` (``endpointInput`` or ``endpointOutput``), decoded."""
+    part = (record.get("captureData") or {}).get(which) or {}
+    data = part.get("data")
     if not isinstance(data, str):
         return None
-    if str(output.get("encoding", "")).upper() == "BASE64":
+    if str(part.get("encoding", "")).upper() == "BASE64":
         try:
             return base64.b64decode(data).decode("utf-8", "replace").strip()
         except ValueError:
@@ -46,31 +48,64 @@ def _output(record: dict[str, Any]) -> str | None:
     return data.strip()
 
 
-def answers(
-    s3: S3Gateway, destination: str, endpoint: str, variant: str, start: datetime, end: datetime
-) -> dict[str, str]:
-    """eventId -> the answer of every request ``variant`` captured in ``[start, end)``."""
+def records(
+    s3: S3Gateway,
+    destination: str,
+    endpoint: str,
+    variant: str,
+    start: datetime,
+    end: datetime,
+    *,
+    max_objects: int = MAX_OBJECTS_PER_VARIANT,
+) -> Iterator[dict[str, Any]]:
+    """Every record ``variant`` captured with an ``inferenceTime`` in ``[start, end)``."""
     bucket, _ = split_s3_uri(destination)
     start, end = _utc(start), _utc(end)
-    found: dict[str, str] = {}
     for hour in _hours(start, end):
         prefix = f"{destination.rstrip('/')}/{endpoint}/{variant}/{hour:%Y/%m/%d/%H}/"
-        for key in s3.keys_under(prefix, limit=MAX_OBJECTS_PER_VARIANT):
+        for key in s3.keys_under(prefix, limit=max_objects):
             for line in s3.read_text(bucket, key).splitlines():
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError:
                     continue
-                meta = record.get("eventMetadata") or {}
-                when = meta.get("inferenceTime")
+                if not isinstance(record, dict):
+                    continue
+                when = (record.get("eventMetadata") or {}).get("inferenceTime")
                 if when:
-                    at = _utc(datetime.fromisoformat(str(when).replace("Z", "+00:00")))
+                    try:
+                        at = _utc(datetime.fromisoformat(str(when).replace("Z", "+00:00")))
+                    except ValueError:
+                        continue
                     if not start <= at < end:
                         continue
-                answer = _output(record)
-                if meta.get("eventId") and answer is not None:
-                    found[str(meta["eventId"])] = answer
+                yield record
+
+
+def answers(
+    s3: S3Gateway, destination: str, endpoint: str, variant: str, start: datetime, end: datetime
+) -> dict[str, str]:
+    """eventId -> the answer of every request ``variant`` captured in ``[start, end)``."""
+    found: dict[str, str] = {}
+    for record in records(s3, destination, endpoint, variant, start, end):
+        event = (record.get("eventMetadata") or {}).get("eventId")
+        answer = _data(record, "endpointOutput")
+        if event and answer is not None:
+            found[str(event)] = answer
     return found
+
+
+def inputs(
+    s3: S3Gateway, destination: str, endpoint: str, variant: str, start: datetime, end: datetime
+) -> list[str]:
+    """The CSV rows of every request ``variant`` captured in ``[start, end)`` (a request may carry
+    several rows, one a line)."""
+    rows: list[str] = []
+    for record in records(s3, destination, endpoint, variant, start, end):
+        data = _data(record, "endpointInput")
+        if data:
+            rows.extend(line for line in data.splitlines() if line.strip())
+    return rows
 
 
 def agreement(

@@ -85,6 +85,8 @@ def resolve_plan(
             group,
             sagemaker=sagemaker,
             history=records.deployments_of(withdrawn_from) if records is not None else [],
+            # a drift rollback returns to the last good version: one older than the drifting one
+            below=_version if request.cause == "drift" else None,
             exclude={request.withdrawn},
         )
         restore_target = deployable[0] if deployable else None
@@ -133,6 +135,7 @@ def resolve_plan(
             target=restore_target,
             live_variants=live_variants,
             under_lock=under_lock,
+            cause=request.cause or "rejected",
         )
     if not under_lock:
         return plan.model_copy(update={"action": "PENDING"})
@@ -446,6 +449,11 @@ def record_outcome(
         "autoscaling": event.get("autoscaling"),
         "notes": plan.get("notes") or None,
         "targetModel": (plan.get("multiModel") or {}).get("targetModel"),
+        # a withdrawal: the package taken off the endpoint, and why (rejected | drift)
+        "withdrawn": plan.get("withdrawn"),
+        "withdrawalCause": plan.get("cause") if plan.get("withdrawn") else None,
+        # which monitors watch what serves now (smdeploy.monitoring.follow)
+        "monitoring": event.get("monitoring"),
     }
     if plan.get("kind") == "transform":
         record.update(

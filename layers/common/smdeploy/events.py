@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -48,6 +48,8 @@ class WithdrawalInput(BaseModel):
     endpointName: EndpointName
     modelPackageArn: str | None = None
     reason: str | None = Field(default=None, max_length=512)
+    # rejected: its approval was withdrawn; drift: a drift monitor's alarm (``onDrift: rollback``)
+    cause: Literal["rejected", "drift"] = "rejected"
 
     @field_validator("withdrawn")
     @classmethod
@@ -179,6 +181,7 @@ def _normalize_withdrawal(data: dict[str, Any]) -> DeployRequest:
         source="manual",
         modelPackageArn=withdrawal.withdrawn,
         withdrawn=withdrawal.withdrawn,
+        cause=withdrawal.cause,
         overrides={"endpointName": withdrawal.endpointName},
         reason=withdrawal.reason,
     )

@@ -376,6 +376,78 @@ class LoadTestConfig(BaseModel):
         return self
 
 
+class DataQualityMonitoring(BaseModel):
+    """``monitoring.dataQuality``: compare each feature of the captured inputs with the package's
+    baseline statistics (PSI and Kolmogorov-Smirnov, ``smdeploy.drift``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    everyMinutes: int = Field(default=60, ge=5, le=1440, description="how often a check runs")
+    features: Literal["all"] | list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
+        default="all", description="the features judged: all, or a list of baseline feature names"
+    )
+    psiThreshold: float = Field(default=0.2, gt=0, le=5, description="a feature drifts above this PSI")
+    ksAlpha: float = Field(
+        default=0.01, gt=0, le=0.2, description="... and when its test's p-value is below this"
+    )
+    minSamples: int = Field(default=100, ge=20, le=1_000_000, description="fewer captured rows: no verdict")
+
+
+class ModelQualityMonitoring(BaseModel):
+    """``monitoring.modelQuality``: join ground-truth labels with captured predictions by event id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    groundTruth: str = Field(
+        pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$",
+        description="S3 prefix where labels arrive (SageMaker's ground-truth JSON Lines, yyyy/mm/dd/hh/)",
+    )
+    metric: Literal[
+        "auc", "accuracy", "f1", "precision", "recall", "weighted_f1", "mae", "mse", "rmse", "r2"
+    ] = "auc"
+    minDrop: float = Field(
+        gt=0, le=1_000_000, description="alarm when the metric is this much worse than the baseline"
+    )
+    windowHours: int = Field(default=24, ge=1, le=168, description="captured predictions joined with labels")
+    minSamples: int = Field(
+        default=100, ge=20, le=1_000_000, description="fewer labelled requests: no verdict"
+    )
+
+
+class RolloutDrift(BaseModel):
+    """``monitoring.duringRollout``: drift as evidence while a candidate serves beside the baseline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    predictions: bool = Field(default=True, description="the candidate's predictions against the baseline's")
+    inputs: bool = Field(
+        default=True, description="the candidate's inputs against its own baseline statistics"
+    )
+
+
+class MonitoringConfig(BaseModel):
+    """``monitoring``: after each deployment, monitors watch the serving version with its own baselines."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    engine: Literal["builtin", "model-monitor"] = "builtin"
+    dataQuality: DataQualityMonitoring | None = None
+    modelQuality: ModelQualityMonitoring | None = None
+    onDrift: Literal["notify", "rollback"] = "notify"
+    duringRollout: RolloutDrift = Field(default_factory=RolloutDrift)
+
+    @model_validator(mode="after")
+    def _something_to_watch(self) -> MonitoringConfig:
+        if self.dataQuality is None and self.modelQuality is None:
+            raise ValueError("monitoring needs dataQuality, modelQuality or both")
+        if self.engine == "model-monitor" and self.dataQuality and self.dataQuality.everyMinutes % 60:
+            raise ValueError(
+                "dataQuality.everyMinutes: Model Monitor schedules run hourly at most "
+                f"(a multiple of 60, got {self.dataQuality.everyMinutes})"
+            )
+        return self
+
+
 class GroupConfig(BaseModel):
     """Per model-package-group deployment config, stored as JSON in an SSM parameter."""
 
@@ -411,6 +483,9 @@ class GroupConfig(BaseModel):
         description="a newer approved version of the group rolls a running rollout back at its next "
         "check (PREEMPTED), so that the newer version deploys next",
     )
+    monitoring: MonitoringConfig | None = Field(
+        default=None, description="drift and quality monitors that follow the serving version"
+    )
 
     @model_validator(mode="after")
     def _serverless_is_consistent(self) -> GroupConfig:
@@ -419,6 +494,8 @@ class GroupConfig(BaseModel):
                 raise ValueError("a serverless group takes no instanceType or initialInstanceCount")
             if self.dataCapture is not None:
                 raise ValueError("data capture is not available on serverless endpoints")
+            if self.monitoring is not None:
+                raise ValueError("monitoring reads captured data, and serverless endpoints capture none")
             if self.asyncInference is not None:
                 raise ValueError("an endpoint is serverless or asynchronous, not both")
             if self.autoscaling is not None:
@@ -468,6 +545,7 @@ class DeployRequest(BaseModel):
     transition: str | None = None
     # A withdrawal: the Rejected package that must stop serving (modelPackageArn names it too).
     withdrawn: str | None = None
+    cause: Literal["rejected", "drift"] | None = None  # why a withdrawal stops the version serving
 
 
 class DeploymentPlan(BaseModel):
@@ -514,7 +592,9 @@ class DeploymentPlan(BaseModel):
     approvalTransition: str | None = None  # approval: the change to Approved it deploys (claim key)
     recovers: str | None = None  # RECOVER: the execution that stopped without recording
     recoversStatus: str | None = None  # its status: ABORTED, TIMED_OUT or FAILED
-    withdrawn: str | None = None  # a withdrawal: the Rejected package that must stop serving
+    withdrawn: str | None = None  # a withdrawal: the Rejected (or drifting) package that must stop serving
+    cause: Literal["rejected", "drift"] | None = None  # a withdrawal's cause: a rejection or a drift alarm
+    monitoring: dict[str, Any] | None = None  # the group's MonitoringConfig (smdeploy.monitoring)
     preempt: bool = False  # a newer approval rolls this rollout back at its next check
     # UPDATE only: what serves now, and the configs the rollout goes through.
     baselineVariantName: str | None = None
@@ -581,6 +661,7 @@ class RecordTaskInput(BaseModel):
             "converge": self.state.get("converge"),
             "shadow": self.state.get("shadow"),
             "loadTest": self.state.get("loadTest"),
+            "monitoring": self.state.get("monitoring"),
         }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from smdeploy import monitoring
 from smdeploy.buckets import RoleBuckets, check_artifacts, check_group_locations, check_location
 from smdeploy.errors import EndpointBusy, InvalidRequest
 from smdeploy.events import first_error
@@ -230,6 +231,7 @@ def build_plan(
                 "variants",
                 "containerMode",
                 "preempt",
+                "monitoring",
             },
         )
         merged.update(layer)
@@ -392,6 +394,19 @@ def build_plan(
         multi_model=bool(hosting["isMultiModel"]),
         role_buckets=role_buckets,
     )
+    monitoring_plan = (
+        monitoring.check_config(
+            group_config.monitoring,
+            group_config=group_config,
+            package=package,
+            label=package_label(arn),
+            source=group_config_source,
+            role_buckets=role_buckets,
+            require_baselines=request.withdrawn is None,
+        )
+        if group_config is not None and group_config.monitoring is not None
+        else None
+    )
     lease = lease_seconds(timeout, rollout, poll_seconds=poll_seconds, max_polls=max_polls)
     if load_test is not None:  # the load test runs under the lock before the rollout
         lease += round(float(load_test["maxWaitHours"]) * 3600)
@@ -452,6 +467,7 @@ def build_plan(
         withdrawn=request.withdrawn,
         preempt=bool(group_config.preempt) if group_config is not None else False,
         loadTest=load_test,
+        monitoring=monitoring_plan,
         loadTestJobName=(
             resource_name(endpoint, f"v{version}", "lt", salt=str(update["canaryConfigName"]))
             if load_test is not None

@@ -101,3 +101,15 @@ class WithdrawalSettings(_EnvSettings):
     deploy_state_machine_arn: str = Field(
         alias="DEPLOY_STATE_MACHINE_ARN", pattern=r"^arn:aws[a-z-]*:states:"
     )
+
+
+class MonitoringSettings(_EnvSettings):
+    """configure_monitoring, check_drift, drift_alarm: what the monitors are made of and report to."""
+
+    deployments_table: str = Field(alias="DEPLOYMENTS_TABLE", min_length=3)
+    notify_topic_arn: str = Field(default="", alias="NOTIFY_TOPIC_ARN")
+    check_function_arn: str = Field(default="", alias="CHECK_DRIFT_FUNCTION_ARN")
+    scheduler_role_arn: str = Field(default="", alias="DRIFT_SCHEDULER_ROLE_ARN")
+    model_execution_role_arn: str = Field(default="", alias="MODEL_EXECUTION_ROLE_ARN")
+    monitor_image_uri: str = Field(default="", alias="MODEL_MONITOR_IMAGE_URI")
+    deploy_state_machine_arn: str = Field(default="", alias="DEPLOY_STATE_MACHINE_ARN")

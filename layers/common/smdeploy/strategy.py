@@ -489,6 +489,8 @@ class Observation(BaseModel):
     metricArms: dict[str, list[dict[str, Any]]] | None = None
     # shadow test: requests captured from both variants, and how many got the same answer
     agreement: dict[str, int] | None = None
+    # drift as evidence (monitoring.duringRollout): [{kind: predictions|inputs, diverged, detail}]
+    drift: list[dict[str, Any]] | None = None
 
 
 class Judgement(BaseModel):
@@ -563,6 +565,18 @@ def judge_shadow(previous: Judgement, seen: Observation, rollout: RolloutPlan) -
     return judged
 
 
+DRIFT_REASONS = {"predictions": "PREDICTION_DIVERGENCE", "inputs": "INPUT_DRIFT"}
+
+
+def drift_reasons(seen: Observation) -> list[str]:
+    """``PREDICTION_DIVERGENCE: ...`` / ``INPUT_DRIFT: ...`` for each drift finding beyond its thresholds."""
+    return [
+        f"{DRIFT_REASONS.get(str(finding.get('kind')), 'DRIFT')}: {finding.get('detail')}"
+        for finding in seen.drift or []
+        if finding.get("diverged")
+    ]
+
+
 def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judgement:
     """Decide after one check: wait, move to the next step, promote or roll back.
 
@@ -619,6 +633,7 @@ def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judge
         )
         if agreeing / compared < wanted:
             reasons.append(agreement)
+    reasons += drift_reasons(seen)
     if reasons:
         return _decide(previous, "UNHEALTHY", "ROLLBACK", reasons, seen)
     if rollout.experiment is not None:

@@ -66,16 +66,24 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
+def _drifted_from(record: dict[str, Any]) -> str | None:
+    """The package a drift rollback took off the endpoint (it replaced it), else ``None``."""
+    if record.get("withdrawalCause") == "drift" and record.get("outcome") in {"DEPLOYED", "PROMOTED"}:
+        return str(record.get("withdrawn") or "") or None
+    return None
+
+
 def disqualifying_record(
     arn: str, package: dict[str, Any], history: Iterable[dict[str, Any]]
 ) -> dict[str, Any] | None:
-    """The record showing that ``arn`` rolled back (failed, aborted, was refused) on the endpoint
-    since its last approval, or ``None``. ``package``: its DescribeModelPackage answer (a change
-    of ``LastModifiedTime`` after the record, such as a new approval, clears it); ``history``: the
-    endpoint's records."""
+    """The record showing that ``arn`` rolled back (failed, aborted, was refused, or was replaced
+    after its drift alarm) on the endpoint since its last approval, or ``None``. ``package``: its
+    DescribeModelPackage answer (a change of ``LastModifiedTime`` after the record, such as a new
+    approval, clears it); ``history``: the endpoint's records."""
     modified = _time(package.get("LastModifiedTime"))
     for record in history:
-        if record.get("modelPackageArn") != arn or record.get("outcome") not in WONT_DEPLOY_OUTCOMES:
+        own = record.get("modelPackageArn") == arn and record.get("outcome") in WONT_DEPLOY_OUTCOMES
+        if not own and _drifted_from(record) != arn:
             continue
         recorded = _time(record.get("recordedAt"))
         if modified is not None and recorded is not None and modified > recorded:
@@ -90,18 +98,21 @@ def newest_deployable(
     sagemaker: SageMakerGateway,
     history: list[dict[str, Any]],
     above: int = 0,
+    below: int | None = None,
     exclude: Iterable[str] = (),
 ) -> tuple[str, dict[str, Any]] | None:
-    """The newest version of ``group`` above ``above`` that will deploy: Approved (and Completed),
-    not in ``exclude``, without a disqualifying record in ``history`` (the endpoint's records,
-    newest first). ``(arn, DescribeModelPackage answer)`` or ``None``."""
+    """The newest version of ``group`` above ``above`` (and below ``below``, when given) that will
+    deploy: Approved (and Completed), not in ``exclude``, without a disqualifying record in
+    ``history`` (the endpoint's records, newest first). ``(arn, DescribeModelPackage answer)`` or
+    ``None``."""
     latest = sagemaker.latest_approved_package(group)
     arn = str((latest or {}).get("ModelPackageArn") or "")
     if not arn:
         return None
     prefix, top = arn.rsplit("/", 1)
     skip = set(exclude)
-    for version in range(int(top), max(above, int(top) - SCAN_LIMIT), -1):
+    highest = int(top) if below is None else min(int(top), below - 1)
+    for version in range(highest, max(above, highest - SCAN_LIMIT), -1):
         candidate = f"{prefix}/{version}"
         if candidate in skip:
             continue
@@ -217,20 +228,33 @@ def settle(
     target: str | None,
     live_variants: list[dict[str, Any]],
     under_lock: bool,
+    cause: str = "rejected",
 ) -> DeploymentPlan:
     """The withdrawal's plan: ``SKIP`` when the withdrawn version no longer serves,
-    :class:`NoRestoreTarget` when nothing can replace it, else the deployment of ``target``."""
+    :class:`NoRestoreTarget` when nothing can replace it, else the deployment of ``target``.
+
+    ``cause``: ``rejected`` (its approval was withdrawn: the newest version that will deploy
+    replaces it) or ``drift`` (its drift alarm, ``onDrift: rollback``: the last good version, the
+    newest older one that will deploy, replaces it; the reason starts with ``DRIFT``)."""
     endpoint, label = plan.endpointName, package_label(withdrawn)
-    restoring = (
-        f"restoring {package_label(target)}, the newest Approved version not rolled back on {endpoint}"
-        if target
-        else "no version to restore is known yet"
+    drift = cause == "drift"
+    which = (
+        f"the last good version (the newest Approved one below {label} not rolled back on {endpoint})"
+        if drift
+        else f"the newest Approved version not rolled back on {endpoint}"
     )
+    restoring = (
+        f"restoring {package_label(target)}, {which}" if target else "no version to restore is known yet"
+    )
+    why = (
+        f"DRIFT: {label} drifted on {endpoint}" + (f" ({plan.reason})" if plan.reason else "")
+        if drift
+        else f"approval of {label} withdrawn (Rejected) while it served {endpoint}"
+    )
+    update: dict[str, Any] = {"withdrawn": withdrawn, "cause": cause}
     if not under_lock:
-        reason = (
-            f"withdrawal of {label} from {endpoint}: {restoring} (chosen again under the endpoint's lock)"
-        )
-        return plan.model_copy(update={"withdrawn": withdrawn, "reason": reason})
+        reason = f"{why}: {restoring} (chosen again under the endpoint's lock)"
+        return plan.model_copy(update={**update, "reason": reason})
     serving = {
         str(v.get("ModelPackageArn"))
         for v in live_variants
@@ -239,22 +263,28 @@ def settle(
     if withdrawn not in serving:
         now = ", ".join(sorted(package_label(arn) for arn in serving if arn != "None")) or "nothing"
         reason = f"nothing to withdraw: {label} no longer serves {endpoint} (it serves {now})"
-        return plan.model_copy(update={"action": "SKIP", "withdrawn": withdrawn, "reason": reason})
+        return plan.model_copy(update={**update, "action": "SKIP", "reason": reason})
     if target is None:
+        if drift:
+            raise NoRestoreTarget(
+                f"{label} drifted on {endpoint}, but no older version of {plan.modelPackageGroup} is "
+                f"Approved without a rollback or failure there since its last approval; {label} keeps "
+                "serving (the drift alarm has notified)"
+            )
         raise NoRestoreTarget(
             f"{label} was withdrawn (Rejected) and serves {endpoint}, but no other version of "
             f"{plan.modelPackageGroup} is Approved without a rollback or failure there since its last "
             f"approval; {label} keeps serving until a version is approved or deployed by hand"
         )
-    reason = f"approval of {label} withdrawn (Rejected) while it served {endpoint}; {restoring}"
-    update: dict[str, Any] = {"withdrawn": withdrawn, "reason": reason}
+    update["reason"] = f"{why}; {restoring}"
     if plan.action == "UPDATE" and plan.rollout is not None:
         # No canary: a canary that failed would roll back to the withdrawn version. One blue/green
         # UpdateEndpoint replaces it; SageMaker keeps it serving only until the target is healthy.
         update["rollout"] = plan.rollout.model_copy(update={"replaceOnly": True, "steps": [100.0]})
         update["notes"] = [
             *plan.notes,
-            f"withdrawal: {package_label(target)} replaces {label} in one blue/green UpdateEndpoint, "
-            f"without a canary (the withdrawn version is no baseline to return to)",
+            f"{'drift rollback' if drift else 'withdrawal'}: {package_label(target)} replaces {label} in "
+            f"one blue/green UpdateEndpoint, without a canary (the {'drifting' if drift else 'withdrawn'} "
+            "version is no baseline to return to)",
         ]
     return plan.model_copy(update=update)

@@ -275,16 +275,32 @@ class AlarmEvaluator:
         """The newest ``count`` datapoints (newest first; None = missing), the statistic, the period."""
         if alarm.metric_data_queries:
             return self._math_points(alarm, minute_end, count)
-        if not self.series.simulates(alarm.namespace):
-            raise Unsupported(f"namespace {alarm.namespace} is not simulated")
+        application = self._application(alarm.namespace)
         statistic = alarm.extended_statistic or alarm.statistic
         self._check_statistic(statistic)
         period = int(alarm.period or 0)
         if period <= 0 or period % 60:
             raise Unsupported(f"period {alarm.period} is not a multiple of 60 seconds")
-        key = _series_key(alarm.metric_name, _dimensions(alarm.dimensions))
+        dims = _dimensions(alarm.dimensions)
+        key = (
+            self.series.application_key(alarm.metric_name, dims)
+            if application
+            else _series_key(alarm.metric_name, dims)
+        )
         series = self.series.lookup(alarm.namespace, key) if key else None
         return self._window(series, statistic, period // 60, minute_end, count), statistic, period
+
+    def _application(self, namespace: str) -> bool:
+        """Whether ``namespace`` holds what functions publish with ``PutMetricData`` (evaluated from
+        the datapoints they sent, once one was sent); a namespace the simulator writes is not; any
+        other is :class:`Unsupported`."""
+        if self.series.simulates(namespace):
+            return False
+        if namespace.startswith("AWS/") or namespace not in self.series.application:
+            # A namespace nothing has published to yet keeps the state it was given (a scenario's
+            # setAlarm drill on an alarm whose metric nobody simulates stays as set).
+            raise Unsupported(f"namespace {namespace} is not simulated")
+        return True
 
     @staticmethod
     def _check_statistic(statistic: str | None) -> None:
@@ -324,10 +340,14 @@ class AlarmEvaluator:
             stat = query.metric_stat
             if stat is None:
                 continue
-            if not self.series.simulates(stat.metric.namespace):
-                raise Unsupported(f"namespace {stat.metric.namespace} is not simulated")
+            application = self._application(stat.metric.namespace)
             self._check_statistic(stat.stat)
-            key = _series_key(stat.metric.metric_name, _dimensions(stat.metric.dimensions))
+            dims = _dimensions(stat.metric.dimensions)
+            key = (
+                self.series.application_key(stat.metric.metric_name, dims)
+                if application
+                else _series_key(stat.metric.metric_name, dims)
+            )
             series = self.series.lookup(stat.metric.namespace, key) if key else None
             by_id[query.id] = self._window(series, stat.stat, period // 60, minute_end, count)
         if target.metric_stat is not None:

@@ -112,6 +112,7 @@ METRICS = (
 _STANDARD_NORMAL = NormalDist()
 
 SeriesKey = tuple[str, str, str]  # (metric, endpoint, variant)
+APPLICATION = "(application)"  # the third part of an application metric's key (MetricSeries.application_key)
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ class MetricSeries:
         self.namespaces: dict[SeriesKey, str] = {}  # series not in AWS/SageMaker
         self.declared: set[str] = {NAMESPACE}  # namespaces the simulator writes (or will)
         self.published_end = 0  # minutes before this one are published in CloudWatch
+        self.application: set[str] = set()  # namespaces functions publish to with PutMetricData
 
     def put(self, key: SeriesKey, minute: int, stat: MinuteStat, namespace: str = NAMESPACE) -> None:
         self.data.setdefault(key, {})[minute] = stat
@@ -191,6 +193,30 @@ class MetricSeries:
     def lookup(self, namespace: str, key: SeriesKey) -> dict[int, MinuteStat] | None:
         """The series of ``key`` if it is in ``namespace``."""
         return self.data.get(key) if key in self.data and self.namespace_of(key) == namespace else None
+
+    @staticmethod
+    def application_key(metric: str, dimensions: dict[str, str]) -> SeriesKey:
+        """The series of a metric an application publishes with ``PutMetricData`` (any dimensions)."""
+        return (metric, ",".join(f"{k}={v}" for k, v in sorted(dimensions.items())), APPLICATION)
+
+    def put_application(self, namespace: str, datum: Any, minute: int) -> None:
+        """Add one ``PutMetricData`` datum (moto's MetricDatum or MetricAggregatedDatum) to its minute:
+        alarms on application metrics evaluate these, as CloudWatch aggregates what it was sent."""
+        dims = {str(d.name): str(d.value) for d in getattr(datum, "dimensions", None) or []}
+        key = self.application_key(str(datum.name), dims)
+        if hasattr(datum, "value"):
+            values = [float(datum.value)]
+            count, total, low, high = 1.0, values[0], values[0], values[0]
+        else:
+            count, total = float(datum.sample_count), float(datum.sum_stat)
+            low, high = float(datum.min_stat), float(datum.max_stat)
+        before = self.data.setdefault(key, {}).get(minute)
+        if before is not None:
+            count, total = count + before.count, total + before.total
+            low, high = min(low, before.minimum), max(high, before.maximum)
+        self.data[key][minute] = MinuteStat(count, total, low, high)
+        self.namespaces[key] = namespace
+        self.application.add(namespace)
 
     def simulates(self, namespace: str) -> bool:
         """Whether the simulator writes metrics in ``namespace`` (AWS/SageMaker, or the namespace of

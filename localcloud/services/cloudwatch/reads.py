@@ -161,6 +161,8 @@ class MetricReads:
         self._list_delay = list_delay
         self._first_seen: dict[Identity, datetime] = {}
         self._stack = ExitStack()
+        # what PutMetricData stored, passed on (the cloud aggregates it for alarm evaluation)
+        self.on_put: Callable[[str, list[Any]], None] | None = None
 
     def note(self, datapoints: Iterable[Any]) -> None:
         """Datapoints CloudWatch has just published (ListMetrics shows their metric 15 min later)."""
@@ -192,6 +194,8 @@ class MetricReads:
             before = len(backend.metric_data)
             original_put(backend, namespace, stamped)
             reads.note(backend.metric_data[before:])
+            if reads.on_put is not None:
+                reads.on_put(namespace, backend.metric_data[before:])
 
         original_list = backend_cls.list_metrics
 

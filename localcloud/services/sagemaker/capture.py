@@ -37,6 +37,15 @@ CSV input), its sampling draw and the uniform ``u`` that decides its label: ``1`
 the serving version's ``positiveRate``. A shadow variant's ``j``-th request of a minute is a copy of
 the production variant's ``j``-th request: same ``eventId``, input and ``u``, its own version's label,
 so two versions agree on ``1 - |r1 - r2|`` of the requests.
+
+The feature row: when the version that served the request has a baseline (``models.<g/v>.baseline``),
+one value per baseline feature, in order, drawn from the request's id and the distributions the
+version has at the request's time (its baseline, or a drift of it:
+``localcloud/services/sagemaker/baselines.py``); a shadow copy sends the production request's row.
+A version without a baseline sends ``age,tenure,charges,calls`` derived from the id's digest.
+
+Once delivered, the production variants' records go to :attr:`DataCaptureWriter.on_deliver`, which
+labels them when the scenario has ground truth (``localcloud/services/sagemaker/groundtruth.py``).
 """
 
 from __future__ import annotations
@@ -51,6 +60,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from moto.s3.exceptions import MissingBucket
+
+from localcloud.services.sagemaker.baselines import Feature, feature_row
+from localcloud.services.sagemaker.groundtruth import CapturedPrediction
 
 INPUT_CONTENT_TYPE = "text/csv"
 OUTPUT_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -104,6 +116,10 @@ class DataCaptureWriter:
     max_records: Callable[[], int]
     objects: list[CapturedObject] = field(default_factory=list)
     lost: int = 0  # objects SageMaker could not write (no such bucket)
+    # package, virtual second -> the features its requests draw their row from (None: the fixed row)
+    inputs: Callable[[str, float], tuple[Feature, ...] | None] | None = None
+    # endpoint, minute, the delivered production records (ground truth labels them)
+    on_deliver: Callable[[str, int, list[CapturedPrediction]], None] | None = None
 
     def minute(
         self,
@@ -132,23 +148,24 @@ class DataCaptureWriter:
             **{str(t).split(";")[0].strip(): "JSON" for t in header.get("JsonContentTypes") or []},
         }
         limit = max(0, self.max_records())
-        writes: list[tuple[str, str, bytes, int]] = []  # (variant, key suffix, body, records)
+        # (variant, key suffix, body, records, the predictions of a production variant's records)
+        writes: list[tuple[str, str, bytes, int, list[CapturedPrediction]]] = []
         for variant, by_package in production.items():
             lines = self._records(
                 endpoint, variant, m, by_package, None, percent, limit, want_input, want_output, text_types
             )
             if lines:
-                writes.append(self._object(endpoint, variant, m, lines))
+                writes.append((*self._object(endpoint, variant, m, lines), [p for _, _, p in lines]))
         source = next(iter(production), None)
         for variant, by_package in shadows.items():
             if source is None:
                 continue
-            copied = (source, sum(production[source].values()))
+            copied = (source, production[source])
             lines = self._records(
                 endpoint, variant, m, by_package, copied, percent, limit, want_input, want_output, text_types
             )
             if lines:
-                writes.append(self._object(endpoint, variant, m, lines))
+                writes.append((*self._object(endpoint, variant, m, lines), []))
         if not writes:
             return None
         destination = str(config.get("DestinationS3Uri") or "")
@@ -157,7 +174,8 @@ class DataCaptureWriter:
 
         def deliver() -> None:
             backend = self.s3_backend()
-            for variant, suffix, body, count in writes:
+            delivered: list[CapturedPrediction] = []
+            for variant, suffix, body, count, predictions in writes:
                 key = "/".join(part for part in (prefix, endpoint, variant, suffix) if part)
                 try:
                     backend.put_object(bucket, key, body)
@@ -165,6 +183,9 @@ class DataCaptureWriter:
                     self.lost += 1
                     continue
                 self.objects.append(CapturedObject(f"s3://{bucket}/{key}", endpoint, variant, m, count))
+                delivered.extend(predictions)
+            if delivered and self.on_deliver is not None:
+                self.on_deliver(endpoint, m, delivered)
 
         return deliver
 
@@ -174,21 +195,27 @@ class DataCaptureWriter:
         variant: str,
         m: int,
         by_package: dict[str, int],
-        copied: tuple[str, int] | None,
+        copied: tuple[str, dict[str, int]] | None,
         percent: float,
         limit: int,
         want_input: bool,
         want_output: bool,
         text_types: dict[str, str],
-    ) -> list[tuple[float, dict[str, Any]]]:
-        """(seconds into the minute, record) of the sampled requests, at most ``limit``."""
+    ) -> list[tuple[float, dict[str, Any], CapturedPrediction]]:
+        """(seconds into the minute, record, its prediction) of the sampled requests, at most ``limit``.
+
+        ``copied``: for a shadow variant, the production variant it copies and its requests per
+        package (the input of a copy is the production request's, drawn by the production version).
+        """
         total = sum(by_package.values())
-        if copied is not None:
-            total = min(total, copied[1])  # a shadow copies production requests, never more
         packages = [package for package, n in by_package.items() for _ in range(n)]
+        senders = packages  # the version whose input distribution the request's row is drawn from
+        if copied is not None:
+            senders = [package for package, n in copied[1].items() for _ in range(n)]
+            total = min(total, len(senders))  # a shadow copies production requests, never more
         origin = copied[0] if copied is not None else variant
-        spacing = 60.0 / max(1, copied[1] if copied is not None else total)
-        out: list[tuple[float, dict[str, Any]]] = []
+        spacing = 60.0 / max(1, len(senders) if copied is not None else total)
+        out: list[tuple[float, dict[str, Any], CapturedPrediction]] = []
         for index in range(total):
             if len(out) >= limit:
                 break
@@ -200,7 +227,9 @@ class DataCaptureWriter:
             label = "1" if req.label_u < self.positive_rate(packages[index]) else "0"
             data: dict[str, Any] = {}
             if want_input:
-                data["endpointInput"] = _part(INPUT_CONTENT_TYPE, "INPUT", req.features, text_types)
+                features = self.inputs(senders[index], 60.0 * m + offset) if self.inputs else None
+                row = feature_row(req.event_id, features) if features else req.features
+                data["endpointInput"] = _part(INPUT_CONTENT_TYPE, "INPUT", row, text_types)
             if want_output:
                 data["endpointOutput"] = _part(OUTPUT_CONTENT_TYPE, "OUTPUT", label, text_types)
             record = {
@@ -211,18 +240,24 @@ class DataCaptureWriter:
                 },
                 "eventVersion": EVENT_VERSION,
             }
-            out.append((offset, record))
+            out.append(
+                (offset, record, CapturedPrediction(req.event_id, packages[index], label, 60.0 * m + offset))
+            )
         return out
 
     def _object(
-        self, endpoint: str, variant: str, m: int, lines: list[tuple[float, dict[str, Any]]]
+        self,
+        endpoint: str,
+        variant: str,
+        m: int,
+        lines: list[tuple[float, dict[str, Any], CapturedPrediction]],
     ) -> tuple[str, str, bytes, int]:
         first = self.epoch + timedelta(seconds=60 * m + lines[0][0])
         digest = hashlib.blake2b(f"{self.seed}/{endpoint}/{variant}/{m}/object".encode(), digest_size=16)
         object_id = uuid.UUID(bytes=digest.digest(), version=4)
         name = f"{first:%M-%S}-{first.microsecond // 1000:03d}-{object_id}.jsonl"
         suffix = f"{first:%Y/%m/%d/%H}/{name}"
-        body = "".join(json.dumps(record, separators=(",", ":")) + "\n" for _, record in lines)
+        body = "".join(json.dumps(record, separators=(",", ":")) + "\n" for _, record, _ in lines)
         return variant, suffix, body.encode(), len(lines)
 
 

@@ -89,6 +89,8 @@ from moto.sagemaker.exceptions import ValidationError
 
 from localcloud.engine.scheduler import Scheduler
 from localcloud.services.events import EventDelivery
+from localcloud.services.sagemaker.baselines import Baseline
+from localcloud.services.sagemaker.groundtruth import GroundTruthConfig
 from localcloud.services.sagemaker.performance import PerformanceProfile
 from localcloud.services.sagemaker.transforms import DEFAULT_FAILURE_REASON, TransformJobs
 
@@ -145,6 +147,8 @@ class ModelBehaviour:
     transform_failure_reason: str = DEFAULT_FAILURE_REASON
     # instance type -> how this version performs on it under load (services/sagemaker/performance.py)
     profiles: dict[str, PerformanceProfile] = field(default_factory=dict)
+    # its input features and model quality (services/sagemaker/baselines.py); None: the fixed CSV row
+    baseline: Baseline | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +207,8 @@ class SimulationSettings:
     # Inference Recommender jobs (localcloud/services/sagemaker/recommender.py): how long they run
     recommender_default_seconds: float = 2700.0  # Default jobs "complete within 45 minutes"
     recommender_advanced_seconds: float = 7200.0  # Advanced jobs take "an average of 2 hours"
+    # labels uploaded for captured predictions (services/sagemaker/groundtruth.py); None: no labels
+    ground_truth: GroundTruthConfig | None = None
 
     def business_namespace(self, package: str) -> str:
         """Where the application of ``package``'s group publishes: the group's configured namespace,

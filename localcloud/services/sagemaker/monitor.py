@@ -1,8 +1,34 @@
 """SageMaker Model Monitor (moto has none): schedules and their executions, in virtual time.
 
-Served actions: ``CreateMonitoringSchedule``, ``DescribeMonitoringSchedule`` (with
-``LastMonitoringExecutionSummary``), ``ListMonitoringSchedules``, ``ListMonitoringExecutions``,
-``StopMonitoringSchedule``, ``StartMonitoringSchedule``, ``DeleteMonitoringSchedule``.
+Served actions: ``CreateMonitoringSchedule``, ``UpdateMonitoringSchedule``,
+``DescribeMonitoringSchedule`` (with ``LastMonitoringExecutionSummary``; the
+``MonitoringScheduleConfig`` as given, inline job definition and baselines included),
+``ListMonitoringSchedules``, ``ListMonitoringExecutions``, ``StopMonitoringSchedule``,
+``StartMonitoringSchedule``, ``DeleteMonitoringSchedule``, and ``ListTags``/``AddTags``/``DeleteTags``
+on a schedule's ARN. moto serves the job definitions (``Create``/``Describe``/``Delete``/``List``
+``DataQualityJobDefinition(s)`` and ``ModelQualityJobDefinition(s)``); here a duplicate data-quality
+name is ``ResourceInUse`` as the model-quality one already is, and a name longer than 63 or off the
+pattern is refused.
+
+Requests refused as SageMaker refuses them (botocore's service model, ``sagemaker/2017-07-24``;
+botocore checks required members and minimum lengths client-side, not maximum lengths, patterns
+or enums): a schedule name longer than 63 or off ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`` (AWS's
+"1 validation error detected: ... failed to satisfy constraint" wording); a taken name
+(``ResourceInUse``); not exactly one of ``MonitoringJobDefinition`` and
+``MonitoringJobDefinitionName``; an inline definition with a ``MonitoringType`` other than
+``DataQuality`` (SageMaker's other monitors are scheduled by the name of their job definition, as the
+SageMaker Python SDK does; the API reference does not say it: UNCONFIRMED); a definition name with
+no job definition of that type; more than one monitoring input or output; a ``RoleArn`` off its
+pattern; an ``InstanceType`` outside the enum; ``MaxRuntimeInSeconds`` over 86,400; more than 50
+tags; an endpoint that does not exist.
+
+A schedule made or updated through the API is ``Pending`` for ``PENDING_SECONDS`` (UNCONFIRMED
+duration), then ``Scheduled``; ``DeleteMonitoringSchedule`` in that state fails with
+``ValidationException`` "Monitoring schedule in status Pending" (the answer AWS gave in
+aws/amazon-sagemaker-examples#2342), and ``UpdateMonitoringSchedule`` likewise (the same rule
+assumed; UNCONFIRMED). ``UpdateMonitoringSchedule`` replaces the whole ``MonitoringScheduleConfig``
+(its errors in the model: ``ResourceNotFound``, ``ResourceLimitExceeded``), re-times the executions
+from the new expression and keeps the tags; a stopped schedule stays stopped.
 
 - A schedule runs every period: ``cron(0 * ? * * *)`` hourly, ``cron(0 */N ? * * *)`` every N
   hours, ``cron(M H ? * * *)`` daily, or ``NOW`` once (``DataAnalysisStartTime``/``EndTime`` such as
@@ -28,9 +54,11 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 from unittest import mock
 
+import botocore.session
 from moto.core.responses import ActionResult, EmptyResult
 from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
@@ -41,6 +69,7 @@ from localcloud.services.cloudwatch.metrics import TrafficSimulator
 from localcloud.services.sagemaker.endpoints import SimulationSettings
 
 DEFAULT_START_DELAY_SECONDS = 300.0  # AWS: executions start on the hour plus 0-20 minutes
+PENDING_SECONDS = 60.0  # a schedule made or updated through the API is Pending this long (UNCONFIRMED)
 DEFAULT_RUN_SECONDS = 300.0
 FINISHED = {"Completed", "CompletedWithViolations", "Failed", "Stopped"}
 NO_DATA = "Job inputs had no data"
@@ -51,6 +80,8 @@ _JOB_DEFINITIONS = {
     "model_bias_job_definitions": "ModelBias",
     "model_explainability_job_definitions": "ModelExplainability",
 }
+_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")  # schedules and job definitions
+_ROLE_ARN = re.compile(r"arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
 
 
 @dataclass
@@ -71,6 +102,7 @@ class Schedule:
     window: tuple[float, float] | None = None  # NOW: analysis window relative to the run
     status: str = "Scheduled"
     generation: int = 0
+    pending_until: float = 0.0  # made or updated through the API: Pending until then
 
     @property
     def job_definition_name(self) -> str | None:
@@ -161,6 +193,15 @@ def parse_schedule(expression: str) -> tuple[float | None, float]:
     )
 
 
+def _window(config: dict[str, Any]) -> tuple[float, float]:
+    """A NOW schedule's analysis window, relative to its run (default: the hour before)."""
+    schedule_config = config.get("ScheduleConfig") or {}
+    return (
+        _offset_seconds(schedule_config.get("DataAnalysisStartTime"), -3600.0),
+        _offset_seconds(schedule_config.get("DataAnalysisEndTime"), 0.0),
+    )
+
+
 def schedule_expression(every_minutes: int) -> str:
     """The cron expression a scenario's ``everyMinutes`` stands for."""
     if every_minutes % 60 == 0:
@@ -213,6 +254,64 @@ def _page(items: list[Any], response: Any, default_max: int = 10) -> tuple[list[
     return page, (str(start + size) if start + size < len(items) else None)
 
 
+def _constraint(value: Any, path: str, rule: str) -> ValidationError:
+    """AWS's wording of a request member that fails its constraint."""
+    return ValidationError(
+        f"1 validation error detected: Value '{value}' at '{path}' failed to satisfy constraint: {rule}"
+    )
+
+
+def check_name(name: str, path: str) -> None:
+    """A schedule's or job definition's name: 1-63 characters of ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}``."""
+    if len(name) > 63:
+        raise _constraint(name, path, "Member must have length less than or equal to 63")
+    if not _NAME.fullmatch(name):
+        raise _constraint(name, path, f"Member must satisfy regular expression pattern: {_NAME.pattern}")
+
+
+@cache
+def _enum(shape: str) -> tuple[str, ...]:
+    """The values of an enum shape of SageMaker's service model (``ProcessingInstanceType``)."""
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return tuple(model.shape_for(shape).enum)
+
+
+def check_job_definition(definition: dict[str, Any], path: str) -> None:
+    """What SageMaker checks of an inline ``MonitoringJobDefinition`` beyond botocore's own checks."""
+    inputs = definition.get("MonitoringInputs") or []
+    if len(inputs) > 1:
+        raise _constraint(
+            inputs, f"{path}.monitoringInputs", "Member must have length less than or equal to 1"
+        )
+    outputs = (definition.get("MonitoringOutputConfig") or {}).get("MonitoringOutputs") or []
+    if len(outputs) > 1:
+        raise _constraint(
+            outputs,
+            f"{path}.monitoringOutputConfig.monitoringOutputs",
+            "Member must have length less than or equal to 1",
+        )
+    role = str(definition.get("RoleArn") or "")
+    if not _ROLE_ARN.fullmatch(role):
+        raise _constraint(
+            role, f"{path}.roleArn", f"Member must satisfy regular expression pattern: {_ROLE_ARN.pattern}"
+        )
+    cluster = (definition.get("MonitoringResources") or {}).get("ClusterConfig") or {}
+    instance_type = cluster.get("InstanceType")
+    if instance_type is not None and instance_type not in _enum("ProcessingInstanceType"):
+        raise _constraint(
+            instance_type,
+            f"{path}.monitoringResources.clusterConfig.instanceType",
+            f"Member must satisfy enum value set: [{', '.join(_enum('ProcessingInstanceType'))}]",
+        )
+    runtime = (definition.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+    if runtime is not None and int(runtime) > 86400:
+        raise _constraint(
+            runtime,
+            f"{path}.stoppingCondition.maxRuntimeInSeconds",
+            "Member must have value less than or equal to 86400",
+        )
+
+
 class ModelMonitorSimulator:
     def __init__(
         self,
@@ -250,12 +349,23 @@ class ModelMonitorSimulator:
             return sim._store(response.current_account, response.region)
 
         def create_monitoring_schedule(response: Any) -> ActionResult:
+            name = str(response._get_param("MonitoringScheduleName") or "")
+            config = response._get_param("MonitoringScheduleConfig") or {}
+            tags = response._get_param("Tags") or []
+            check_name(name, "monitoringScheduleName")
+            if len(tags) > 50:
+                raise _constraint(tags, "tags", "Member must have length less than or equal to 50")
+            sim.check_config(response.sagemaker_backend, config)
             schedule = sim.create_schedule(
-                response.sagemaker_backend,
-                name=response._get_param("MonitoringScheduleName"),
-                config=response._get_param("MonitoringScheduleConfig") or {},
-                tags=response._get_param("Tags") or [],
+                response.sagemaker_backend, name=name, config=config, tags=tags, pending=True
             )
+            return ActionResult({"MonitoringScheduleArn": schedule.arn})
+
+        def update_monitoring_schedule(response: Any) -> ActionResult:
+            store = store_of(response)
+            schedule = sim._get(store, response, response._get_param("MonitoringScheduleName"))
+            config = response._get_param("MonitoringScheduleConfig") or {}
+            sim.update_schedule(response.sagemaker_backend, store, schedule, config)
             return ActionResult({"MonitoringScheduleArn": schedule.arn})
 
         def describe_monitoring_schedule(response: Any) -> ActionResult:
@@ -271,7 +381,7 @@ class ModelMonitorSimulator:
             filters = {
                 "EndpointName": lambda s, v: s.endpoint == v,
                 "NameContains": lambda s, v: v in s.name,
-                "StatusEquals": lambda s, v: s.status == v,
+                "StatusEquals": lambda s, v: sim.status(s) == v,
                 "MonitoringTypeEquals": lambda s, v: s.monitoring_type == v,
                 "MonitoringJobDefinitionName": lambda s, v: s.job_definition_name == v,
                 "CreationTimeBefore": lambda s, v: s.created < _naive_utc(v),
@@ -281,7 +391,7 @@ class ModelMonitorSimulator:
             }
             keys = {
                 "Name": lambda s: s.name,
-                "Status": lambda s: s.status,
+                "Status": lambda s: sim.status(s),
                 "CreationTime": lambda s: s.created,
             }
             return _listing(response, items, filters, keys, "MonitoringScheduleSummaries", sim._summary)
@@ -313,6 +423,7 @@ class ModelMonitorSimulator:
         def delete_monitoring_schedule(response: Any) -> EmptyResult:
             store = store_of(response)
             schedule = sim._get(store, response, response._get_param("MonitoringScheduleName"))
+            sim.refuse_if_pending(schedule)
             schedule.generation += 1
             del store.schedules[schedule.name]
             return EmptyResult()
@@ -333,6 +444,7 @@ class ModelMonitorSimulator:
 
         for name, method in {
             "create_monitoring_schedule": create_monitoring_schedule,
+            "update_monitoring_schedule": update_monitoring_schedule,
             "describe_monitoring_schedule": describe_monitoring_schedule,
             "list_monitoring_schedules": list_monitoring_schedules,
             "list_monitoring_executions": list_monitoring_executions,
@@ -343,6 +455,48 @@ class ModelMonitorSimulator:
             self._stack.enter_context(
                 mock.patch.object(sm_responses.SageMakerResponse, name, method, create=True)
             )
+        self._install_backend()
+
+    def _install_backend(self) -> None:
+        """Tags of schedules (moto's tag calls find no schedule of ours), and job definitions' names."""
+        sim = self
+        backend_cls = sm_models.SageMakerModelBackend
+        resource_from_arn = backend_cls._get_resource_from_arn
+        create_data_quality = backend_cls.create_data_quality_job_definition
+        create_model_quality = backend_cls.create_model_quality_job_definition
+
+        def get_resource_from_arn(backend: Any, arn: str) -> Any:
+            if ":monitoring-schedule/" not in arn:
+                return resource_from_arn(backend, arn)
+            name = arn.rsplit("/", 1)[-1]
+            schedules = sim._store(str(backend.account_id), str(backend.region_name)).schedules
+            found = schedules.get(name) or next(
+                (s for s in schedules.values() if s.arn.lower() == arn.lower()), None
+            )
+            if found is None:
+                raise ValidationError(f"Could not find monitoring-schedule with name {name}")
+            return found
+
+        def create_data_quality_job_definition(backend: Any, **kwargs: Any) -> Any:
+            name = str(kwargs.get("job_definition_name") or "")
+            check_name(name, "jobDefinitionName")
+            if name in backend.data_quality_job_definitions:  # moto would replace it
+                raise ResourceInUseException(
+                    f"Resource Already Exists: Data Quality Job Definition with name {name} already "
+                    "exists. Choose a different name."
+                )
+            return create_data_quality(backend, **kwargs)
+
+        def create_model_quality_job_definition(backend: Any, **kwargs: Any) -> Any:
+            check_name(str(kwargs.get("job_definition_name") or ""), "jobDefinitionName")
+            return create_model_quality(backend, **kwargs)
+
+        for attribute, method in {
+            "_get_resource_from_arn": get_resource_from_arn,
+            "create_data_quality_job_definition": create_data_quality_job_definition,
+            "create_model_quality_job_definition": create_model_quality_job_definition,
+        }.items():
+            self._stack.enter_context(mock.patch.object(backend_cls, attribute, method))
 
     def uninstall(self) -> None:
         self._stack.close()
@@ -360,8 +514,9 @@ class ModelMonitorSimulator:
         run: float | None = None,
         endpoint: str | None = None,
         check_endpoint: bool = True,
+        pending: bool = False,
     ) -> Schedule:
-        """Create a schedule (the API, or a scenario's ``monitors`` with ``every_minutes``)."""
+        """Create a schedule (the API, ``pending``, or a scenario's ``monitors`` with ``every_minutes``)."""
         account, region = str(backend.account_id), str(backend.region_name)
         store = self._store(account, region)
         arn = sm_models.arn_formatter("monitoring-schedule", name, account, region)
@@ -376,16 +531,9 @@ class ModelMonitorSimulator:
             period, offset = parse_schedule(expression)
         job_endpoint, monitoring_type = self._job_target(backend, config)
         endpoint = endpoint or job_endpoint
-        if check_endpoint and endpoint is not None and endpoint not in backend.endpoints:
-            endpoint_arn = sm_models.FakeEndpoint.arn_formatter(endpoint, account, region)
-            raise ValidationError(f'Could not find endpoint "{endpoint_arn}".')
-        window = None
-        if period is None:
-            schedule_config = config.get("ScheduleConfig") or {}
-            window = (
-                _offset_seconds(schedule_config.get("DataAnalysisStartTime"), -3600.0),
-                _offset_seconds(schedule_config.get("DataAnalysisEndTime"), 0.0),
-            )
+        if check_endpoint:
+            self._check_endpoint(backend, endpoint)
+        window = _window(config) if period is None else None
         now = self._stamp()
         schedule = Schedule(
             name=name,
@@ -402,21 +550,100 @@ class ModelMonitorSimulator:
             modified=now,
             tags=list(tags or []),
             window=window,
+            pending_until=self.scheduler.now + PENDING_SECONDS if pending else 0.0,
         )
         store.schedules[name] = schedule
         self._arm(store, schedule)
         return schedule
 
+    def update_schedule(
+        self, backend: Any, store: _Store, schedule: Schedule, config: dict[str, Any]
+    ) -> None:
+        """``UpdateMonitoringSchedule``: the whole config replaced, executions re-timed from now."""
+        self.refuse_if_pending(schedule)
+        self.check_config(backend, config)
+        expression = str((config.get("ScheduleConfig") or {}).get("ScheduleExpression") or "")
+        period, offset = parse_schedule(expression)
+        endpoint, monitoring_type = self._job_target(backend, config)
+        self._check_endpoint(backend, endpoint)
+        schedule.config, schedule.period, schedule.offset = config, period, offset
+        schedule.endpoint = endpoint
+        schedule.monitoring_type = str(config.get("MonitoringType") or monitoring_type)
+        schedule.window = _window(config) if period is None else None
+        schedule.created_at = self.scheduler.now  # a NOW schedule runs once more, now
+        schedule.modified = self._stamp()
+        schedule.pending_until = self.scheduler.now + PENDING_SECONDS
+        schedule.generation += 1
+        if schedule.status != "Stopped":
+            self._arm(store, schedule)
+
+    def check_config(self, backend: Any, config: dict[str, Any]) -> None:
+        """What SageMaker refuses in a ``MonitoringScheduleConfig`` (create and update)."""
+        monitoring_type = config.get("MonitoringType")
+        types = tuple(_JOB_DEFINITIONS.values())
+        if monitoring_type is not None and monitoring_type not in types:
+            raise _constraint(
+                monitoring_type,
+                "monitoringScheduleConfig.monitoringType",
+                f"Member must satisfy enum value set: [{', '.join(types)}]",
+            )
+        inline = config.get("MonitoringJobDefinition")
+        name = config.get("MonitoringJobDefinitionName")
+        if (inline is None) == (name is None):
+            raise ValidationError(
+                "Provide either MonitoringJobDefinition or MonitoringJobDefinitionName in "
+                "MonitoringScheduleConfig, not both and not neither."
+            )
+        if inline is not None:
+            if monitoring_type not in {None, "DataQuality"}:
+                raise ValidationError(
+                    f"A {monitoring_type} monitoring schedule must name its job definition "
+                    "(MonitoringJobDefinitionName): only a DataQuality job can be defined inline."
+                )
+            check_job_definition(inline, "monitoringScheduleConfig.monitoringJobDefinition")
+            return
+        check_name(str(name), "monitoringScheduleConfig.monitoringJobDefinitionName")
+        wanted = monitoring_type or "DataQuality"
+        attribute = next(a for a, t in _JOB_DEFINITIONS.items() if t == wanted)
+        if name not in (getattr(backend, attribute, None) or {}):
+            kind = attribute.removesuffix("s").replace("_", "-")
+            arn = sm_models.arn_formatter(kind, str(name), str(backend.account_id), str(backend.region_name))
+            raise ValidationError(f'Could not find job definition "{arn}".')
+
+    def status(self, schedule: Schedule) -> str:
+        """``MonitoringScheduleStatus`` now: ``Pending`` for a while after a create or update."""
+        if schedule.status == "Scheduled" and self.scheduler.now < schedule.pending_until:
+            return "Pending"
+        return schedule.status
+
+    def refuse_if_pending(self, schedule: Schedule) -> None:
+        # aws/amazon-sagemaker-examples#2342: "(ValidationException) when calling the
+        # DeleteMonitoringSchedule operation: Monitoring schedule in status Pending"
+        if self.status(schedule) == "Pending":
+            raise ValidationError("Monitoring schedule in status Pending")
+
+    @staticmethod
+    def _check_endpoint(backend: Any, endpoint: str | None) -> None:
+        if endpoint is not None and endpoint not in backend.endpoints:
+            endpoint_arn = sm_models.FakeEndpoint.arn_formatter(
+                endpoint, str(backend.account_id), str(backend.region_name)
+            )
+            raise ValidationError(f'Could not find endpoint "{endpoint_arn}".')
+
     @staticmethod
     def _job_target(backend: Any, config: dict[str, Any]) -> tuple[str | None, str]:
-        """(endpoint, monitoring type) of a schedule's job definition, inline or by name."""
+        """(endpoint, monitoring type) of a schedule's job definition, inline or by name (looked up
+        among the definitions of its ``MonitoringType`` when it has one)."""
         inline = config.get("MonitoringJobDefinition") or {}
         for monitoring_input in inline.get("MonitoringInputs") or []:
             endpoint = (monitoring_input.get("EndpointInput") or {}).get("EndpointName")
             if endpoint:
                 return str(endpoint), "DataQuality"
         name = config.get("MonitoringJobDefinitionName")
+        wanted = config.get("MonitoringType")
         for attribute, monitoring_type in _JOB_DEFINITIONS.items():
+            if wanted is not None and monitoring_type != wanted:
+                continue
             job = getattr(backend, attribute, {}).get(name) if name else None
             if job is None:
                 continue
@@ -437,14 +664,13 @@ class ModelMonitorSimulator:
             raise ResourceNotFound(f'Could not find monitoring schedule "{arn}".')
         return schedule
 
-    @staticmethod
-    def _summary(schedule: Schedule) -> dict[str, Any]:
+    def _summary(self, schedule: Schedule) -> dict[str, Any]:
         out: dict[str, Any] = {
             "MonitoringScheduleName": schedule.name,
             "MonitoringScheduleArn": schedule.arn,
             "CreationTime": schedule.created,
             "LastModifiedTime": schedule.modified,
-            "MonitoringScheduleStatus": schedule.status,
+            "MonitoringScheduleStatus": self.status(schedule),
             "MonitoringType": schedule.monitoring_type,
         }
         if schedule.endpoint:

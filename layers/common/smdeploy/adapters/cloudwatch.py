@@ -44,6 +44,14 @@ class CloudWatchGateway:
         except AWS_ERRORS as exc:
             raise translate(exc, "PutMetricAlarm") from exc
 
+    def put_metrics(self, namespace: str, data: list[dict[str, Any]]) -> None:
+        """PutMetricData in pages of 1,000 datapoints (the API's limit per request)."""
+        for start in range(0, len(data), 1000):
+            try:
+                self._cw.put_metric_data(Namespace=namespace, MetricData=data[start : start + 1000])
+            except AWS_ERRORS as exc:
+                raise translate(exc, "PutMetricData") from exc
+
     def delete_alarms(self, names: list[str]) -> None:
         if not names:
             return

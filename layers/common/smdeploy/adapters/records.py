@@ -62,3 +62,23 @@ class DeploymentRecords:
             {key: next(iter(value.values())) for key, value in item.items()}
             for item in answer.get("Items", [])
         ]
+
+    # --- monitors: the latest check of an endpoint's drift monitor -------------------------------
+    def put_monitor_report(self, endpoint: str, report: dict[str, Any]) -> None:
+        """Keep the latest drift check of ``endpoint`` (one item, replaced by every check)."""
+        item = self._item({"pk": f"MONITOR#{endpoint}", "sk": "LATEST", "report": report})
+        try:
+            self._ddb.put_item(TableName=self._table, Item=item)
+        except AWS_ERRORS as exc:
+            raise translate(exc, "PutItem") from exc
+
+    def monitor_report(self, endpoint: str) -> dict[str, Any] | None:
+        """The latest drift check of ``endpoint``, or ``None``."""
+        try:
+            answer = self._ddb.get_item(
+                TableName=self._table, Key={"pk": {"S": f"MONITOR#{endpoint}"}, "sk": {"S": "LATEST"}}
+            )
+        except AWS_ERRORS as exc:
+            raise translate(exc, "GetItem") from exc
+        raw = (answer.get("Item") or {}).get("report", {}).get("S")
+        return dict(json.loads(raw)) if raw else None

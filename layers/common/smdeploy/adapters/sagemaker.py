@@ -211,6 +211,95 @@ class SageMakerGateway:
         ]
         return dict(finished[0]) if finished else None
 
+    def monitoring_schedules_of(self, endpoint: str) -> list[str]:
+        """The names of the Model Monitor schedules on ``endpoint``."""
+        found: list[str] = []
+        token: str | None = None
+        while True:
+            try:
+                page = self._sm.list_monitoring_schedules(
+                    EndpointName=endpoint, MaxResults=100, **({"NextToken": token} if token else {})
+                )
+            except AWS_ERRORS as exc:
+                raise translate(exc, "ListMonitoringSchedules") from exc
+            found += [str(s["MonitoringScheduleName"]) for s in page.get("MonitoringScheduleSummaries", [])]
+            token = page.get("NextToken")
+            if not token:
+                return found
+
+    def delete_monitoring_schedule(self, name: str) -> bool:
+        try:
+            self._sm.delete_monitoring_schedule(MonitoringScheduleName=name)
+            return True
+        except AWS_ERRORS as exc:
+            if _not_found(exc):
+                return False
+            raise translate(exc, "DeleteMonitoringSchedule") from exc
+
+    def ensure_data_quality_schedule(
+        self,
+        *,
+        name: str,
+        endpoint: str,
+        statistics: str,
+        constraints: str | None,
+        output: str,
+        role_arn: str,
+        image_uri: str,
+        tags: dict[str, str],
+    ) -> bool:
+        """Create the hourly DataQuality monitoring schedule ``name`` on ``endpoint`` with these
+        baselines, unless it exists (its name carries the version: same name, same baselines).
+        Returns whether it was created."""
+        baseline: dict[str, Any] = {"StatisticsResource": {"S3Uri": statistics}}
+        if constraints:
+            baseline["ConstraintsResource"] = {"S3Uri": constraints}
+        definition = {
+            "BaselineConfig": baseline,
+            "MonitoringInputs": [
+                {
+                    "EndpointInput": {
+                        "EndpointName": endpoint,
+                        "LocalPath": "/opt/ml/processing/input/endpoint",
+                        "S3InputMode": "File",
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                }
+            ],
+            "MonitoringOutputConfig": {
+                "MonitoringOutputs": [
+                    {
+                        "S3Output": {
+                            "S3Uri": output,
+                            "LocalPath": "/opt/ml/processing/output",
+                            "S3UploadMode": "EndOfJob",
+                        }
+                    }
+                ]
+            },
+            "MonitoringResources": {
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}
+            },
+            "MonitoringAppSpecification": {"ImageUri": image_uri},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+            "RoleArn": role_arn,
+        }
+        try:
+            self._sm.create_monitoring_schedule(
+                MonitoringScheduleName=name,
+                MonitoringScheduleConfig={
+                    "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+                    "MonitoringJobDefinition": definition,
+                    "MonitoringType": "DataQuality",
+                },
+                Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+            )
+            return True
+        except AWS_ERRORS as exc:
+            if error_code(exc) == "ResourceInUse":
+                return False
+            raise translate(exc, "CreateMonitoringSchedule") from exc
+
     def variants_serving(self, endpoint: dict[str, Any]) -> list[dict[str, Any]]:
         """The live variants of a described endpoint with the model and package each serves."""
         config = self.describe_endpoint_config(str(endpoint["EndpointConfigName"]))
