@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help demo test unit integration statemachine matrix template lint validate build bench schema clean
+.PHONY: help demo test unit integration statemachine matrix template lint validate build bench schema diagrams clean
 
 help:
 	@echo "make demo      rehearse a deployment in the local cloud and show what happened"
@@ -24,6 +24,7 @@ help:
 	@echo "make build     sam build (needs a python3.13 interpreter)"
 	@echo "make bench     benchmarks (bench/)"
 	@echo "make schema    regenerate schemas/manual-input.schema.json"
+	@echo "make diagrams  regenerate docs/state-machines.md from statemachines/*.asl.json"
 
 $(STAMP): requirements/dev.txt requirements/translator.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -109,6 +110,9 @@ bench: $(STAMP)
 
 schema: $(STAMP)
 	$(PY) tools/generate_schema.py
+
+diagrams: $(STAMP)
+	$(PY) tools/asl_diagram.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache

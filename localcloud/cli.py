@@ -24,6 +24,7 @@ from localcloud.scenario.contract import ScenarioError, load_scenario
 from localcloud.scenario.plot import PLOT_SUFFIXES
 from smdeploy_cli import drift as cli_drift
 from smdeploy_cli import loadtest as cli_loadtest
+from smdeploy_cli import operator as cli_operator
 from smdeploy_cli import recommend as cli_recommend
 
 
@@ -211,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     cli_drift.add_arguments(dri)
     rehearsal_options(dri, "check the endpoint")
+    # the operator's verbs against a deployed stack (rehearsed by a scenario's cli: steps)
+    cli_operator.add_arguments(sub)
     args = parser.parse_args(argv)
     if args.command == "simulate":
         return simulate(args)
@@ -218,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         return advise(args)
     if args.command in ("loadtest", "recommend", "drift"):
         return operator_command(args)
+    if args.command in cli_operator.VERBS:
+        return cli_operator.main(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

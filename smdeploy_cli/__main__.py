@@ -1,4 +1,5 @@
-"""``python -m smdeploy_cli loadtest|recommend|drift ...``: the operator's commands against AWS alone.
+"""``python -m smdeploy_cli VERB ...``: the operator's commands against AWS alone (status, history,
+deploy, promote, abort, rollback, loadtest, recommend, drift).
 
 ``smdeploy`` (``localcloud.cli``) offers the same subcommands, and rehearses them with ``--scenario``.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from smdeploy_cli import drift, loadtest, recommend
+from smdeploy_cli import drift, loadtest, operator, recommend
 
 
 def parser() -> argparse.ArgumentParser:
@@ -19,6 +20,7 @@ def parser() -> argparse.ArgumentParser:
         sub.add_parser("recommend", help="an Inference Recommender job's results, cheapest fit first")
     )
     drift.add_arguments(sub.add_parser("drift", help="an endpoint's drift report, checked now"))
+    operator.add_arguments(sub)
     return top
 
 
@@ -28,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         return loadtest.main(args)
     if args.command == "drift":
         return drift.main(args)
+    if args.command in operator.VERBS:
+        return operator.main(args)
     return recommend.main(args)
 
 

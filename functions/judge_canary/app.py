@@ -36,6 +36,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         phase=task.phase,
         # captured data: a shadow's agreement, and drift as evidence when the group is monitored
         s3=S3Gateway() if task.phase == "shadow" or task.plan.monitoring else None,
+        execution_arn=task.executionArn,
     )
     metrics.add_metric(name=f"Verdict{str(result['verdict']).title()}", unit=MetricUnit.Count, value=1)
     logger.info("judged candidate", extra={"endpoint": task.plan.endpointName, "judgement": result})

@@ -227,3 +227,26 @@ def test_a_newer_approval_preempts_the_rollout() -> None:
     after = judge(state(checks=1), seen(candidateApproval="Approved", preemptedBy=newer), ROLLOUT)
     assert (after.verdict, after.decision) == ("PREEMPTED", "ROLLBACK")
     assert after.reasons == ["PREEMPTED by v7: churn/7 is approved and deploys next"]
+
+
+def test_an_operators_abort_rolls_back_at_the_next_check_naming_it() -> None:
+    command = {"command": "abort", "at": "2026-01-01T00:05:00+00:00", "reason": "drill"}
+    after = judge(state(), seen(operator=command), ROLLOUT)
+    assert (after.verdict, after.decision) == ("OPERATOR", "ROLLBACK")
+    assert after.reasons == ["ABORTED by operator, sent 2026-01-01T00:05:00+00:00 (drill)"]
+
+
+def test_an_operators_promote_ends_the_bake_and_promote_full_promotes_at_once() -> None:
+    after = judge(state(), seen(operator={"command": "promote"}), ROLLOUT)
+    assert (after.decision, after.nextStepIndex) == ("NEXT_STEP", 1)
+    last = judge(state(stepIndex=1, percent=50), seen(operator={"command": "promote"}), ROLLOUT)
+    assert last.decision == "PROMOTE"
+    full = judge(state(), seen(operator={"command": "promote-full"}), ROLLOUT)
+    assert (full.verdict, full.decision) == ("OPERATOR", "PROMOTE")
+    assert full.reasons[0].startswith("PROMOTED by operator")
+
+
+def test_an_operators_full_promotion_overrides_the_judge_as_argo_rollouts_promote_full_does() -> None:
+    alarms = [{"name": "a", "state": "ALARM", "reason": "x"}]
+    after = judge(state(), seen(alarms=alarms, operator={"command": "promote-full"}), ROLLOUT)
+    assert after.decision == "PROMOTE"

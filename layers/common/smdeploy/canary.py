@@ -328,8 +328,12 @@ def judge_candidate(
     records: DeploymentRecords | None = None,
     phase: str = "bake",
     s3: S3Gateway | None = None,
+    execution_arn: str | None = None,
 ) -> dict[str, Any]:
     """One check of the bake: approval, alarms, Model Monitor, candidate traffic; returns the decision.
+
+    An operator's command to this execution (``smdeploy promote|abort``, kept under
+    ``OPERATOR#<endpoint>`` in the deployments table) decides first, and is consumed.
 
     ``phase`` ``shadow``: one look at a shadow test (``strategy.judge_shadow``); with ``s3`` and data
     capture on the endpoint, how many captured requests both variants answered alike
@@ -351,6 +355,11 @@ def judge_candidate(
             above=plan.modelPackageVersion,
         )
         preempted_by = newer[0] if newer else None
+    command = (
+        records.operator_command(plan.endpointName, execution_arn)
+        if records is not None and execution_arn
+        else None
+    )
     now = clock.utcnow()
     shadow_phase = phase == "shadow"
     if shadow_phase and not previous.get("shiftedAt"):  # the first look starts the shadow's window
@@ -391,7 +400,10 @@ def judge_candidate(
         else _statistical_arms(plan, window, now, cloudwatch, shadow=shadow_phase),
         agreement=_agreement(plan, live, window, now, s3) if shadow_phase and window else None,
         drift=_drift_evidence(plan, package, live, window, now, s3) if window else None,
+        operator=command,
     )
+    if command is not None and records is not None and execution_arn:
+        records.clear_operator_command(plan.endpointName, execution_arn)  # obeyed once
     if shadow_phase:
         return judge_shadow(state, seen, plan.rollout).model_dump(mode="json")
     return judge(state, seen, plan.rollout).model_dump(mode="json")

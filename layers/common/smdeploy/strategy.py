@@ -60,6 +60,7 @@ Verdict = Literal[
     "NO_DIFFERENCE",
     "INVALID",
     "SHADOW_PASSED",
+    "OPERATOR",  # an operator's command (smdeploy promote / abort) decided
 ]
 
 # Metrics SageMaker publishes per variant that a test or a statistical judge may compare:
@@ -491,6 +492,8 @@ class Observation(BaseModel):
     agreement: dict[str, int] | None = None
     # drift as evidence (monitoring.duringRollout): [{kind: predictions|inputs, diverged, detail}]
     drift: list[dict[str, Any]] | None = None
+    # an operator's command to this rollout (smdeploy promote|abort): {command, at, reason}
+    operator: dict[str, Any] | None = None
 
 
 class Judgement(BaseModel):
@@ -577,6 +580,20 @@ def drift_reasons(seen: Observation) -> list[str]:
     ]
 
 
+def _obey(previous: Judgement, seen: Observation, last_step: bool) -> Judgement:
+    """An operator's command: ``abort`` rolls back, ``promote-full`` promotes now, ``promote`` ends
+    the current step's bake (the next step, or the promotion after the last)."""
+    command = seen.operator or {}
+    why = f" ({command['reason']})" if command.get("reason") else ""
+    sent = f"sent {command.get('at')}" if command.get("at") else "sent"
+    if command.get("command") == "abort":
+        return _decide(previous, "OPERATOR", "ROLLBACK", [f"ABORTED by operator, {sent}{why}"], seen)
+    if command.get("command") == "promote-full" or last_step:
+        return _decide(previous, "OPERATOR", "PROMOTE", [f"PROMOTED by operator, {sent}{why}"], seen)
+    reason = f"bake of step {previous.stepIndex + 1} ended by operator, {sent}{why}"
+    return _decide(previous, "OPERATOR", "NEXT_STEP", [reason], seen)
+
+
 def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judgement:
     """Decide after one check: wait, move to the next step, promote or roll back.
 
@@ -591,6 +608,8 @@ def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judge
         version = seen.preemptedBy.rsplit("/", 1)[-1]
         reason = f"PREEMPTED by v{version}: {_label(seen.preemptedBy)} is approved and deploys next"
         return _decide(previous, "PREEMPTED", "ROLLBACK", [reason], seen)
+    if seen.operator:
+        return _obey(previous, seen, last_step)
     alarming = [
         f"alarm {alarm['name']} is ALARM" + (f": {alarm['reason']}" if alarm.get("reason") else "")
         for alarm in seen.alarms

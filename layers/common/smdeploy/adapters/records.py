@@ -82,3 +82,34 @@ class DeploymentRecords:
             raise translate(exc, "GetItem") from exc
         raw = (answer.get("Item") or {}).get("report", {}).get("S")
         return dict(json.loads(raw)) if raw else None
+
+    # --- operator commands: smdeploy promote|abort, obeyed by the rollout holding the lock ---------
+    def operator_command(self, endpoint: str, execution_arn: str) -> dict[str, Any] | None:
+        """The command waiting for ``execution_arn`` on ``endpoint`` (one for another execution,
+        left from an earlier rollout, is not this one's)."""
+        try:
+            answer = self._ddb.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"OPERATOR#{endpoint}"}, "sk": {"S": "COMMAND"}},
+                ConsistentRead=True,
+            )
+        except AWS_ERRORS as exc:
+            raise translate(exc, "GetItem") from exc
+        item = {key: next(iter(value.values())) for key, value in (answer.get("Item") or {}).items()}
+        if item.get("executionArn") != execution_arn:
+            return None
+        return {key: item.get(key) for key in ("command", "at", "reason") if item.get(key) is not None}
+
+    def clear_operator_command(self, endpoint: str, execution_arn: str) -> None:
+        """Delete the command once obeyed (only if it is still this execution's)."""
+        try:
+            self._ddb.delete_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"OPERATOR#{endpoint}"}, "sk": {"S": "COMMAND"}},
+                ConditionExpression="executionArn = :arn",
+                ExpressionAttributeValues={":arn": {"S": execution_arn}},
+            )
+        except AWS_ERRORS as exc:
+            if "ConditionalCheckFailed" in str(exc):
+                return
+            raise translate(exc, "DeleteItem") from exc
