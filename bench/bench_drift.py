@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from localcloud.services.sagemaker.baselines import MONITORING_CONFIG
 from smdeploy.drift import Baseline, check_data_quality, feature_drift, parse_baseline, parse_rows, psi
 
 NUMERICAL = {"age": (40.0, 12.0), "tenure": (36.0, 20.0), "charges": (70.0, 25.0)}
@@ -138,20 +139,8 @@ def baseline_files(rows: int, rng: np.random.Generator) -> tuple[dict[str, Any],
         }
     )
     statistics = {"version": 0.0, "dataset": {"item_count": rows}, "features": features}
-    config = {
-        "evaluate_constraints": "Enabled",
-        "emit_metrics": "Enabled",
-        "datatype_check_threshold": 1.0,
-        "domain_content_threshold": 1.0,
-        "distribution_constraints": {
-            "perform_comparison": "Enabled",
-            "comparison_threshold": 0.1,
-            "comparison_method": "Robust",
-            "categorical_comparison_threshold": 0.1,
-            "categorical_drift_method": "LInfinity",
-        },
-    }
-    return statistics, {"version": 0.0, "features": constraints, "monitoring_config": config}
+    # the monitoring_config a baseline job suggests, as the local cloud writes it
+    return statistics, {"version": 0.0, "features": constraints, "monitoring_config": MONITORING_CONFIG}
 
 
 def draw(

@@ -78,10 +78,22 @@ def resolve(stack: Any, package: str, endpoint: str | None) -> dict[str, Any]:
         records=DeploymentRecords(stack.table, stack.client("dynamodb")),
     ).model_dump(mode="json")
     live_config: dict[str, Any] | None = None
+    serving: list[str] = []
     live = sagemaker.find_endpoint(plan["endpointName"])
     if live is not None:
         live_config = sagemaker.find_endpoint_config(str(live["EndpointConfigName"]))
-    return {"plan": plan, "live": live, "liveConfig": live_config, "diff": diff(plan, live_config)}
+        serving = sorted(
+            _label(str(v["ModelPackageArn"]))
+            for v in sagemaker.variants_serving(live)
+            if float(v.get("CurrentWeight") or 0) > 0 and v.get("ModelPackageArn")
+        )
+    found = {"plan": plan, "live": live, "liveConfig": live_config}
+    return {**found, "diff": diff(plan, live_config, ", ".join(serving) or None)}
+
+
+def _label(arn: str) -> str:
+    group, version = arn.rsplit("/", 2)[-2:]
+    return f"{group}/{version}"
 
 
 def _serving(config: dict[str, Any] | None) -> dict[str, Any]:
@@ -89,15 +101,14 @@ def _serving(config: dict[str, Any] | None) -> dict[str, Any]:
     return max(variants, key=lambda v: float(v.get("InitialVariantWeight") or 0), default={})
 
 
-def diff(plan: dict[str, Any], live: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Setting by setting: ``{setting, live, planned}`` where they differ (live None: no endpoint)."""
+def diff(
+    plan: dict[str, Any], live: dict[str, Any] | None, serving: str | None = None
+) -> list[dict[str, Any]]:
+    """Setting by setting: ``{setting, live, planned}`` where they differ (live None: no endpoint;
+    ``serving``: the versions the live endpoint serves)."""
     variant = _serving(live)
     rows = [
-        (
-            "version",
-            _version(variant.get("ModelName")),
-            f"{plan['modelPackageGroup']}/v{plan['modelPackageVersion']}",
-        ),
+        ("version", serving, f"{plan['modelPackageGroup']}/{plan['modelPackageVersion']}"),
         (
             "instanceType",
             variant.get("InstanceType"),
@@ -131,7 +142,8 @@ def diff(plan: dict[str, Any], live: dict[str, Any] | None) -> list[dict[str, An
             "planned": {
                 "type": rollout.get("type"),
                 "steps": rollout.get("steps"),
-                "bakeMinutes": rollout.get("bakeMinutes"),
+                "bakeSeconds": rollout.get("bakeSeconds"),
+                "checkIntervalSeconds": rollout.get("checkIntervalSeconds"),
                 "alarms": rollout.get("alarms"),
             },
         }
@@ -139,10 +151,6 @@ def diff(plan: dict[str, Any], live: dict[str, Any] | None) -> list[dict[str, An
     if plan.get("monitoring"):
         out.append({"setting": "monitoring", "live": None, "planned": plan["monitoring"]})
     return out
-
-
-def _version(model_name: Any) -> str | None:
-    return str(model_name) if model_name else None
 
 
 def text(found: dict[str, Any]) -> str:

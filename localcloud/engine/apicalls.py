@@ -40,6 +40,7 @@ SERVED_SERVICES = {
     "application-autoscaling": "application-autoscaling",
     "iam": "iam",
     "scheduler": "scheduler",  # EventBridge Scheduler (moto; firings: services/scheduler.py)
+    "cloudformation": "cloudformation",  # DescribeStacks of the rehearsed stack (services/cloudformation.py)
 }
 
 FaultMode = Literal["before", "lost-response"]

@@ -39,6 +39,7 @@ from localcloud.engine.template import TEMPLATE_PATH, RuleSpec, ScheduleSpec, Te
 from localcloud.iam import IamEnforcer
 from localcloud.iam.requests import params_of
 from localcloud.services.autoscaling import AutoscalingSimulator
+from localcloud.services.cloudformation import CloudFormationStacks
 from localcloud.services.cloudwatch.alarms import AlarmEvaluator
 from localcloud.services.cloudwatch.metrics import TrafficSimulator
 from localcloud.services.cloudwatch.reads import MetricReads
@@ -55,6 +56,7 @@ from localcloud.services.scheduler import (
     scheduled_event,
     with_context,
 )
+from localcloud.services.stepfunctions import served_as_on_aws as stepfunctions_as_on_aws
 from smdeploy import clock as smdeploy_clock
 from smdeploy.adapters import aws as smdeploy_aws
 
@@ -251,6 +253,8 @@ class LocalCloud:
             account=account,
             region=region,
         )
+        # DescribeStacks of the rehearsed stack: its outputs name the local resources
+        self.cloudformation = CloudFormationStacks(self.template, EPOCH)
         self._random = random.Random(seed)
         self._stack = ExitStack()
         self._sqs_queue_url: str | None = None
@@ -456,6 +460,9 @@ class LocalCloud:
         stack.callback(self.monitor.uninstall)
         self.eventbridge_scheduler.install()
         stack.callback(self.eventbridge_scheduler.uninstall)
+        self.cloudformation.install()
+        stack.callback(self.cloudformation.uninstall)
+        stack.enter_context(stepfunctions_as_on_aws())  # nameless executions, history pages
 
         parser_logger = logging.getLogger("moto.stepfunctions.parser")
         previous_level = parser_logger.level

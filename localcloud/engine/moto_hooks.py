@@ -175,6 +175,15 @@ HOOKS: list[tuple[str, str]] = [
     ("moto.scheduler.models", "unix_time"),
     ("moto.scheduler.models", "utcnow"),
     ("moto.scheduler.exceptions", "ValidationException"),
+    # DescribeStacks of the rehearsed stack (services/cloudformation.py)
+    ("moto.cloudformation.models", "CloudFormationBackend.describe_stacks"),
+    ("moto.cloudformation.responses", "CloudFormationResponse.describe_stacks"),
+    # nameless executions get a UUID; GetExecutionHistory in pages (services/stepfunctions.py)
+    ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend.start_execution"),
+    ("moto.stepfunctions.responses", "StepFunctionResponse.get_execution_history"),
+    ("moto.stepfunctions.responses", "StepFunctionResponse.stepfunction_backend"),
+    ("moto.stepfunctions.exceptions", "ValidationException"),
+    ("moto.stepfunctions.exceptions", "InvalidToken"),
     # deterministic identifiers
     ("moto.moto_api._internal", "mock_random"),
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -658,6 +659,20 @@ class Step(_Strict):
     stop: StopSpec | None = None
     aws: AwsCallSpec | None = None
     drift: DriftSpec | None = None
+    cli: str | None = Field(
+        default=None,
+        description="an operator command run by a person at that time, as `smdeploy <cli>` would run it "
+        '(smdeploy_cli.operator), e.g. "abort churn-prod --reason drill"',
+    )
+
+    @field_validator("cli")
+    @classmethod
+    def _cli_command(cls, value: str | None) -> str | None:
+        if value is not None:
+            problem = cli_problem(value)
+            if problem:
+                raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _one_action(self) -> Step:
@@ -671,8 +686,43 @@ class Step(_Strict):
         return next(name for name in ACTIONS if getattr(self, _ATTR.get(name, name)) is not None)
 
 
-ACTIONS = ("register", "approve", "reject", "event", "start", "schedule", "setAlarm", "stop", "aws", "drift")
+ACTIONS = (
+    "register",
+    "approve",
+    "reject",
+    "event",
+    "start",
+    "schedule",
+    "setAlarm",
+    "stop",
+    "aws",
+    "drift",
+    "cli",
+)
 _ATTR = {"register": "register_"}  # "register" would shadow BaseModel.register
+
+
+def operator_verbs() -> tuple[str, ...]:
+    """The operator CLI's verbs (imported when a ``cli`` step is checked, not with this module)."""
+    from smdeploy_cli.operator import VERBS
+
+    return tuple(VERBS)
+
+
+def cli_problem(command: str) -> str | None:
+    """Why ``command`` is no operator command (``abort churn-prod --reason drill``), or None.
+    Only the verb is checked here: the CLI's own arguments are its business, and a wrong one is
+    its exit code 2 in the rehearsal, as on a terminal."""
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        return f"cannot split {command!r} into words: {exc}"
+    verbs = operator_verbs()
+    if not words:
+        return f"an empty command: expected one of {', '.join(verbs)} and its arguments"
+    if words[0] not in verbs:
+        return f"unknown command {words[0]!r}: expected one of {', '.join(verbs)}"
+    return None
 
 
 class OutputsSpec(_Strict):
@@ -696,6 +746,7 @@ SUBJECTS = (
     "transformJobs",
     "outputs",
     "notified",
+    "cli",
 )
 
 
@@ -761,6 +812,13 @@ class Expect(_Strict):
     failureReason: str | None = Field(default=None, description="a part of the transform job's FailureReason")
     transformJobs: int | None = Field(default=None, ge=0, description="how many transform jobs were created")
     outputs: OutputsSpec | None = None
+    cli: int | None = Field(default=None, ge=1, description="the N-th cli step's run, numbered from 1")
+    exitCode: int | None = Field(
+        default=None, ge=0, le=255, description="with cli: its exit code (default 0)"
+    )
+    output: str | None = Field(
+        default=None, description="with cli: a part of what it printed (stdout, stderr)"
+    )
 
     @field_validator("serving", "modelPackage", "monitoredBy")
     @classmethod
@@ -791,6 +849,8 @@ class Expect(_Strict):
             raise ValueError("a transformJob expectation needs status, modelPackage or failureReason")
         if self.cause is not None and self.execution is None:
             raise ValueError("cause belongs to an execution expectation")
+        if (self.exitCode is not None or self.output is not None) and self.cli is None:
+            raise ValueError("exitCode and output belong to a cli expectation")
         if self.endpoint is not None:
             if (
                 self.serving is None
@@ -944,9 +1004,16 @@ def load_scenario(path: Path) -> Scenario:
         _check_step(file, path, index, step)
         if step.drift is not None:
             _check_drift(file, scenario, f"timeline[{index}].drift", step.drift)
+    cli_steps = sum(1 for step in scenario.timeline if step.cli is not None)
     for index, expect in enumerate(scenario.expect):
         if expect.execution is not None and expect.execution > 10_000:
             raise ScenarioError(file, f"expect[{index}].execution", "execution numbers start at 1")
+        if expect.cli is not None and expect.cli > cli_steps:
+            raise ScenarioError(
+                file,
+                f"expect[{index}].cli",
+                f"the timeline has {cli_steps} cli step{'' if cli_steps == 1 else 's'}",
+            )
     declared = template_parameters()
     for name, value in scenario.parameters.items():
         if name not in declared:

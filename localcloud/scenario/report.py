@@ -170,10 +170,34 @@ def scheduler_lines(
     return lines
 
 
+# A cli step's output in the timeline: its first lines (the whole of it is in --json, ``cliRuns``).
+CLI_LINES = 8
+CLI_INDENT = " " * len("cli        ")
+
+
+def cli_lines(run: dict[str, Any]) -> list[tuple[float, float, str]]:
+    """(t, order, text): the command as typed, how it ended, then its first output lines."""
+    ended = "still running at the end" if run["exitCode"] is None else f"exit {run['exitCode']}"
+    took = (
+        f" after {duration(run['endedAt'] - run['at'])}"
+        if run.get("endedAt") is not None and run["endedAt"] - run["at"] >= 1
+        else ""
+    )
+    lines = [(run["at"], 0.5, f"cli        $ smdeploy {run['command']} -> {ended}{took}")]
+    printed = (run["stdout"] + run["stderr"]).rstrip("\n").splitlines()
+    shown = printed if len(printed) <= CLI_LINES else printed[: CLI_LINES - 1]
+    lines.extend((run["at"], 0.5, f"{CLI_INDENT}{line}") for line in shown)
+    if len(shown) < len(printed):
+        lines.append((run["at"], 0.5, f"{CLI_INDENT}… ({len(printed) - len(shown)} more lines in --json)"))
+    return lines
+
+
 def render(rehearsal: Rehearsal) -> str:
     report = rehearsal.report
     out: list[str] = [f"Scenario: {report['scenario']['name']}  ({report['scenario']['file']})", ""]
     happenings: list[tuple[float, float, str]] = [(t, 0, text) for t, text in rehearsal.timeline]
+    for run in report.get("cliRuns", []):
+        happenings.extend(cli_lines(run))
     for event in report["events"]:
         if not event["matchedRules"] and event["detailType"] != "SageMaker Model Package State Change":
             continue  # endpoint status changes are shown from the simulator's side

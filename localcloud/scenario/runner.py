@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
+import shlex
+import sys
 import time
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +56,7 @@ from localcloud.services.sagemaker.endpoints import (
 from localcloud.services.sagemaker.groundtruth import GroundTruthConfig
 from localcloud.services.sagemaker.performance import PerformanceProfile
 from localcloud.services.sagemaker.transforms import split_s3_uri
+from smdeploy_cli import operator as operator_cli
 
 # A scenario without ``until`` runs until nothing but background work (metric minutes, alarm
 # evaluation, Model Monitor executions) is left to happen.
@@ -70,6 +75,28 @@ INFERENCE_SPEC = {
 
 
 @dataclass
+class CliRun:
+    """One run of the operator CLI (a ``cli`` step): what it printed, its exit code once it ended."""
+
+    at: float
+    command: str
+    stdout: io.StringIO = field(default_factory=io.StringIO)
+    stderr: io.StringIO = field(default_factory=io.StringIO)
+    exit_code: int | None = None  # None: still running (sleeping in ``--watch``) when the rehearsal ended
+    ended_at: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "command": self.command,
+            "exitCode": self.exit_code,
+            "stdout": self.stdout.getvalue(),
+            "stderr": self.stderr.getvalue(),
+            "endedAt": self.ended_at,
+        }
+
+
+@dataclass
 class Rehearsal:
     scenario: Scenario
     path: Path
@@ -77,6 +104,7 @@ class Rehearsal:
     timeline: list[tuple[float, str]] = field(default_factory=list)  # (t, text) of happenings
     aws_calls: list[dict[str, Any]] = field(default_factory=list)  # the scenario's hand-made calls
     stops: list[dict[str, Any]] = field(default_factory=list)  # StopExecution by an operator
+    cli_runs: list[CliRun] = field(default_factory=list)  # the operator CLI, run by the scenario's cli steps
 
     @property
     def ok(self) -> bool:
@@ -313,6 +341,8 @@ class Runner:
                 self._stop(cloud, index, step.stop)
             elif step.aws is not None:
                 self._aws_call(cloud, step.aws)
+            elif step.cli is not None:
+                self._cli(cloud, step.cli)
             else:
                 self._step(cloud, step)
 
@@ -361,6 +391,56 @@ class Runner:
             outcome = "ok"
         self.rehearsal.aws_calls.append(entry)
         self.note(cloud, f"by hand    {spec.call} -> {outcome}")
+
+    def _cli(self, cloud: LocalCloud, command: str) -> None:
+        """The operator CLI (``smdeploy_cli.operator.run``) run by a person now, through the local cloud.
+
+        As the scenario's ``aws`` steps: made by no principal of the template (a person with the
+        account's rights, so IAM checks nothing), never faulted, counted as external calls. It runs
+        as a participant of the scheduler, so that its ``sleep`` (``status --watch``) is virtual time
+        in which everything else happens; ``now`` is the virtual clock. What it prints on stdout or
+        stderr is kept; argparse's exit (a bad argument: usage and exit code 2) is its exit code, and
+        an exception is a traceback and exit code 1, as ``python -m smdeploy_cli`` would end.
+        """
+        run = CliRun(cloud.scheduler.now, command)
+        self.rehearsal.cli_runs.append(run)
+        number = len(self.rehearsal.cli_runs)
+        argv = shlex.split(command)  # checked when the scenario was loaded
+
+        def person() -> None:
+            outside = (sys.stdout, sys.stderr, cloud.api.injecting)
+
+            def sleep(seconds: float) -> None:
+                # While it sleeps the others run, printing where they print and faulted as ever.
+                inside = (sys.stdout, sys.stderr, cloud.api.injecting)
+                sys.stdout, sys.stderr, cloud.api.injecting = outside
+                try:
+                    cloud.scheduler.sleep(max(0.0, seconds))
+                finally:
+                    sys.stdout, sys.stderr, cloud.api.injecting = inside
+
+            with (
+                cloud.unfaulted(),
+                cloud.iam.as_nobody(),
+                contextlib.redirect_stdout(run.stdout),
+                contextlib.redirect_stderr(run.stderr),
+            ):
+                try:
+                    code = operator_cli.run(
+                        argv, session=cloud, out=run.stdout, now=cloud.scheduler.datetime, sleep=sleep
+                    )
+                except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+                    if exc.code is None or isinstance(exc.code, int):
+                        code = exc.code or 0
+                    else:  # sys.exit("message"), as Python ends then
+                        print(exc.code, file=run.stderr)
+                        code = 1
+                except Exception:  # the CLI crashed: its traceback, exit code 1
+                    traceback.print_exc(file=run.stderr)
+                    code = 1
+            run.exit_code, run.ended_at = code, cloud.scheduler.now
+
+        cloud.scheduler.spawn(person, name=f"cli:{number}", key=f"cli:{number}")
 
     def _step(self, cloud: LocalCloud, step: Step) -> None:
         if step.register_ is not None:
@@ -970,6 +1050,8 @@ def check(expect: Expect, report: dict[str, Any]) -> tuple[bool, str]:
             if not live or not all(a is not None and _contains(a, expect.autoscaling) for a in found):
                 return False, f"serving variants' autoscaling: {found}"
         return True, f"status is {endpoint['status']}"
+    if expect.cli is not None:
+        return _check_cli(expect, report["cliRuns"])
     if expect.notified is not None:
         subjects = [str(n.get("subject")) for n in report["notifications"]]
         sent = [subject for subject in subjects if expect.notified in subject]
@@ -1027,6 +1109,23 @@ def check(expect: Expect, report: dict[str, Any]) -> tuple[bool, str]:
     calls = report["apiCalls"]
     made = {call: calls[call] for call in expect.noCalls or [] if calls.get(call)}
     return not made, (f"made: {made}" if made else "none made")
+
+
+def _check_cli(expect: Expect, runs: list[dict[str, Any]]) -> tuple[bool, str]:
+    assert expect.cli is not None
+    if expect.cli > len(runs):
+        return False, f"only {len(runs)} cli runs"
+    run = runs[expect.cli - 1]
+    printed = run["stdout"] + run["stderr"]
+    wanted = expect.exitCode if expect.exitCode is not None else 0
+    ended = "still running" if run["exitCode"] is None else f"exit {run['exitCode']}"
+    detail = f"$ smdeploy {run['command']} -> {ended}"
+    if run["exitCode"] != wanted:
+        first = printed.strip().splitlines()[:1]
+        return False, detail + (f": {first[0]}" if first else "")
+    if expect.output is not None and expect.output not in printed:
+        return False, f"{detail}; {expect.output!r} not in its output: {printed.strip()[:300]!r}"
+    return True, detail
 
 
 def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, Any]:
@@ -1097,6 +1196,7 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
         ],
         "awsCalls": runner.rehearsal.aws_calls,
         "stops": runner.rehearsal.stops,
+        "cliRuns": [run.as_json() for run in runner.rehearsal.cli_runs],
         "weightChanges": [
             {"at": c.at, "endpoint": c.endpoint, "weights": c.weights, "packages": c.packages}
             for c in cloud.sagemaker_sim.weight_log
