@@ -35,7 +35,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from smdeploy.models import ManualDeployInput
+from smdeploy.models import ManualDeployInput, package_label
 
 VERBS = ("status", "history", "plan", "deploy", "promote", "abort", "rollback")
 DEFAULT_STACK = "smdeploy"
@@ -193,10 +193,7 @@ def _message(exc: Exception) -> str:
 
 
 def _label(arn: str | None) -> str:
-    if not arn:
-        return "-"
-    group, version = arn.rsplit("/", 2)[-2:]
-    return f"{group}/{version}"
+    return package_label(arn) if arn else "-"
 
 
 def _iso(value: Any) -> str | None:

@@ -20,6 +20,7 @@ from smdeploy.adapters.config_store import GroupConfigStore
 from smdeploy.adapters.records import DeploymentRecords
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.errors import InvalidRequest
+from smdeploy.models import package_label
 from smdeploy.settings import PlanSettings
 
 # template parameter -> the Lambda environment variable it becomes (template.yaml Globals)
@@ -47,6 +48,7 @@ def settings(stack: Any) -> PlanSettings:
         "ACCOUNT_ID": account,
         "MODEL_ARTIFACT_BUCKETS": artifacts,
         "MODEL_WRITE_BUCKETS": ",".join(b for b in writes if b) or artifacts,
+        "DATA_CAPTURE_BUCKET": parameters.get("DataCaptureBucket") or "",
         "DEPLOYMENTS_TABLE": stack.table,
     }
     env.setdefault("GROUP_CONFIG_PREFIX", stack.outputs.get("GroupConfigPrefix", "/smdeploy/groups/"))
@@ -83,17 +85,12 @@ def resolve(stack: Any, package: str, endpoint: str | None) -> dict[str, Any]:
     if live is not None:
         live_config = sagemaker.find_endpoint_config(str(live["EndpointConfigName"]))
         serving = sorted(
-            _label(str(v["ModelPackageArn"]))
+            package_label(str(v["ModelPackageArn"]))
             for v in sagemaker.variants_serving(live)
             if float(v.get("CurrentWeight") or 0) > 0 and v.get("ModelPackageArn")
         )
     found = {"plan": plan, "live": live, "liveConfig": live_config}
     return {**found, "diff": diff(plan, live_config, ", ".join(serving) or None)}
-
-
-def _label(arn: str) -> str:
-    group, version = arn.rsplit("/", 2)[-2:]
-    return f"{group}/{version}"
 
 
 def _serving(config: dict[str, Any] | None) -> dict[str, Any]:

@@ -495,3 +495,21 @@ def test_restoring_a_version_without_baselines_is_not_refused_for_want_of_monito
         require_baselines=False,
     )
     assert carried["dataQuality"] is not None
+
+
+def test_labels_in_a_bucket_the_drift_check_may_not_read_are_refused() -> None:
+    """The model role writes to the batch bucket too, but CheckDrift reads only DataCaptureBucket."""
+    buckets = RoleBuckets(read=("artifacts",), write=("capture", "batch"), capture="capture")
+    config = group(modelQuality={"groundTruth": "s3://batch/labels/", "minDrop": 0.05})
+    with pytest.raises(InvalidRequest) as caught:
+        checked(config, package(2, quality=True), buckets)
+    assert caught.value.field == "monitoring.modelQuality.groundTruth"
+    capture_elsewhere = GroupConfig.model_validate(
+        {
+            "dataCapture": {"samplingPercentage": 50, "destination": "s3://batch/c"},
+            "monitoring": {"dataQuality": {}},
+        }
+    )
+    with pytest.raises(InvalidRequest) as caught:
+        checked(capture_elsewhere, package(2), buckets)
+    assert caught.value.field == "dataCapture.destination"

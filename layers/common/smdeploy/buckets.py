@@ -34,6 +34,8 @@ class RoleBuckets:
 
     read: tuple[str, ...]
     write: tuple[str, ...]
+    # DataCaptureBucket, the one write bucket the monitoring functions may also read (None: unknown)
+    capture: str | None = None
 
 
 def bucket_of(uri: str) -> str | None:

@@ -7,7 +7,6 @@ every variant setting such as serverless config or accelerators): only the varia
 from __future__ import annotations
 
 import copy
-import json
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -461,11 +460,11 @@ def _drift_evidence(
                 "detail": f"candidate predictions against the baseline's: {divergence.describe()}",
             }
         )
-    statistics = (monitoring.baselines_of(package or {}).get("dataQuality") or {}).get("statistics")
+    own = monitoring.baselines_of(package or {}).get("dataQuality") or {}
+    statistics, constraints = own.get("statistics"), own.get("constraints")
     if during.get("inputs", True) and thresholds and statistics:
-        constraints = (monitoring.baselines_of(package or {})["dataQuality"]).get("constraints")
         reference = drift.parse_baseline(
-            _json_at(s3, statistics), _json_at(s3, constraints) if constraints else None
+            s3.read_json(statistics), s3.read_json(constraints) if constraints else None
         )
         rows = capture_answers.inputs(s3, destination, plan.endpointName, plan.variantName, start, end)
         report = drift.check_data_quality(
@@ -494,11 +493,6 @@ def _drift_evidence(
                 }
             )
     return found
-
-
-def _json_at(s3: S3Gateway, uri: str) -> dict[str, Any]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return dict(json.loads(s3.read_text(bucket, key)))
 
 
 WEIGHTS_SETTLE_SECONDS = 60  # after UpdateEndpointWeightsAndCapacities, before a comparison counts

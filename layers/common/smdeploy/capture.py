@@ -25,7 +25,8 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _hours(start: datetime, end: datetime) -> list[datetime]:
+def hours(start: datetime, end: datetime) -> list[datetime]:
+    """The whole hours from ``start``'s to ``end``'s, inclusive (the capture's ``yyyy/mm/dd/hh`` folders)."""
     hour = start.replace(minute=0, second=0, microsecond=0)
     hours = []
     while hour <= end:
@@ -61,7 +62,7 @@ def records(
     """Every record ``variant`` captured with an ``inferenceTime`` in ``[start, end)``."""
     bucket, _ = split_s3_uri(destination)
     start, end = _utc(start), _utc(end)
-    for hour in _hours(start, end):
+    for hour in hours(start, end):
         prefix = f"{destination.rstrip('/')}/{endpoint}/{variant}/{hour:%Y/%m/%d/%H}/"
         for key in s3.keys_under(prefix, limit=max_objects):
             for line in s3.read_text(bucket, key).splitlines():

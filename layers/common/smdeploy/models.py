@@ -36,6 +36,11 @@ def _schema_pattern(regex: re.Pattern[str]) -> str:
     return re.sub(r"\(\?P<\w+>", "(", regex.pattern)
 
 
+def package_label(arn: str) -> str:
+    """``group/version`` of a model package ARN, for messages and subjects."""
+    return "/".join(arn.split("/")[-2:])
+
+
 class Outcome(StrEnum):
     DEPLOYED = "DEPLOYED"
     PROMOTED = "PROMOTED"

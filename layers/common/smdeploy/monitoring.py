@@ -37,14 +37,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from smdeploy import capture
 from smdeploy.buckets import RoleBuckets, bucket_of, check_location
 from smdeploy.errors import AwsRequestRejected, InvalidRequest
-from smdeploy.models import GroupConfig, MonitoringConfig
+from smdeploy.models import GroupConfig, MonitoringConfig, package_label
 
 NAMESPACE = "smdeploy/Monitoring"
 SCHEDULE_PREFIX = "smdeploy-drift-"
@@ -172,7 +171,18 @@ def check_config(
                 "the baselines of its pipeline's quality check",
             )
     if role_buckets is not None:
-        readable = tuple(role_buckets.read) + tuple(role_buckets.write)
+        # What CheckDrift and JudgeCanary may read (template.yaml): the artifact buckets and
+        # DataCaptureBucket, not the other buckets the model role writes to.
+        extra = (role_buckets.capture,) if role_buckets.capture else tuple(role_buckets.write)
+        readable = tuple(role_buckets.read) + extra
+        check_location(
+            "dataCapture.destination",
+            capture_config.destination,
+            readable,
+            parameter="DataCaptureBucket",
+            source=source,
+            access="read",
+        )
         for key, field in wanted:
             for part in ("statistics", "constraints"):
                 check_location(
@@ -214,11 +224,6 @@ def _serving_package(sagemaker: Any, endpoint: str) -> tuple[dict[str, Any] | No
     if len(serving) != 1 or len(packages) != 1 or "None" in packages:
         return None, f"endpoint {endpoint} serves {len(serving)} variants"
     return serving[0], ""
-
-
-def _label(arn: str) -> str:
-    group, version = arn.rsplit("/", 2)[-2:]
-    return f"{group}/{version}"
 
 
 def dimensions(endpoint: str, version: str) -> list[dict[str, str]]:
@@ -295,7 +300,7 @@ def follow(
         # Every path ends with one configuration serving; if not, the monitors stay as they were.
         return {"monitors": previous.get("monitors") or [], "removed": [], "note": f"unchanged: {why_not}"}
     arn = str(variant["ModelPackageArn"])
-    label = _label(arn)
+    label = package_label(arn)
     package = sagemaker.find_model_package(arn) or {}
     found = baselines_of(package)
     data_cfg = config.get("dataQuality")
@@ -413,19 +418,13 @@ def _remove_model_monitor(sagemaker: Any, endpoint: str, *, keep: str | None) ->
 
 
 # --- the scheduled check -------------------------------------------------------------------------------
-def _read_json(s3: Any, uri: str) -> dict[str, Any]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return dict(json.loads(s3.read_text(bucket, key)))
-
-
 def _ground_truth(s3: Any, prefix: str, start: datetime, end: datetime) -> dict[str, str]:
     """eventId -> label of every ground-truth record under ``prefix`` in the hours of ``[start, end]``
     (SageMaker's format: ``groundTruthData.data`` and ``eventMetadata.eventId``, JSON Lines under
     ``yyyy/mm/dd/hh/``)."""
     bucket = bucket_of(prefix) or ""
     labels: dict[str, str] = {}
-    hour = start.replace(minute=0, second=0, microsecond=0)
-    while hour <= end:
+    for hour in capture.hours(start, end):
         for key in s3.keys_under(f"{prefix.rstrip('/')}/{hour:%Y/%m/%d/%H}/", limit=MAX_GROUND_TRUTH_OBJECTS):
             for line in s3.read_text(bucket, key).splitlines():
                 try:
@@ -436,7 +435,6 @@ def _ground_truth(s3: Any, prefix: str, start: datetime, end: datetime) -> dict[
                 data = ((record or {}).get("groundTruthData") or {}).get("data")
                 if event and data is not None:
                     labels[str(event)] = str(data).strip()
-        hour += timedelta(hours=1)
     return labels
 
 
@@ -449,7 +447,6 @@ def check(
     sagemaker: Any,
     records: Any,
     publish: bool = True,
-    read_json: Callable[[Any, str], dict[str, Any]] = _read_json,
 ) -> dict[str, Any]:
     """One check of a monitor (the schedule's input ``spec``) for the window ending
     :data:`CAPTURE_DELIVERY` before ``scheduled``; publishes its metrics and keeps the report
@@ -485,8 +482,8 @@ def check(
             metrics.append(_datum("DriftedFeatures", float(status == "CompletedWithViolations"), dims, end))
     elif data_cfg:
         baseline = drift.parse_baseline(
-            read_json(s3, str(data_cfg["statistics"])),
-            read_json(s3, str(data_cfg["constraints"])) if data_cfg.get("constraints") else None,
+            s3.read_json(str(data_cfg["statistics"])),
+            s3.read_json(str(data_cfg["constraints"])) if data_cfg.get("constraints") else None,
         )
         lines = capture.inputs(s3, destination, endpoint, variant, start, end)
         rows = drift.parse_rows(lines, len(baseline.features))
@@ -513,8 +510,8 @@ def check(
         labels = _ground_truth(s3, str(quality_cfg["groundTruth"]), window_start, scheduled.astimezone(UTC))
         joined = [event for event in predictions if event in labels]
         baseline_q = drift.parse_quality_baseline(
-            read_json(s3, str(quality_cfg["statistics"])),
-            read_json(s3, str(quality_cfg["constraints"])) if quality_cfg.get("constraints") else None,
+            s3.read_json(str(quality_cfg["statistics"])),
+            s3.read_json(str(quality_cfg["constraints"])) if quality_cfg.get("constraints") else None,
         )
         mq = drift.check_model_quality(
             baseline_q,
@@ -621,7 +618,7 @@ def on_alarm(
     arn = str(spec["modelPackageArn"])
     variant, why_not = _serving_package(sagemaker, endpoint)
     if variant is None or variant.get("ModelPackageArn") != arn:
-        serving = _label(str(variant["ModelPackageArn"])) if variant else why_not
+        serving = package_label(str(variant["ModelPackageArn"])) if variant else why_not
         return {"action": "ignored", "why": f"{spec.get('version')} no longer serves {endpoint} ({serving})"}
     report = records.monitor_report(endpoint)
     what = summary(report)

@@ -24,6 +24,7 @@ from smdeploy.models import (
     DeploymentPlan,
     DeployRequest,
     GroupConfig,
+    package_label,
     validate_endpoint_name,
     validate_instance_type,
 )
@@ -59,11 +60,6 @@ def parse_package_arn(arn: str, field: str = "modelPackageArn") -> tuple[str, st
             field, f"{arn!r} is not a versioned model package ARN (…:model-package/GROUP/VERSION)"
         )
     return match["region"], match["account"], match["group"], int(match["version"])
-
-
-def package_label(arn: str) -> str:
-    """``group/version`` of a model package ARN, for messages and subjects."""
-    return "/".join(arn.split("/")[-2:])
 
 
 def resource_name(*parts: str, salt: str) -> str:

@@ -31,6 +31,7 @@ class _RoleBucketSettings(_EnvSettings):
 
     model_artifact_buckets: tuple[str, ...] = Field(alias="MODEL_ARTIFACT_BUCKETS", min_length=1)
     model_write_buckets: tuple[str, ...] = Field(alias="MODEL_WRITE_BUCKETS", min_length=1)
+    data_capture_bucket: str | None = Field(default=None, alias="DATA_CAPTURE_BUCKET")
 
     @field_validator("model_artifact_buckets", "model_write_buckets", mode="before")
     @classmethod
@@ -44,7 +45,11 @@ class _RoleBucketSettings(_EnvSettings):
         return names
 
     def role_buckets(self) -> RoleBuckets:
-        return RoleBuckets(read=self.model_artifact_buckets, write=self.model_write_buckets)
+        return RoleBuckets(
+            read=self.model_artifact_buckets,
+            write=self.model_write_buckets,
+            capture=self.data_capture_bucket,
+        )
 
 
 class PlanSettings(_RoleBucketSettings):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from smdeploy.adapters.aws import AWS_ERRORS, client, translate
@@ -65,6 +66,11 @@ class S3Gateway:
                 return []
             raise translate(exc, "ListObjectsV2") from exc
         return keys[:limit]
+
+    def read_json(self, uri: str) -> dict[str, Any]:
+        """The JSON object at ``s3://bucket/key`` (a baseline's statistics or constraints)."""
+        bucket, key = split_s3_uri(uri)
+        return dict(json.loads(self.read_text(bucket, key)))
 
     def read_text(self, bucket: str, key: str) -> str:
         try:
