@@ -57,6 +57,7 @@ from localcloud.services.scheduler import (
     with_context,
 )
 from localcloud.services.stepfunctions import served_as_on_aws as stepfunctions_as_on_aws
+from localcloud.services.stepfunctions import task_tokens_in_virtual_time
 from smdeploy import clock as smdeploy_clock
 from smdeploy.adapters import aws as smdeploy_aws
 
@@ -463,6 +464,7 @@ class LocalCloud:
         self.cloudformation.install()
         stack.callback(self.cloudformation.uninstall)
         stack.enter_context(stepfunctions_as_on_aws())  # nameless executions, history pages
+        stack.enter_context(task_tokens_in_virtual_time(scheduler))
 
         parser_logger = logging.getLogger("moto.stepfunctions.parser")
         previous_level = parser_logger.level

@@ -184,6 +184,22 @@ HOOKS: list[tuple[str, str]] = [
     ("moto.stepfunctions.responses", "StepFunctionResponse.stepfunction_backend"),
     ("moto.stepfunctions.exceptions", "ValidationException"),
     ("moto.stepfunctions.exceptions", "InvalidToken"),
+    # .waitForTaskToken in virtual time (services/stepfunctions.py)
+    (
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback",
+        "StateTaskServiceCallback._wait_for_task_token_timeout",
+    ),
+    (
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback",
+        "StateTaskServiceCallback._wait_for_task_token_heartbeat",
+    ),
+    ("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackEndpoint.notify"),
+    ("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackEndpoint.report"),
+    ("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackConsumerTimeout"),
+    ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "threading"),
+    ("moto.stepfunctions.parser.api", "TaskTimedOut"),
+    ("moto.stepfunctions.parser.models", "TaskTimedOut"),
+    ("moto.stepfunctions.parser.models", "TaskDoesNotExist"),
     # deterministic identifiers
     ("moto.moto_api._internal", "mock_random"),
 ]

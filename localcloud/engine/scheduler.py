@@ -40,6 +40,7 @@ class Scheduler:
         self._cancelled: set[int] = set()  # sequence numbers of entries that must not run
         self._holder: str | None = None  # the key of the participant holding the baton
         self._sleeping: dict[str, tuple[int, threading.Event]] = {}  # key -> (entry, wake)
+        self._aliases: dict[str, str] = {}  # another name of a sleep (a task token) -> its participant
         self._depth = 0  # run() calls under way (a callback that runs the clock again nests)
 
     @property
@@ -116,6 +117,8 @@ class Scheduler:
         """On the scheduler's thread: let one participant run until it hands the baton back."""
         if key is not None:
             self._sleeping.pop(key, None)
+            for alias in [a for a, k in self._aliases.items() if k == key]:
+                del self._aliases[alias]
         self._holder = key
         self._baton.clear()
         wake.set()
@@ -140,19 +143,24 @@ class Scheduler:
         threading.Thread(target=body, name=name, daemon=True).start()
         self.after(0, lambda: self._hand_over(wake, key))
 
-    def sleep(self, seconds: float) -> None:
-        """From a participant: sleep ``seconds`` of virtual time, letting everything else run."""
+    def sleep(self, seconds: float, alias: str | None = None) -> None:
+        """From a participant: sleep ``seconds`` of virtual time, letting everything else run.
+        ``alias`` is another name :meth:`wake` knows this sleep by (while it lasts)."""
         wake = threading.Event()
         key = self._holder
         seq = self.after(seconds, lambda: self._hand_over(wake, key))
         if key is not None:
             self._sleeping[key] = (seq, wake)
+            if alias is not None:
+                self._aliases[alias] = key
         self._baton.set()
         wake.wait()
 
     def wake(self, key: str) -> bool:
         """On the scheduler's thread: end the sleep of participant ``key`` now (its queued wake-up is
-        dropped) and let it run until it sleeps again or ends. False when it is not sleeping."""
+        dropped) and let it run until it sleeps again or ends. False when it is not sleeping.
+        ``key`` may be the alias of a sleep: a sleep that has ended answers to its alias no more."""
+        key = self._aliases.get(key, key)
         sleeping = self._sleeping.get(key)
         if sleeping is None:
             return False

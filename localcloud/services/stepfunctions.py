@@ -30,12 +30,17 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 from localcloud.engine import moto_hooks
+
+if TYPE_CHECKING:
+    from localcloud.engine.scheduler import Scheduler
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
@@ -133,5 +138,88 @@ def served_as_on_aws() -> Iterator[None]:
     with (
         mock.patch.object(response_cls, "get_execution_history", get_execution_history),
         mock.patch.object(backend_cls, "start_execution", start_named),
+    ):
+        yield
+
+
+# --- task tokens in virtual time --------------------------------------------------------------------
+CALLBACK_TASK = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback"
+)
+CALLBACK = "moto.stepfunctions.parser.asl.eval.callback.callback"
+EXECUTE_STATE = "moto.stepfunctions.parser.asl.component.state.exec.execute_state"
+
+
+class _UntimedEvent(threading.Event):
+    """The interpreter waits for a Task's body with its ``TimeoutSeconds`` in real time; here the
+    body's own waits are virtual (a token's timeout below), so the outer wait has no deadline (a
+    body that never ends is caught by the scheduler as a stuck participant)."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return super().wait()
+
+
+@contextmanager
+def task_tokens_in_virtual_time(scheduler: Scheduler) -> Iterator[None]:
+    """``.waitForTaskToken`` Tasks as Step Functions runs them, on the virtual clock.
+
+    - The Task sleeps until ``SendTaskSuccess`` / ``SendTaskFailure`` names its token, or until its
+      ``TimeoutSeconds`` pass (then ``States.Timeout``). A token sent before the wait began (the
+      invoked function answered at once) ends the wait at once.
+    - ``TimeoutSeconds`` / ``TimeoutSecondsPath`` must be a positive integer, as the ASL
+      specification requires ("must be positive integers"); moto accepts 0.
+    - Once the Task has ended, its token is closed: a later ``SendTaskSuccess`` or
+      ``SendTaskFailure`` fails with ``TaskTimedOut``, "the task associated with the token has
+      already been closed"
+      (https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html);
+      moto would accept it.
+    - ``HeartbeatSeconds`` is not rehearsed: such a Task fails loudly instead of timing out in
+      real time.
+    """
+    task_cls = moto_hooks.resolve(CALLBACK_TASK, "StateTaskServiceCallback")
+    endpoint_cls = moto_hooks.resolve(CALLBACK, "CallbackEndpoint")
+    closed = moto_hooks.resolve(CALLBACK, "CallbackConsumerTimeout")
+    original_notify = endpoint_cls.notify
+
+    def wait_for_task_token(_task: Any, timeout_seconds: Any, callback_endpoint: Any) -> Any:
+        if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, int) or timeout_seconds <= 0:
+            raise ValueError(f"TimeoutSeconds must be a positive integer, got {timeout_seconds!r}")
+        outcome = callback_endpoint.get_outcome()
+        if outcome is None:
+            scheduler.sleep(timeout_seconds, alias=callback_endpoint.callback_id)
+            outcome = callback_endpoint.get_outcome()
+        callback_endpoint.report(closed())
+        return outcome
+
+    def heartbeat(*_args: Any, **_kwargs: Any) -> Any:
+        raise NotImplementedError("HeartbeatSeconds on a .waitForTaskToken Task is not rehearsed")
+
+    def notify(endpoint: Any, outcome: Any) -> None:
+        original_notify(endpoint, outcome)
+        token = endpoint.callback_id
+        scheduler.after(0, lambda: scheduler.wake(token))
+
+    timed_out = moto_hooks.resolve("moto.stepfunctions.parser.api", "TaskTimedOut")
+
+    class TaskTimedOut(timed_out):  # type: ignore[misc,valid-type]
+        """What a closed token answers. moto raises its TaskTimedOut without the message its
+        constructor requires, and tests the wrapper instead of the consumer error, so that every
+        closed token would answer TaskDoesNotExist: both names raise this here (the backend raises
+        them for a closed token only)."""
+
+        def __init__(self, message: str = "Task Timed Out: the task for this token has been closed") -> None:
+            super().__init__(message, exception_type="TaskTimedOut")
+
+    threading_shim = SimpleNamespace(
+        **{name: getattr(threading, name) for name in dir(threading) if not name.startswith("_")}
+    )
+    threading_shim.Event = _UntimedEvent
+    with (
+        mock.patch.object(task_cls, "_wait_for_task_token_timeout", wait_for_task_token),
+        mock.patch.object(task_cls, "_wait_for_task_token_heartbeat", heartbeat),
+        mock.patch.object(endpoint_cls, "notify", notify),
+        mock.patch(f"{EXECUTE_STATE}.threading", threading_shim),
+        mock.patch("moto.stepfunctions.parser.models.TaskTimedOut", TaskTimedOut),
+        mock.patch("moto.stepfunctions.parser.models.TaskDoesNotExist", TaskTimedOut),
     ):
         yield
