@@ -197,7 +197,11 @@ def task_tokens_in_virtual_time(scheduler: Scheduler) -> Iterator[None]:
     def notify(endpoint: Any, outcome: Any) -> None:
         original_notify(endpoint, outcome)
         token = endpoint.callback_id
-        scheduler.after(0, lambda: scheduler.wake(token))
+
+        def wake() -> None:
+            scheduler.wake(token)  # False when the Task has not begun to wait: it reads the outcome
+
+        scheduler.after(0, wake)
 
     timed_out = moto_hooks.resolve("moto.stepfunctions.parser.api", "TaskTimedOut")
 
