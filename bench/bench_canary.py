@@ -1,11 +1,13 @@
 """Rehearse the canary scenarios; report work per rollout and the rollback reaction.
 
-For each scenario: median wall seconds per rehearsal (after a warm-up, imports excluded), state
-transitions and SageMaker API calls of the rollout execution (the last one), and for rollbacks the
-reaction: virtual seconds from the first evidence (a candidate alarm going to ALARM, or a Model
-Monitor execution ending with violations) until the baseline carries all the weight again.
+For each scenario, once with each way of waiting (``waits: events``, the default: waiting states end
+on the endpoint's events, and ``waits: polling``): median wall seconds per rehearsal (after a
+warm-up, imports excluded), state transitions and SageMaker API calls of the rollout execution (the
+last one), and for rollbacks the reaction: virtual seconds from the first evidence (a candidate
+alarm going to ALARM, or a Model Monitor execution ending with violations) until the baseline
+carries all the weight again.
 
-    .venv/bin/python bench/bench_canary.py [--runs N] [scenario ...]
+    .venv/bin/python bench/bench_canary.py [--runs N] [--waits events|polling|both] [scenario ...]
 """
 
 from __future__ import annotations
@@ -34,9 +36,12 @@ DEFAULT = [
 ]
 
 
-def rehearse(path: Path) -> dict[str, Any]:
+def rehearse(path: Path, waits: str) -> dict[str, Any]:
+    scenario = load_scenario(path)
+    for config in scenario.groups.values():
+        config["waits"] = waits
     with contextlib.redirect_stdout(io.StringIO()):
-        return Runner(load_scenario(path), path).run().report
+        return Runner(scenario, path).run().report
 
 
 def first_evidence(report: dict[str, Any], since: float) -> float | None:
@@ -66,12 +71,12 @@ def baseline_restored(report: dict[str, Any], endpoint: str, baseline: str, afte
     return None
 
 
-def measure(path: Path, runs: int) -> dict[str, Any]:
-    rehearse(path)  # warm-up
+def measure(path: Path, runs: int, waits: str) -> dict[str, Any]:
+    rehearse(path, waits)  # warm-up
     walls, report = [], {}
     for _ in range(runs):
         start = time.perf_counter()
-        report = rehearse(path)
+        report = rehearse(path, waits)
         walls.append(time.perf_counter() - start)
     rollout = report["executions"][-1]
     calls = {
@@ -81,6 +86,7 @@ def measure(path: Path, runs: int) -> dict[str, Any]:
     }
     result: dict[str, Any] = {
         "scenario": path.name,
+        "waits": waits,
         "ok": report["ok"],
         "outcome": rollout["outcome"],
         "medianWallSeconds": round(statistics.median(walls), 4),
@@ -108,13 +114,15 @@ def measure(path: Path, runs: int) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--waits", choices=["events", "polling", "both"], default="both")
     parser.add_argument("scenarios", nargs="*", default=DEFAULT)
     args = parser.parse_args()
+    modes = ["events", "polling"] if args.waits == "both" else [args.waits]
     results = []
     for name in args.scenarios:
         path = Path(name) if Path(name).exists() else REPO / "scenarios" / name
         if path.exists():
-            results.append(measure(path, args.runs))
+            results.extend(measure(path, args.runs, waits) for waits in modes)
     print(
         json.dumps(
             {

@@ -196,6 +196,7 @@ HOOKS: list[tuple[str, str]] = [
     ("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackEndpoint.notify"),
     ("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackEndpoint.report"),
     ("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackConsumerTimeout"),
+    ("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackOutcomeSuccess"),
     ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "threading"),
     ("moto.stepfunctions.parser.api", "TaskTimedOut"),
     ("moto.stepfunctions.parser.models", "TaskTimedOut"),

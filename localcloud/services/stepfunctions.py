@@ -173,12 +173,14 @@ def task_tokens_in_virtual_time(scheduler: Scheduler) -> Iterator[None]:
       already been closed"
       (https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html);
       moto would accept it.
+    - ``StopExecution`` ends the wait at once (the execution enters no further state).
     - ``HeartbeatSeconds`` is not rehearsed: such a Task fails loudly instead of timing out in
       real time.
     """
     task_cls = moto_hooks.resolve(CALLBACK_TASK, "StateTaskServiceCallback")
     endpoint_cls = moto_hooks.resolve(CALLBACK, "CallbackEndpoint")
     closed = moto_hooks.resolve(CALLBACK, "CallbackConsumerTimeout")
+    success = moto_hooks.resolve(CALLBACK, "CallbackOutcomeSuccess")
     original_notify = endpoint_cls.notify
 
     def wait_for_task_token(_task: Any, timeout_seconds: Any, callback_endpoint: Any) -> Any:
@@ -186,8 +188,13 @@ def task_tokens_in_virtual_time(scheduler: Scheduler) -> Iterator[None]:
             raise ValueError(f"TimeoutSeconds must be a positive integer, got {timeout_seconds!r}")
         outcome = callback_endpoint.get_outcome()
         if outcome is None:
+            deadline = scheduler.now + timeout_seconds
             scheduler.sleep(timeout_seconds, alias=callback_endpoint.callback_id)
             outcome = callback_endpoint.get_outcome()
+            if outcome is None and scheduler.now < deadline:
+                # Woken with no answer before the timeout: StopExecution. The Task ends quietly, as
+                # a stopped Wait does, and the stopped execution enters no further state.
+                outcome = success(callback_id=callback_endpoint.callback_id, output="{}")
         callback_endpoint.report(closed())
         return outcome
 

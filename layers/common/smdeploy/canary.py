@@ -289,7 +289,7 @@ def start_update(
         started = True
     poll = first_poll(plan, config_name)
     if not started:
-        poll["nextWaitSeconds"] = 0  # nothing to wait for: check at once
+        poll["nextWaitSeconds"] = 1  # nothing to wait for: check at once (a timeout is at least 1 s)
     return {**poll, "started": started, **({"scalingReleased": released} if released else {})}
 
 

@@ -435,6 +435,8 @@ def _resume(
 def _next_wait(plan: DeploymentPlan, move: _Move) -> int:
     if move.state != "WAIT":
         return 0
+    if plan.waits == "events":
+        return max(1, plan.eventFallbackSeconds)  # the endpoint's state change ends the wait sooner
     poll = max(1, plan.pollSeconds)
     if move.action == "weights":
         return WEIGHTS_SETTLE_SECONDS

@@ -7,6 +7,8 @@ dict that the state machine keeps under a ``ResultPath``.
 from __future__ import annotations
 
 import json
+import math
+from datetime import datetime
 from typing import Any
 
 from smdeploy import clock, locking, scaling, withdrawal
@@ -330,7 +332,33 @@ def create_endpoint(plan: DeploymentPlan, *, sagemaker: SageMakerGateway) -> dic
 
 def first_poll(plan: DeploymentPlan, expected_config: str) -> dict[str, Any]:
     """The poll state an endpoint change starts its wait loop with."""
-    return {"expectedConfigName": expected_config, "polls": 0, "nextWaitSeconds": plan.firstCheckSeconds}
+    return {
+        "expectedConfigName": expected_config,
+        "polls": 0,
+        "nextWaitSeconds": _endpoint_wait(plan, plan.firstCheckSeconds, 0.0),
+        "startedAt": clock.utcnow().isoformat(),
+    }
+
+
+def endpoint_deadline_seconds(plan: DeploymentPlan) -> int:
+    """How long an endpoint change may take: the first check, then ``maxPolls - 1`` polls."""
+    return plan.firstCheckSeconds + max(0, plan.maxPolls - 1) * plan.pollSeconds
+
+
+def _endpoint_wait(plan: DeploymentPlan, polling_seconds: int, elapsed: float) -> int:
+    """The next wait: the poll when polling; with events, the fallback look (the endpoint's
+    state change ends the wait sooner), never past the deadline."""
+    if plan.waits == "polling":
+        return polling_seconds
+    remaining = endpoint_deadline_seconds(plan) - elapsed
+    return max(1, min(plan.eventFallbackSeconds, math.ceil(remaining)))
+
+
+def _elapsed(previous: dict[str, Any]) -> float | None:
+    started = previous.get("startedAt")
+    if not started:
+        return None
+    return (clock.utcnow() - datetime.fromisoformat(str(started))).total_seconds()
 
 
 def poll_endpoint(
@@ -349,8 +377,15 @@ def poll_endpoint(
             f"endpoint {plan.endpointName!r} failed: {described.get('FailureReason') or 'no reason given'}"
         )
     in_service = status == "InService"
-    if not in_service and polls >= plan.maxPolls:
-        raise EndpointDeployTimeout(f"endpoint {plan.endpointName!r} was still {status} after {polls} checks")
+    elapsed = _elapsed(previous)
+    if plan.waits == "events" and elapsed is not None:
+        # woken by events, checks come at any time: the deadline is the time the polls would take
+        timed_out = elapsed >= endpoint_deadline_seconds(plan)
+        took = f"{polls} checks in {elapsed:.0f} s"
+    else:
+        timed_out, took = polls >= plan.maxPolls, f"{polls} checks"
+    if not in_service and timed_out:
+        raise EndpointDeployTimeout(f"endpoint {plan.endpointName!r} was still {status} after {took}")
     return {
         **previous,
         "status": status,
@@ -358,7 +393,7 @@ def poll_endpoint(
         "endpointConfigName": described.get("EndpointConfigName"),
         "failureReason": described.get("FailureReason"),
         "polls": polls,
-        "nextWaitSeconds": plan.pollSeconds,
+        "nextWaitSeconds": _endpoint_wait(plan, plan.pollSeconds, elapsed or 0.0),
     }
 
 

@@ -491,6 +491,18 @@ class GroupConfig(BaseModel):
     monitoring: MonitoringConfig | None = Field(
         default=None, description="drift and quality monitors that follow the serving version"
     )
+    waits: Literal["events", "polling"] | None = Field(
+        default=None,
+        description="how waiting states end: on the endpoint's events (state changes, its alarms "
+        "going to ALARM) with a look every eventFallbackSeconds anyway (default), or by polling alone",
+    )
+    eventFallbackSeconds: int | None = Field(
+        default=None,
+        ge=30,
+        le=3600,
+        description="waits: events - the longest an endpoint wait lasts without an event before the "
+        "state machine looks anyway (default 300)",
+    )
 
     @model_validator(mode="after")
     def _serverless_is_consistent(self) -> GroupConfig:
@@ -575,6 +587,8 @@ class DeploymentPlan(BaseModel):
     pollSeconds: int
     firstCheckSeconds: int = 0
     maxPolls: int
+    waits: Literal["events", "polling"] = "polling"  # how waiting states end (smdeploy.wakeup)
+    eventFallbackSeconds: int = 300  # waits: events - the look without an event
     currentEndpointConfigName: str | None = None
     reason: str | None = None
     configSources: list[str] = Field(default_factory=list)

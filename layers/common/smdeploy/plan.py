@@ -432,6 +432,8 @@ def build_plan(
         configSources=sources,
         instanceSettingsExplicit=explicit_instances,
         firstCheckSeconds=first_check,
+        waits=(group_config.waits if group_config else None) or "polling",
+        eventFallbackSeconds=(group_config.eventFallbackSeconds if group_config else None) or 300,
         rollout=rollout,
         retainConfigs=int(merged.get("retainConfigs", DEFAULT_RETAIN_CONFIGS)),
         dataCapture=group_config.dataCapture.api() if group_config and group_config.dataCapture else None,

@@ -98,6 +98,12 @@ class RecordSettings(_EnvSettings):
     notify_topic_arn: str = Field(alias="NOTIFY_TOPIC_ARN", pattern=r"^arn:aws[a-z-]*:sns:")
 
 
+class WakeupSettings(_EnvSettings):
+    """await_event, wake_on_event: where waiting tokens are kept."""
+
+    deployments_table: str = Field(alias="DEPLOYMENTS_TABLE", min_length=3)
+
+
 class WithdrawalSettings(_EnvSettings):
     """withdrawn_approval: where group configs and the history live, and what to start."""
 

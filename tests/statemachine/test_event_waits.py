@@ -1,0 +1,65 @@
+"""Event-driven waits (group config ``waits: events``) against polling, on the same rollout.
+
+``scenarios/canary-rollback.yaml`` rehearsed both ways: with events, the candidate's alarm going to
+ALARM wakes the bake at once, so the baseline is back at 100 % within the weight update plus 15 s
+(the issue's bar) instead of up to a check interval later, and the endpoint waits end on the
+endpoint's state changes instead of polls, in fewer state transitions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from localcloud.scenario.contract import load_scenario
+from localcloud.scenario.runner import Runner
+
+SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "canary-rollback.yaml"
+WEIGHT_UPDATE_SECONDS = 30  # the simulator applies UpdateEndpointWeightsAndCapacities after 30 s
+
+
+@cache
+def rehearsed(waits: str) -> dict[str, Any]:
+    scenario = load_scenario(SCENARIO)
+    for config in scenario.groups.values():
+        config["waits"] = waits
+    with contextlib.redirect_stdout(io.StringIO()):
+        rehearsal = Runner(scenario, SCENARIO).run()
+    assert rehearsal.ok, [c for c in rehearsal.report["checks"] if not c["ok"]]
+    return rehearsal.report
+
+
+def reaction(report: dict[str, Any]) -> float:
+    """Seconds from the candidate alarm going to ALARM until the baseline alone takes traffic."""
+    alarmed = min(c["at"] for c in report["alarmStateChanges"] if c["to"] == "ALARM")
+    restored = min(
+        change["at"]
+        for change in report["weightChanges"]
+        if change["at"] >= alarmed and sorted(change["weights"].values()) in ([0.0, 1.0], [1.0])
+    )
+    return float(restored - alarmed)
+
+
+def test_with_events_the_alarm_ends_the_bake_and_the_rollback_follows_within_the_weight_update() -> None:
+    events, polling = rehearsed("events"), rehearsed("polling")
+
+    assert reaction(events) <= WEIGHT_UPDATE_SECONDS + 15
+    assert reaction(events) < reaction(polling)
+    woken = [a for a in events["asyncInvocations"] if a["function"] == "WakeOnEventFunction" and a["ok"]]
+    assert any((a["result"] or {}).get("by", "").startswith("alarm ") for a in woken)
+
+
+def test_with_events_a_rollout_takes_fewer_state_transitions_than_with_polling() -> None:
+    events, polling = rehearsed("events"), rehearsed("polling")
+
+    assert events["executions"][-1]["transitions"] < polling["executions"][-1]["transitions"]
+
+
+def test_with_polling_no_token_is_kept_and_nothing_is_woken() -> None:
+    polling = rehearsed("polling")
+
+    woken = [a for a in polling["asyncInvocations"] if a["function"] == "WakeOnEventFunction" and a["ok"]]
+    assert woken and not any((a["result"] or {}).get("woke") for a in woken)
