@@ -33,11 +33,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
+from smdeploy.adapters.gates import Gates
+from smdeploy.adapters.wakeups import Wakeups
 from smdeploy.models import ManualDeployInput, package_label
 
-VERBS = ("status", "history", "plan", "deploy", "promote", "abort", "rollback")
+VERBS = ("status", "history", "plan", "deploy", "promote", "abort", "rollback", "approve", "reject")
 DEFAULT_STACK = "smdeploy"
 REQUIRED_OUTPUTS = ("DeployStateMachineArn", "DeploymentsTableName")
 SERVING_OUTCOMES = {"DEPLOYED", "PROMOTED"}
@@ -281,11 +284,54 @@ def send_command(
     if reason:
         item["reason"] = {"S": reason[:512]}
     stack.client("dynamodb").put_item(TableName=stack.table, Item=item)
+    # A bake waiting on events (waits: events) is woken to obey now; polling obeys at its next check.
+    wakeups = Wakeups(
+        stack.table, dynamodb=stack.client("dynamodb"), stepfunctions=stack.client("stepfunctions")
+    )
+    token = wakeups.signal(endpoint, f"operator {command}", ("bake",))
+    if token is not None and wakeups.answer(token, {"wokenBy": f"operator {command}", "at": now.isoformat()}):
+        wakeups.consumed(endpoint, f"operator {command}")
     return {
         "command": command,
         "endpointName": endpoint,
         "execution": rollout["name"],
         "state": rollout["state"],
+    }
+
+
+def caller(stack: Stack) -> str:
+    """Who answers a gate: the caller's ARN (STS GetCallerIdentity)."""
+    try:
+        return str(stack.client("sts").get_caller_identity()["Arn"])
+    except ClientError:
+        return "an operator"
+
+
+def answer_gate(
+    stack: Stack, endpoint: str, approve: bool, now: datetime, reason: str | None
+) -> dict[str, Any]:
+    """Approve or reject the version waiting at ``endpoint``'s gate (staged promotion)."""
+    gates = Gates(stack.table, dynamodb=stack.client("dynamodb"), stepfunctions=stack.client("stepfunctions"))
+    gate = gates.get(endpoint)
+    if gate is None:
+        raise OperatorError(f"no gate waits on {endpoint}: nothing to {'approve' if approve else 'reject'}")
+    who = caller(stack)
+    try:
+        if approve:
+            answered = gates.succeed(gate["token"], {"by": who, "reason": reason, "at": now.isoformat()})
+        else:
+            answered = gates.fail(gate["token"], "GateRejected", f"{who}: {reason or 'rejected'}")
+    except Exception as exc:  # the adapter's named errors (throttled, refused)
+        raise OperatorError(str(exc)) from exc
+    if not answered:
+        raise OperatorError(f"the gate of {endpoint} has closed (it was to close at {gate.get('closesAt')})")
+    return {
+        "endpointName": endpoint,
+        "modelPackageArn": gate.get("modelPackageArn"),
+        "answer": "APPROVED" if approve else "REJECTED",
+        "by": who,
+        "execution": str(gate.get("executionArn", "")).rsplit(":", 1)[-1],
+        "passed": gate.get("fromEndpoint"),
     }
 
 
@@ -376,6 +422,13 @@ def add_arguments(sub: Any) -> None:
     p.add_argument("endpoint")
     p.add_argument("--to", help="the version (N or GROUP/N; default: the one that served before)")
     p.add_argument("--reason")
+    for verb, text in (
+        ("approve", "let the version waiting at an endpoint's stage gate deploy to it"),
+        ("reject", "stop the version waiting at an endpoint's stage gate (it goes no further)"),
+    ):
+        p = common(sub.add_parser(verb, help=text))
+        p.add_argument("endpoint")
+        p.add_argument("--reason")
 
 
 def execute(
@@ -460,11 +513,19 @@ def _verb(
                 "modelPackageArn": target,
                 "endpointName": args.endpoint,
                 "reason": reason,
-                "strategy": {"type": "all-at-once"},
+                "strategy": {"type": "replace"},
             },
         )
         name = started["executionArn"].rsplit(":", 1)[-1]
         emit(started, f"rollback of {args.endpoint} to {_label(target)} started: {name}")
+        return 0
+    if args.command in ("approve", "reject"):
+        answered = answer_gate(stack, args.endpoint, args.command == "approve", now(), args.reason)
+        emit(
+            answered,
+            f"{_label(answered['modelPackageArn'])} {answered['answer'].lower()} for {args.endpoint} "
+            f"(it passed {answered['passed']}; execution {answered['execution']})",
+        )
         return 0
     raise OperatorError(f"unknown command {args.command}")
 

@@ -63,3 +63,17 @@ def test_with_polling_no_token_is_kept_and_nothing_is_woken() -> None:
 
     woken = [a for a in polling["asyncInvocations"] if a["function"] == "WakeOnEventFunction" and a["ok"]]
     assert woken and not any((a["result"] or {}).get("woke") for a in woken)
+
+
+def test_with_events_an_operator_abort_is_obeyed_at_once() -> None:
+    path = SCENARIO.parent / "operator-abort.yaml"
+    scenario = load_scenario(path)
+    for config in scenario.groups.values():
+        config["waits"] = "events"
+    with contextlib.redirect_stdout(io.StringIO()):
+        rehearsal = Runner(scenario, path).run()
+    assert rehearsal.ok, [c for c in rehearsal.report["checks"] if not c["ok"]]
+
+    command_at = rehearsal.report["cliRuns"][0]["at"]
+    verdict = rehearsal.report["executions"][1]["verdicts"][-1]
+    assert verdict["at"] == command_at  # polling obeys at the next check (up to 120 s later)

@@ -378,3 +378,23 @@ def test_plan_shows_the_deployment_beside_the_live_config_and_changes_nothing_an
     assert outcomes[:2] == ["DEPLOYED", "PROMOTED"] and len(outcomes) == 4
     assert outcomes[2] == "INVALID_REQUEST"  # churn/3 is not in the registry: refused, nothing touched
     assert serving(rehearsal.report["endpoints"]["churn-prod"]) == "churn/1"
+
+
+def test_rollback_goes_back_to_the_retained_config_in_one_update_creating_nothing(tmp_path: Path) -> None:
+    rehearsal = rehearse(
+        tmp_path, canary({"at": AFTER, "cli": "rollback churn-prod"}, expect=[{"executions": 3}])
+    )
+    rollback = rehearsal.report["executions"][2]
+
+    assert rollback["status"] == "SUCCEEDED"
+    endpoint = rehearsal.report["endpoints"]["churn-prod"]
+    assert serving(endpoint) == "churn/1"
+    # the config churn/1 was first deployed with, kept by retainConfigs, serves again
+    (note,) = [note for note in rollback["notes"] if "retained endpoint config" in note]
+    assert endpoint["endpointConfigName"].startswith("churn-prod-v1-")
+    assert f"retained endpoint config {endpoint['endpointConfigName']} " in note
+    states = [state["name"] for state in rollback["states"]]
+    assert states.count("Promote: candidate-only config") == 1  # one blue/green UpdateEndpoint
+    assert "Update endpoint to canary config" not in states and "Shift traffic to candidate" not in states
+    updates = [c for c in rehearsal.report["weightChanges"] if c["at"] >= AFTER]
+    assert all(sorted(c["packages"].values()) == ["churn/1"] for c in updates)  # no split on the way

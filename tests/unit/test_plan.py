@@ -505,3 +505,36 @@ def test_a_package_from_another_account_needs_the_group_to_allow_that_account() 
 
 def test_a_package_from_the_own_account_needs_no_allowance() -> None:
     assert plan_for(defaults={**DEFAULTS, "accountId": "123456789012"}).action == "CREATE"
+
+
+# --- staged promotion -------------------------------------------------------------------------------
+STAGED = GroupConfig.model_validate(
+    {
+        "stages": [
+            {"endpoint": "churn-staging"},
+            {"endpoint": "churn-prod", "gate": "manual", "timeoutHours": 2},
+        ]
+    }
+)
+
+
+def test_an_approval_deploys_to_the_first_stage_and_names_the_gate_after_it() -> None:
+    plan = plan_for(approval(), group=STAGED)
+
+    assert plan.endpointName == "churn-staging"
+    assert plan.stage == {"index": 0, "of": 2, "endpoint": "churn-staging"}
+    assert plan.nextStage == {"index": 1, "endpoint": "churn-prod", "gate": "manual", "timeoutSeconds": 7200}
+
+
+def test_a_manual_deployment_to_a_stage_stops_there_unless_it_goes_through_the_stages() -> None:
+    stops = plan_for(manual(endpointName="churn-staging"), group=STAGED)
+    goes_on = plan_for(manual(endpointName="churn-staging", throughStages=True), group=STAGED)
+
+    assert (stops.endpointName, stops.nextStage) == ("churn-staging", None)
+    assert goes_on.nextStage is not None and goes_on.nextStage["endpoint"] == "churn-prod"
+
+
+def test_the_last_stage_has_no_next_stage() -> None:
+    plan = plan_for(manual(endpointName="churn-prod", throughStages=True), group=STAGED)
+
+    assert plan.stage == {"index": 1, "of": 2, "endpoint": "churn-prod"} and plan.nextStage is None

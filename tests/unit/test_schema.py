@@ -136,4 +136,5 @@ def test_schema_requires_only_the_package_arn_and_forbids_other_keys() -> None:
         "createEndpoint",
         "reason",
         "strategy",
+        "throughStages",
     }

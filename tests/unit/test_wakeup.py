@@ -16,7 +16,7 @@ from moto import mock_aws
 from smdeploy import wakeup
 from smdeploy.adapters.wakeups import Wakeups
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "aws-events"
+SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "aws-events"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TABLE = "deployments"
 

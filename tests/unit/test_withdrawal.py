@@ -378,3 +378,45 @@ def test_withdrawal_input_is_validated_naming_the_field() -> None:
     with pytest.raises(InvalidRequest) as caught:
         normalize({**WITHDRAWAL, "endpointName": "bad name"})
     assert caught.value.field == "endpointName"
+
+
+class StagedSageMaker(FakeSageMaker):
+    """churn-staging and churn-prod, each serving the versions ``serving`` names for it."""
+
+    def __init__(self, serving: dict[str, list[tuple[int, float]]]) -> None:
+        super().__init__([], REGISTRY)
+        self.by_endpoint = serving
+
+    def find_endpoint(self, name: str) -> dict[str, Any] | None:
+        if name not in self.by_endpoint:
+            return None
+        return {"EndpointName": name, "EndpointStatus": "InService", "EndpointConfigName": f"{name}-cfg"}
+
+    def variants_serving(self, live: dict[str, Any]) -> list[dict[str, Any]]:
+        self.serving = self.by_endpoint[live["EndpointName"]]
+        return super().variants_serving(live)
+
+
+def test_a_rejected_version_is_withdrawn_from_every_stage_it_serves() -> None:
+    staged = GroupConfig.model_validate(
+        {"stages": [{"endpoint": "churn-staging"}, {"endpoint": "churn-prod", "gate": "manual"}]}
+    )
+    starter = FakeStarter()
+    result = handle_rejection(
+        rejected(2),
+        sagemaker=StagedSageMaker({"churn-staging": [(2, 1.0)], "churn-prod": [(2, 1.0)]}),  # type: ignore[arg-type]
+        configs=FakeConfigs(staged),  # type: ignore[arg-type]
+        starter=starter,  # type: ignore[arg-type]
+    )
+
+    assert result["action"] == "withdraw"
+    assert sorted(inputs["endpointName"] for _, inputs in starter.started) == ["churn-prod", "churn-staging"]
+    # a version that reached staging only is withdrawn from staging only
+    starter = FakeStarter()
+    handle_rejection(
+        rejected(2),
+        sagemaker=StagedSageMaker({"churn-staging": [(2, 1.0)], "churn-prod": [(1, 1.0)]}),  # type: ignore[arg-type]
+        configs=FakeConfigs(staged),  # type: ignore[arg-type]
+        starter=starter,  # type: ignore[arg-type]
+    )
+    assert [inputs["endpointName"] for _, inputs in starter.started] == ["churn-staging"]

@@ -25,6 +25,7 @@ from smdeploy.converge import (
     ROLLOUT_TAG,
     SHADOW_VARIANT_TAG,
     TRANSITIONAL,
+    is_transitional,
 )
 from smdeploy.deploy import (
     ENDPOINT_TAG,
@@ -35,7 +36,7 @@ from smdeploy.deploy import (
     planned_variants,
 )
 from smdeploy.errors import EndpointBusy
-from smdeploy.models import DeploymentPlan
+from smdeploy.models import DeploymentPlan, package_label
 from smdeploy.strategy import (
     BUILTIN_METRICS,
     CANDIDATE_ALARM_DATAPOINTS,
@@ -767,3 +768,41 @@ def cleanup(
         "deletedAlarms": alarms,
         "keptConfigs": sorted(keep),
     }
+
+
+def reuse_retained_config(plan: DeploymentPlan, *, sagemaker: SageMakerGateway) -> DeploymentPlan:
+    """``replace`` (an operator's rollback): when the endpoint still retains a config that served
+    this version alone, and its model is still there, the update goes back to that config as it
+    was (its instance settings, capture, variant), creating no model and no config."""
+    prefix = f"{plan.endpointName}-v{plan.modelPackageVersion}-"
+    for summary in sagemaker.endpoint_configs_named(prefix):
+        name = str(summary["EndpointConfigName"])
+        config = sagemaker.find_endpoint_config(name)
+        if config is None or name == plan.currentEndpointConfigName:
+            continue
+        tags = {t["Key"]: t["Value"] for t in sagemaker.tags_of(str(config["EndpointConfigArn"]))}
+        variants = config.get("ProductionVariants") or []
+        if (
+            tags.get(PACKAGE_ARN_TAG) != plan.modelPackageArn
+            or is_transitional(tags)
+            or len(variants) != 1
+            or config.get("ShadowProductionVariants")
+            or sagemaker.find_model(str(variants[0].get("ModelName"))) is None
+        ):
+            continue
+        variant = variants[0]
+        return plan.model_copy(
+            update={
+                "finalConfigName": name,
+                "modelName": variant["ModelName"],
+                "variantName": variant["VariantName"],
+                "instanceType": variant.get("InstanceType") or plan.instanceType,
+                "initialInstanceCount": int(variant.get("InitialInstanceCount") or plan.initialInstanceCount),
+                "notes": [
+                    *plan.notes,
+                    f"replace: back to the retained endpoint config {name} as it served "
+                    f"{package_label(plan.modelPackageArn)} (no new model or config)",
+                ],
+            }
+        )
+    return plan

@@ -99,7 +99,7 @@ def resolve_plan(
             "modelPackageArn", f"no model package {request.modelPackageArn!r} in the registry"
         )
     config = configs.load(group)
-    endpoint_name = request.overrides.get("endpointName") or (config.endpoint if config else None)
+    endpoint_name = request.overrides.get("endpointName") or (config.default_endpoint() if config else None)
     # The endpoint is only read under its lock: before, another deployment may be changing it.
     live = sagemaker.find_endpoint(endpoint_name) if endpoint_name and under_lock else None
     live_variants = (
@@ -118,8 +118,8 @@ def resolve_plan(
         require_approved=request.withdrawn is None or restore_target is not None,
     )
     named = request.overrides.get("endpointName")
-    configured = config.endpoint if config else None
-    if named and named != configured and not request.overrides.get("createEndpoint"):
+    configured = config.configured_endpoints() if config else []
+    if named and named not in configured and not request.overrides.get("createEndpoint"):
         # A mistyped name would otherwise create a new, billed endpoint. Reading whether it exists
         # needs no lock: only a deployment that may create it proceeds.
         exists = live is not None if under_lock else sagemaker.find_endpoint(named) is not None
@@ -127,7 +127,7 @@ def resolve_plan(
             raise InvalidRequest(
                 "endpointName",
                 f"no endpoint {named!r} (DescribeEndpoint: not found), and {source} names "
-                + (f"{configured!r}" if configured else "no endpoint")
+                + (", ".join(repr(name) for name in configured) if configured else "no endpoint")
                 + '; to create a new endpoint, start again with "createEndpoint": true',
             )
     if request.withdrawn is not None:
@@ -152,6 +152,10 @@ def resolve_plan(
         )
         if newer is not None:
             return plan.model_copy(update={"action": "SUPERSEDED", "supersededBy": newer[0]})
+    if plan.action == "UPDATE" and plan.rollout and plan.rollout.type == "replace":
+        from smdeploy.canary import reuse_retained_config  # canary builds on this module
+
+        plan = reuse_retained_config(plan, sagemaker=sagemaker)
     if plan.action == "UPDATE" and plan.rollout and plan.rollout.alarms and cloudwatch is not None:
         found = cloudwatch.find_alarms(plan.rollout.alarms)
         present = {str(alarm.get("AlarmName")) for alarm in found}

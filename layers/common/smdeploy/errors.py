@@ -96,6 +96,15 @@ class NoRestoreTarget(TerminalError):
     """
 
 
+class GateRejected(TerminalError):
+    """An operator rejected the version at a stage's manual gate (``smdeploy reject``): it goes no
+    further. The error a gate's task token is failed with."""
+
+
+class GateSuperseded(TerminalError):
+    """A newer version reached the same gate: the older one's wait ends, it goes no further."""
+
+
 TRANSIENT_ERRORS: tuple[type[TransientError], ...] = (AwsThrottled, AwsServiceUnavailable, EndpointBusy)
 TERMINAL_ERRORS: tuple[type[TerminalError], ...] = (
     InvalidRequest,
@@ -109,6 +118,8 @@ TERMINAL_ERRORS: tuple[type[TerminalError], ...] = (
     LockWaitTimeout,
     SmokeTestFailed,
     NoRestoreTarget,
+    GateRejected,
+    GateSuperseded,
 )
 
 

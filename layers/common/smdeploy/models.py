@@ -190,6 +190,11 @@ class ManualDeployInput(BaseModel):
         default=None,
         description="Rollout strategy keys to override (type, steps, bakeMinutes, checkIntervalSeconds, ...)",
     )
+    throughStages: bool | None = Field(
+        default=None,
+        description="With the group's stages: go on to the stages after endpointName's once this "
+        "deployment succeeds (through their gates), as an approval does. Default: stop at endpointName",
+    )
 
     @field_validator("modelPackageArn")
     @classmethod
@@ -453,6 +458,21 @@ class MonitoringConfig(BaseModel):
         return self
 
 
+class Stage(BaseModel):
+    """One endpoint of a staged promotion: a version deploys here after the stage before it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: EndpointName
+    gate: Literal["auto", "manual"] = Field(
+        default="auto",
+        description="manual: after the stage before succeeds, wait for `smdeploy approve|reject ENDPOINT`",
+    )
+    timeoutHours: float = Field(
+        default=24, gt=0, le=168, description="a manual gate left unanswered this long closes (GateTimedOut)"
+    )
+
+
 class GroupConfig(BaseModel):
     """Per model-package-group deployment config, stored as JSON in an SSM parameter."""
 
@@ -496,6 +516,13 @@ class GroupConfig(BaseModel):
         description="how waiting states end: on the endpoint's events (state changes, its alarms "
         "going to ALARM) with a look every eventFallbackSeconds anyway (default), or by polling alone",
     )
+    stages: list[Stage] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=5,
+        description="staged promotion: each approved version deploys to the first endpoint, then to "
+        "each next one after the one before succeeds (and its manual gate, if any, is approved)",
+    )
     eventFallbackSeconds: int | None = Field(
         default=None,
         ge=30,
@@ -503,6 +530,29 @@ class GroupConfig(BaseModel):
         description="waits: events - the longest an endpoint wait lasts without an event before the "
         "state machine looks anyway (default 300)",
     )
+
+    def default_endpoint(self) -> str | None:
+        """Where an approved version deploys: ``endpoint``, or the first stage's."""
+        return self.stages[0].endpoint if self.stages else self.endpoint
+
+    def configured_endpoints(self) -> list[str]:
+        """Every endpoint the config names (a deployment may create any of them)."""
+        if self.stages:
+            return [stage.endpoint for stage in self.stages]
+        return [self.endpoint] if self.endpoint else []
+
+    @model_validator(mode="after")
+    def _stages_are_consistent(self) -> GroupConfig:
+        if self.stages is None:
+            return self
+        if self.endpoint is not None:
+            raise ValueError("with stages, each stage names its endpoint: drop 'endpoint'")
+        names = [stage.endpoint for stage in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stages: an endpoint appears twice ({', '.join(names)})")
+        if self.stages[0].gate != "auto":
+            raise ValueError("stages[0].gate: the first stage has no stage before it to pass")
+        return self
 
     @model_validator(mode="after")
     def _serverless_is_consistent(self) -> GroupConfig:
@@ -588,6 +638,9 @@ class DeploymentPlan(BaseModel):
     firstCheckSeconds: int = 0
     maxPolls: int
     waits: Literal["events", "polling"] = "polling"  # how waiting states end (smdeploy.wakeup)
+    # staged promotion: where this deployment stands, and the stage that follows it (smdeploy.stages)
+    stage: dict[str, Any] | None = None  # {index, of, endpoint}
+    nextStage: dict[str, Any] | None = None  # {index, endpoint, gate, timeoutSeconds}
     eventFallbackSeconds: int = 300  # waits: events - the look without an event
     currentEndpointConfigName: str | None = None
     reason: str | None = None

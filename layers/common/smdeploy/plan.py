@@ -228,6 +228,9 @@ def build_plan(
                 "containerMode",
                 "preempt",
                 "monitoring",
+                "stages",
+                "waits",
+                "eventFallbackSeconds",
             },
         )
         merged.update(layer)
@@ -246,6 +249,7 @@ def build_plan(
         overrides = dict(request.overrides)
         strategy_layers.append(overrides.pop("strategy", None))
         overrides.pop("createEndpoint", None)  # checked by resolve_plan, not a plan setting
+        overrides.pop("throughStages", None)  # read below (stages_of), not a plan setting
         merged.update({("endpoint" if k == "endpointName" else k): v for k, v in overrides.items()})
         explicit_instances |= bool({"instanceType", "initialInstanceCount"} & set(overrides))
         sources.append("manual input")
@@ -264,6 +268,12 @@ def build_plan(
             f"{group_config_source} deploys serverless endpoints, which take no instance settings",
         )
 
+    stage, next_stage = stages_of(group_config, merged.get("endpoint"))
+    through = request.source == "approval" or bool(request.overrides.get("throughStages"))
+    if request.withdrawn is not None or not through:
+        next_stage = None  # a withdrawal or a manual deployment stops at its own stage
+    if stage is not None:
+        merged["endpoint"] = stage["endpoint"]
     endpoint = merged.get("endpoint")
     if not endpoint:
         raise InvalidRequest(
@@ -433,6 +443,8 @@ def build_plan(
         instanceSettingsExplicit=explicit_instances,
         firstCheckSeconds=first_check,
         waits=(group_config.waits if group_config else None) or "polling",
+        stage=stage,
+        nextStage=next_stage,
         eventFallbackSeconds=(group_config.eventFallbackSeconds if group_config else None) or 300,
         rollout=rollout,
         retainConfigs=int(merged.get("retainConfigs", DEFAULT_RETAIN_CONFIGS)),
@@ -650,6 +662,31 @@ DEFAULT_LOCK_WAIT_SECONDS = 3600
 DEFAULT_LEASE_SECONDS = 4 * 3600
 ENDPOINT_CHANGES = 3  # canary config, promotion (or rollback) config, a rollback after a failed promotion
 LOCK_MARGIN_SECONDS = 3600  # retries with back-off, Lambda cold starts, clean-up and recording
+
+
+def stages_of(
+    group_config: GroupConfig | None, endpoint: str | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Staged promotion: the stage this deployment is (the first, unless the request names another
+    stage's endpoint) and the one after it. (None, None) without stages, or for an endpoint that is
+    no stage (a manual deployment elsewhere)."""
+    stages = group_config.stages if group_config is not None else None
+    if not stages:
+        return None, None
+    names = [s.endpoint for s in stages]
+    if endpoint is not None and endpoint not in names:
+        return None, None
+    index = names.index(endpoint) if endpoint is not None else 0
+    stage = {"index": index, "of": len(stages), "endpoint": names[index]}
+    if index + 1 == len(stages):
+        return stage, None
+    following = stages[index + 1]
+    return stage, {
+        "index": index + 1,
+        "endpoint": following.endpoint,
+        "gate": following.gate,
+        "timeoutSeconds": max(1, round(following.timeoutHours * 3600)) if following.gate == "manual" else 300,
+    }
 
 
 def lease_seconds(

@@ -104,6 +104,16 @@ class WakeupSettings(_EnvSettings):
     deployments_table: str = Field(alias="DEPLOYMENTS_TABLE", min_length=3)
 
 
+class GateSettings(_EnvSettings):
+    """stage_gate: the gates and records, the notifications, the state machine a stage starts."""
+
+    deployments_table: str = Field(alias="DEPLOYMENTS_TABLE", min_length=3)
+    notify_topic_arn: str = Field(alias="NOTIFY_TOPIC_ARN", pattern=r"^arn:aws[a-z-]*:sns:")
+    deploy_state_machine_arn: str = Field(
+        alias="DEPLOY_STATE_MACHINE_ARN", pattern=r"^arn:aws[a-z-]*:states:"
+    )
+
+
 class WithdrawalSettings(_EnvSettings):
     """withdrawn_approval: where group configs and the history live, and what to start."""
 

@@ -3,6 +3,8 @@
 A strategy turns into the list of traffic percentages the candidate receives, one bake per step:
 
 - ``all-at-once``: ``[100]`` (shift everything, bake, then promote; rollback is still a weight flip)
+- ``replace``: no traffic shift and no bake: one blue/green ``UpdateEndpoint`` to the version's
+  config, the retained one when the endpoint still has it (``smdeploy rollback``)
 - ``canary``: ``[canaryPercent]`` (one step, then all at promotion)
 - ``linear``: ``linearSteps`` equal steps ending at 100
 - explicit ``steps`` such as ``[10, 50]`` (any type but ``all-at-once``)
@@ -154,6 +156,7 @@ class StrategyConfig(BaseModel):
 
     type: Literal[
         "all-at-once",
+        "replace",
         "canary",
         "linear",
         "guardrails-all-at-once",
@@ -221,8 +224,8 @@ class StrategyConfig(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> StrategyConfig:
-        if self.type == "all-at-once" and self.steps is not None:
-            raise ValueError("all-at-once takes no steps")
+        if self.type in ("all-at-once", "replace") and self.steps is not None:
+            raise ValueError(f"{self.type} takes no steps")
         if self.type.startswith("guardrails-"):
             if self.steps is not None:
                 raise ValueError(
@@ -275,7 +278,7 @@ class StrategyConfig(BaseModel):
             return self.model_copy(update={"type": after}).traffic_steps()
         if self.type == "ab-test":
             return [float(self.split)]
-        if self.type in ("all-at-once", "guardrails-all-at-once"):
+        if self.type in ("all-at-once", "replace", "guardrails-all-at-once"):
             return [100.0]
         if self.steps is not None:
             return [float(p) for p in self.steps]
@@ -384,6 +387,8 @@ def resolve_rollout(config: StrategyConfig) -> RolloutPlan:
         alarms=list(config.alarms),
         monitor=config.monitor,
         guardrails=blue_green_policy(config, bake),
+        # replace: one blue/green UpdateEndpoint to the version's config (an operator's rollback)
+        replaceOnly=config.type == "replace",
         experiment=experiment,
         statistical=statistical,
     )

@@ -152,9 +152,38 @@ def handle_rejection(
     rejected = change.ModelPackageArn
     group = change.ModelPackageGroupName or rejected.split("/")[-2]
     config = configs.load(group)
-    endpoint = config.endpoint if config else None
-    if not endpoint:
+    endpoints = config.configured_endpoints() if config else []
+    if not endpoints:
         return {"action": "ignored", "why": f"no endpoint configured for group {group!r}"}
+    if len(endpoints) > 1:
+        # staged promotion: the version stops serving every stage it reached, each on its own
+        results = [
+            _withdraw_from(endpoint, event, change, config, sagemaker=sagemaker, starter=starter, s3=s3)
+            for endpoint in endpoints
+        ]
+        acted = [r for r in results if r["action"] != "ignored"]
+        return {
+            "action": "withdraw" if acted else "ignored",
+            "withdrawn": rejected,
+            "stages": results,
+            **({} if acted else {"why": "; ".join(r["why"] for r in results)}),
+        }
+    return _withdraw_from(endpoints[0], event, change, config, sagemaker=sagemaker, starter=starter, s3=s3)
+
+
+def _withdraw_from(
+    endpoint: str,
+    event: dict[str, Any],
+    change: ModelPackageStateChange,
+    config: Any,
+    *,
+    sagemaker: SageMakerGateway,
+    starter: ExecutionStarter,
+    s3: S3Gateway | None,
+) -> dict[str, Any]:
+    """Start the withdrawal of the rejected version from ``endpoint`` when it serves (or may)."""
+    rejected = change.ModelPackageArn
+    group = change.ModelPackageGroupName or rejected.split("/")[-2]
     if config is not None and config.multiModel is not None and s3 is not None:
         version = rejected.rsplit("/", 1)[-1]
         artifact = f"{config.multiModel.artifactPrefix}{group}-v{version}.tar.gz"

@@ -63,6 +63,20 @@ class DeploymentRecords:
             for item in answer.get("Items", [])
         ]
 
+    def annotate(self, execution_arn: str, key: str, value: dict[str, Any]) -> None:
+        """Add ``key`` (JSON) to the record of ``execution_arn`` (a stage gate's answer)."""
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"DEPLOYMENT#{execution_arn}"}, "sk": {"S": "RECORD"}},
+                UpdateExpression="SET #key = :value",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#key": key},
+                ExpressionAttributeValues={":value": {"S": json.dumps(value, sort_keys=True, default=str)}},
+            )
+        except AWS_ERRORS as exc:
+            raise translate(exc, "UpdateItem") from exc
+
     # --- monitors: the latest check of an endpoint's drift monitor -------------------------------
     def put_monitor_report(self, endpoint: str, report: dict[str, Any]) -> None:
         """Keep the latest drift check of ``endpoint`` (one item, replaced by every check)."""
