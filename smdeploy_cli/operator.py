@@ -25,6 +25,7 @@ rehearsal (a scenario's ``cli:`` step), so each verb is tested the way it runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -207,7 +208,17 @@ def _iso(value: Any) -> str | None:
 
 # --- the verbs ------------------------------------------------------------------------------------------
 def status(stack: Stack, endpoint: str) -> dict[str, Any]:
-    found = stack.endpoint(endpoint)
+    gates = Gates(stack.table, dynamodb=stack.client("dynamodb"), stepfunctions=stack.client("stepfunctions"))
+    gate = gates.get(endpoint)
+    try:
+        found = stack.endpoint(endpoint)
+    except OperatorError:
+        if gate is None:
+            raise
+        # a stage's endpoint before the first version passes its gate
+        found = {"endpointName": endpoint, "status": "not created yet", "config": None, "variants": []}
+    if gate is not None:
+        found["gate"] = {k: v for k, v in gate.items() if k != "token"}
     holder = stack.lock_holder(endpoint)
     found["rollout"] = stack.rollout(holder) if holder else None
     command = operator_command(stack, endpoint)
@@ -217,7 +228,8 @@ def status(stack: Stack, endpoint: str) -> dict[str, Any]:
 
 
 def status_text(found: dict[str, Any]) -> str:
-    lines = [f"{found['endpointName']}: {found['status']}, config {found['config']}"]
+    config = f", config {found['config']}" if found.get("config") else ""
+    lines = [f"{found['endpointName']}: {found['status']}{config}"]
     for v in found["variants"]:
         weight = v["weight"] if v["weight"] is not None else "-"
         lines.append(
@@ -237,6 +249,12 @@ def status_text(found: dict[str, Any]) -> str:
     if found.get("operatorCommand"):
         command = found["operatorCommand"]
         lines.append(f"  operator command waiting: {command['command']} (sent {command['at']})")
+    gate = found.get("gate")
+    if gate:
+        lines.append(
+            f"  gate: {_label(gate.get('modelPackageArn'))} passed {gate.get('fromEndpoint')} and waits for "
+            f"`smdeploy approve|reject {found['endpointName']}` (closes {gate.get('closesAt')})"
+        )
     return "\n".join(lines)
 
 
@@ -253,6 +271,13 @@ def history_text(records: list[dict[str, Any]], endpoint: str) -> str:
         why = record.get("cause") or record.get("reason")
         if why:
             lines.append(f"      {str(why)[:300]}")
+        gate = record.get("gate")
+        if isinstance(gate, str):
+            with contextlib.suppress(ValueError):
+                gate = json.loads(gate)
+        if isinstance(gate, dict):
+            by = f" by {gate['by']}" if gate.get("by") else ""
+            lines.append(f"      gate of {gate.get('endpoint')}: {gate.get('answer')}{by}")
     return "\n".join(lines)
 
 

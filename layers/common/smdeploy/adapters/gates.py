@@ -6,11 +6,10 @@ waiting and when the gate closes. ``smdeploy approve|reject ENDPOINT`` answers t
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from smdeploy.adapters.aws import AWS_ERRORS, client, error_code, translate
-from smdeploy.adapters.wakeups import CLOSED_TOKEN_CODES
+from smdeploy.adapters.wakeups import send_task_failure, send_task_success
 
 GATE_FIELDS = ("token", "executionArn", "modelPackageArn", "fromEndpoint", "openedAt", "closesAt")
 
@@ -64,20 +63,8 @@ class Gates:
 
     def succeed(self, token: str, output: dict[str, Any]) -> bool:
         """SendTaskSuccess; False when the wait has already ended."""
-        try:
-            self._sfn.send_task_success(taskToken=token, output=json.dumps(output, default=str))
-        except AWS_ERRORS as exc:
-            if error_code(exc) in CLOSED_TOKEN_CODES:
-                return False
-            raise translate(exc, "SendTaskSuccess") from exc
-        return True
+        return send_task_success(self._sfn, token, output)
 
     def fail(self, token: str, error: str, cause: str) -> bool:
         """SendTaskFailure with ``error``; False when the wait has already ended."""
-        try:
-            self._sfn.send_task_failure(taskToken=token, error=error, cause=cause[:32768])
-        except AWS_ERRORS as exc:
-            if error_code(exc) in CLOSED_TOKEN_CODES:
-                return False
-            raise translate(exc, "SendTaskFailure") from exc
-        return True
+        return send_task_failure(self._sfn, token, error, cause)

@@ -106,10 +106,26 @@ class Wakeups:
 
     def answer(self, token: str, output: dict[str, Any]) -> bool:
         """SendTaskSuccess; False when the Task has already ended (timed out, answered, stopped)."""
-        try:
-            self._sfn.send_task_success(taskToken=token, output=json.dumps(output))
-        except AWS_ERRORS as exc:
-            if error_code(exc) in CLOSED_TOKEN_CODES:
-                return False
-            raise translate(exc, "SendTaskSuccess") from exc
-        return True
+        return send_task_success(self._sfn, token, output)
+
+
+def send_task_success(stepfunctions: Any, token: str, output: dict[str, Any]) -> bool:
+    """Answer a waiting Task; False when it has already ended (its token is closed)."""
+    try:
+        stepfunctions.send_task_success(taskToken=token, output=json.dumps(output, default=str))
+    except AWS_ERRORS as exc:
+        if error_code(exc) in CLOSED_TOKEN_CODES:
+            return False
+        raise translate(exc, "SendTaskSuccess") from exc
+    return True
+
+
+def send_task_failure(stepfunctions: Any, token: str, error: str, cause: str) -> bool:
+    """Fail a waiting Task with ``error``; False when it has already ended (its token is closed)."""
+    try:
+        stepfunctions.send_task_failure(taskToken=token, error=error, cause=cause[:32768])
+    except AWS_ERRORS as exc:
+        if error_code(exc) in CLOSED_TOKEN_CODES:
+            return False
+        raise translate(exc, "SendTaskFailure") from exc
+    return True
