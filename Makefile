@@ -56,7 +56,7 @@ demo: $(STAMP)
 
 # The suite runs on every core (pytest-xdist): the rehearsals are CPU-bound and independent.
 test: lint validate
-	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n auto --dist loadgroup
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit

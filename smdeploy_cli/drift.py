@@ -159,7 +159,8 @@ def plot(found: dict[str, Any], path: str) -> None:
     plt.close(fig)
 
 
-def show(args: argparse.Namespace, *, session: Any, now: datetime, out: TextIO = sys.stdout) -> int:
+def show(args: argparse.Namespace, *, session: Any, now: datetime, out: TextIO | None = None) -> int:
+    out = out or sys.stdout  # looked up now: a caller may have redirected it
     try:
         found = report(args.endpoint, session=session, now=now)
         if args.plot:

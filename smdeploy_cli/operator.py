@@ -559,7 +559,7 @@ def run(
     argv: list[str],
     *,
     session: Any,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
     now: Callable[[], datetime] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
@@ -567,7 +567,9 @@ def run(
     parser = argparse.ArgumentParser(prog="smdeploy")
     add_arguments(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return execute(args, session=session, out=out, now=now or (lambda: datetime.now(UTC)), sleep=sleep)
+    return execute(
+        args, session=session, out=out or sys.stdout, now=now or (lambda: datetime.now(UTC)), sleep=sleep
+    )
 
 
 def main(args: argparse.Namespace) -> int:

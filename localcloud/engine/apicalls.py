@@ -48,10 +48,20 @@ BEFORE: FaultMode = "before"
 LOST_RESPONSE: FaultMode = "lost-response"
 
 
+_SESSION = botocore.session.get_session()
+
+
+@cache
+def service_model(client_name: str) -> Any:
+    """botocore's model of a service, loaded once per process (a model is a large file: loading
+    SageMaker's takes a tenth of a second)."""
+    return _SESSION.get_service_model(client_name)
+
+
 @cache
 def service_operations(client_name: str) -> frozenset[str]:
     """The operation names of a service in botocore's model (``UpdateEndpoint``, ...)."""
-    return frozenset(botocore.session.get_session().get_service_model(client_name).operation_names)
+    return frozenset(service_model(client_name).operation_names)
 
 
 def call_problem(call: str) -> str | None:

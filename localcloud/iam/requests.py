@@ -25,8 +25,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
-import botocore.session
-
+from localcloud.engine.apicalls import service_model
 from localcloud.iam import catalog
 from localcloud.iam.policy import Context, Request
 
@@ -122,7 +121,7 @@ def _rest_json_members_in_body(service: str, operation: str) -> bool:
     a payload member), rather than a payload of its own (Lambda's Invoke, SageMaker's
     InvokeEndpoint), per botocore's service model."""
     try:
-        model = botocore.session.get_session().get_service_model(service)
+        model = service_model(service)
         shape = model.operation_model(operation).input_shape
     except Exception:  # a service or operation botocore does not know
         return False

@@ -1130,11 +1130,12 @@ def fault_call_problem(call: str) -> str | None:
 def params_problem(call: str, params: dict[str, Any]) -> str | None:
     """Why boto3 would refuse ``params`` for ``call`` before sending it, or None."""
     from botocore.exceptions import ParamValidationError
-    from botocore.session import get_session
     from botocore.validate import validate_parameters
 
+    from localcloud.engine.apicalls import service_model
+
     service, _, action = call.partition(":")
-    model = get_session().get_service_model(SERVED_SERVICES[service]).operation_model(action)
+    model = service_model(SERVED_SERVICES[service]).operation_model(action)
     try:
         validate_parameters(params, model.input_shape)
     except ParamValidationError as exc:

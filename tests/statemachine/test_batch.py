@@ -12,8 +12,8 @@ import yaml
 from localcloud.engine.template import Template
 from localcloud.scenario.contract import ScenarioError, load_scenario
 from localcloud.scenario.report import render
-from localcloud.scenario.runner import Rehearsal, Runner
-from tests.statemachine.helpers import PACKAGE, execution, rehearse
+from localcloud.scenario.runner import Rehearsal
+from tests.statemachine.helpers import PACKAGE, execution, rehearse, repository_rehearsal, same_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 DAY1 = "s3://smdeploy-batch-data/input/2026-01-01/"
@@ -37,12 +37,12 @@ def lock_items(rehearsal: Rehearsal) -> list[str]:
     return [lock["pk"] for lock in rehearsal.report["locks"] if lock["pk"].startswith("LOCK#")]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def nightly() -> Rehearsal:
-    path = REPO / "scenarios" / "batch-nightly.yaml"
-    return Runner(load_scenario(path), path).run()
+    return repository_rehearsal("batch-nightly")
 
 
+@same_scenario("batch-nightly")
 def test_each_night_scores_its_own_date_with_the_version_latest_at_its_time(nightly: Rehearsal) -> None:
     report = nightly.report
     assert nightly.ok, [c for c in report["checks"] if not c["ok"]]
@@ -77,6 +77,7 @@ def test_each_night_scores_its_own_date_with_the_version_latest_at_its_time(nigh
     assert len(events) == 4
 
 
+@same_scenario("batch-nightly")
 def test_the_schedule_delivers_its_input_with_the_scheduled_time_filled_in(nightly: Rehearsal) -> None:
     first, second = nightly.report["scheduleFirings"]
     sample = json.loads((REPO / "events" / "scheduled_batch_input.json").read_text())
@@ -94,6 +95,7 @@ def test_the_schedule_delivers_its_input_with_the_scheduled_time_filled_in(night
     }
 
 
+@same_scenario("batch-nightly")
 def test_the_timeline_shows_the_schedule_and_the_transform_jobs(nightly: Rehearsal) -> None:
     text = render(nightly)
     name = nightly.report["transformJobs"][0]["name"]

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.statemachine.helpers import repository_rehearsal, run_cli, same_scenario
+
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
 
@@ -19,12 +21,11 @@ def smdeploy(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.stem)
-def test_every_scenario_in_the_repository_passes(scenario: Path) -> None:
-    from localcloud.scenario.contract import load_scenario
-    from localcloud.scenario.runner import Runner
-
-    rehearsal = Runner(load_scenario(scenario), scenario).run()
+@pytest.mark.parametrize(
+    "scenario", [pytest.param(p.stem, id=p.stem, marks=same_scenario(p.stem)) for p in SCENARIOS]
+)
+def test_every_scenario_in_the_repository_passes(scenario: str) -> None:
+    rehearsal = repository_rehearsal(scenario)
     failed = [c for c in rehearsal.report["checks"] if not c["ok"]]
     assert rehearsal.ok, failed
     assert rehearsal.report["checks"], "a scenario in the repository must state expectations"
@@ -34,7 +35,7 @@ def test_every_scenario_in_the_repository_passes(scenario: Path) -> None:
 
 
 def test_json_output_is_one_document_with_the_documented_keys() -> None:
-    done = smdeploy("simulate", "scenarios/first-deploy.yaml", "--json")
+    done = run_cli("simulate", "scenarios/first-deploy.yaml", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)  # fails if anything else was printed on stdout
     for key in (
@@ -72,7 +73,7 @@ def test_failed_expectation_exits_1_and_says_which(tmp_path: Path) -> None:
         "timeline: [{at: 0, approve: {group: churn, version: 1}}]\n"
         "expect: [{endpoint: churn-prod, serving: churn/2}]\n"
     )
-    done = smdeploy("simulate", str(scenario))
+    done = run_cli("simulate", str(scenario))
     assert done.returncode == 1
     assert "FAIL" in done.stdout and "serving" in done.stdout
 

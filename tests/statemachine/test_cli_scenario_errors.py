@@ -4,23 +4,17 @@ without ``expect`` says that nothing was checked (issue 11, item 5)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.statemachine.helpers import CliRun, run_cli
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def simulate(scenario: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "localcloud.cli", "simulate", str(scenario), *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
+def simulate(scenario: Path, *args: str) -> CliRun:
+    return run_cli("simulate", str(scenario), *args)
 
 
 @pytest.mark.parametrize(

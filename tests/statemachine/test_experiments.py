@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from tests.statemachine.helpers import execution, rehearse
+from tests.statemachine.helpers import execution, rehearse, repository_rehearsal, same_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,10 +27,9 @@ def _api_calls(rehearsal: Any) -> dict[str, int]:
     return dict(rehearsal.report["apiCalls"])
 
 
-def test_a_winning_candidate_is_promoted_before_the_deadline_with_the_decision_recorded(
-    tmp_path: Path,
-) -> None:
-    rehearsal = rehearse(tmp_path, _scenario("ab-test-candidate-wins"))
+@same_scenario("ab-test-candidate-wins")
+def test_a_winning_candidate_is_promoted_before_the_deadline_with_the_decision_recorded() -> None:
+    rehearsal = repository_rehearsal("ab-test-candidate-wins")
     ex = execution(rehearsal, 2)
     assert (ex["status"], ex["outcome"], ex["verdict"]) == ("SUCCEEDED", "PROMOTED", "CANDIDATE_WINS")
     experiment = ex["experiment"]
@@ -60,16 +59,18 @@ def test_a_winner_only_reported_leaves_the_baseline_serving_alone(tmp_path: Path
     assert [v["modelPackageArn"].rsplit("/", 2)[-2:] for v in serving] == [["churn", "1"]]
 
 
-def test_no_difference_stops_early_by_futility_not_at_the_deadline(tmp_path: Path) -> None:
-    ex = execution(rehearse(tmp_path, _scenario("ab-test-no-difference")), 2)
+@same_scenario("ab-test-no-difference")
+def test_no_difference_stops_early_by_futility_not_at_the_deadline() -> None:
+    ex = execution(repository_rehearsal("ab-test-no-difference"), 2)
     assert ex["verdict"] == "NO_DIFFERENCE"
     assert ex["stoppedAt"] - ex["startedAt"] < 720 * 60  # maxDurationMinutes
     low, high = ex["experiment"]["relCiLow"], ex["experiment"]["relCiHigh"]
     assert low > -0.1 and high < 0.1  # the interval rules out a difference as large as the MDE
 
 
-def test_a_sample_ratio_mismatch_stops_the_test_as_invalid_with_its_p_value(tmp_path: Path) -> None:
-    ex = execution(rehearse(tmp_path, _scenario("ab-test-sample-ratio-mismatch")), 2)
+@same_scenario("ab-test-sample-ratio-mismatch")
+def test_a_sample_ratio_mismatch_stops_the_test_as_invalid_with_its_p_value() -> None:
+    ex = execution(repository_rehearsal("ab-test-sample-ratio-mismatch"), 2)
     assert (ex["outcome"], ex["verdict"]) == ("ROLLED_BACK", "INVALID")
     assert ex["experiment"]["srmPValue"] < 0.001
     assert "sample-ratio mismatch" in ex["cause"]
@@ -122,8 +123,9 @@ def test_too_little_traffic_is_inconclusive_for_the_statistical_judge_never_a_pr
     assert (ex["outcome"], ex["verdict"]) == ("ROLLED_BACK", "INCONCLUSIVE")
 
 
-def test_a_failing_shadow_never_answers_a_user_request(tmp_path: Path) -> None:
-    rehearsal = rehearse(tmp_path, _scenario("shadow-fails"))
+@same_scenario("shadow-fails")
+def test_a_failing_shadow_never_answers_a_user_request() -> None:
+    rehearsal = repository_rehearsal("shadow-fails")
     ex = execution(rehearsal, 2)
     assert (ex["outcome"], ex["verdict"]) == ("ROLLED_BACK", "UNHEALTHY")
     states = [s["name"] for s in ex["states"]]

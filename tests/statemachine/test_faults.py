@@ -10,9 +10,8 @@ from botocore.exceptions import ClientError
 
 from localcloud.engine.apicalls import Fault, FaultMode
 from localcloud.engine.cloud import LocalCloud, service_client
-from localcloud.scenario.contract import ScenarioError, load_scenario
-from localcloud.scenario.runner import Rehearsal, Runner
-from tests.statemachine.helpers import execution, rehearse
+from localcloud.scenario.contract import ScenarioError
+from tests.statemachine.helpers import execution, rehearse, repository_rehearsal, same_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 GROUP = {"churn": {"endpoint": "churn-prod"}}
@@ -27,11 +26,6 @@ TWO_APPROVALS = [
     {"at": 3600, "approve": {"group": "churn", "version": 2}},
 ]
 SHIFT_AT = 3900.0  # exec-0002 shifts traffic once the canary config is InService (5 minutes)
-
-
-def run_file(name: str) -> Rehearsal:
-    path = REPO / "scenarios" / name
-    return Runner(load_scenario(path), path).run()
 
 
 # --- lost responses -------------------------------------------------------------------------------
@@ -49,8 +43,9 @@ def test_a_lost_response_takes_effect_while_the_caller_gets_the_error(mode: Faul
         assert [(i.call, i.mode) for i in cloud.api.injected] == [("sagemaker:CreateModelPackageGroup", mode)]
 
 
+@same_scenario("fault-lost-response")
 def test_a_lost_response_on_create_model_is_retried_against_the_model_it_created() -> None:
-    rehearsal = run_file("fault-lost-response.yaml")
+    rehearsal = repository_rehearsal("fault-lost-response")
     report = rehearsal.report
     assert rehearsal.ok, report["checks"]
     assert report["controlPlaneApiCalls"]["sagemaker:CreateModel"] == 2  # the lost one, then the retry
@@ -61,8 +56,9 @@ def test_a_lost_response_on_create_model_is_retried_against_the_model_it_created
 
 
 # --- functions failing --------------------------------------------------------------------------
+@same_scenario("fault-lambda-service-exception")
 def test_lambda_service_exceptions_reach_the_asl_by_name_and_are_retried() -> None:
-    rehearsal = run_file("fault-lambda-service-exception.yaml")
+    rehearsal = repository_rehearsal("fault-lambda-service-exception")
     assert rehearsal.ok, rehearsal.report["checks"]
     failures = [(f["state"], f["error"]) for f in execution(rehearsal, 2)["failures"]]
     assert failures == [
@@ -116,8 +112,9 @@ def test_an_asynchronous_invocation_failed_by_a_fault_is_retried_by_lambda(tmp_p
 
 
 # --- an operator stops an execution ------------------------------------------------------------
+@same_scenario("operator-stop")
 def test_a_stopped_execution_ends_aborted_at_once_and_never_wakes_from_its_wait() -> None:
-    rehearsal = run_file("operator-stop.yaml")
+    rehearsal = repository_rehearsal("operator-stop")
     report = rehearsal.report
     assert rehearsal.ok, report["checks"]
     ex = execution(rehearsal, 2)
@@ -168,8 +165,9 @@ def test_stopping_an_execution_that_never_started_is_a_scenario_error(tmp_path: 
 
 
 # --- changes made by hand ---------------------------------------------------------------------
+@same_scenario("hand-made-change")
 def test_a_call_made_by_hand_changes_the_resource_and_is_reported_with_its_result() -> None:
-    rehearsal = run_file("hand-made-change.yaml")
+    rehearsal = repository_rehearsal("hand-made-change")
     report = rehearsal.report
     assert rehearsal.ok, report["checks"]
     scaled, missing = report["awsCalls"]
@@ -198,8 +196,9 @@ def test_a_scenario_without_expect_says_that_nothing_was_checked(tmp_path: Path)
     assert "NOTHING CHECKED" in render(rehearsal)
 
 
+@same_scenario("fault-lost-response")
 def test_the_report_counts_history_events_per_execution() -> None:
-    rehearsal = run_file("fault-lost-response.yaml")
+    rehearsal = repository_rehearsal("fault-lost-response")
     ex = execution(rehearsal)
     # every state is entered and exited, every task scheduled, started and finished, plus the
     # execution's own start and end events

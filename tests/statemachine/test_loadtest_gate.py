@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from tests.statemachine.helpers import execution, rehearse
+from tests.statemachine.helpers import execution, rehearse, repository_rehearsal, same_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,10 +23,9 @@ def _serving(rehearsal: Any) -> list[tuple[str, int]]:
     return [(v["instanceType"], v["instanceCount"]) for v in variants if v["weight"] > 0]
 
 
-def test_the_candidate_serves_on_the_cheapest_configuration_that_meets_the_requirement(
-    tmp_path: Path,
-) -> None:
-    rehearsal = rehearse(tmp_path, _scenario("loadtest-picks-cheapest-fit"))
+@same_scenario("loadtest-picks-cheapest-fit")
+def test_the_candidate_serves_on_the_cheapest_configuration_that_meets_the_requirement() -> None:
+    rehearsal = repository_rehearsal("loadtest-picks-cheapest-fit")
     ex = execution(rehearsal, 2)
     assert (ex["status"], ex["outcome"]) == ("SUCCEEDED", "PROMOTED")
     assert _serving(rehearsal) == [("ml.c5.xlarge", 2)]
@@ -44,8 +43,9 @@ def test_the_candidate_serves_on_the_cheapest_configuration_that_meets_the_requi
     assert states.count("Load test: check") <= 3
 
 
-def test_no_fit_ends_the_deployment_before_anything_is_made_for_the_candidate(tmp_path: Path) -> None:
-    rehearsal = rehearse(tmp_path, _scenario("loadtest-no-fit"))
+@same_scenario("loadtest-no-fit")
+def test_no_fit_ends_the_deployment_before_anything_is_made_for_the_candidate() -> None:
+    rehearsal = repository_rehearsal("loadtest-no-fit")
     ex = execution(rehearsal, 2)
     assert (ex["status"], ex["outcome"], ex["error"]) == ("FAILED", "NO_FIT", "LoadTestNoFit")
     assert "no configuration tried meets" in ex["cause"]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.statemachine.helpers import execution, rehearse
+from smdeploy_cli.drift import text as drift_text
+from tests.statemachine.helpers import execution, rehearse, repository_rehearsal, run_cli, same_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 DRIFT_AT = 20000  # when the drift scenarios' inputs change
@@ -31,10 +30,9 @@ def _monitors(rehearsal: Any) -> dict[str, Any]:
     return dict(rehearsal.report["endpoints"]["churn-prod"].get("monitors") or {})
 
 
-def test_after_a_promotion_the_monitors_use_the_new_versions_baselines_and_no_old_monitor_is_left(
-    tmp_path: Path,
-) -> None:
-    rehearsal = rehearse(tmp_path, _scenario("monitoring-follows-promotion"))
+@same_scenario("monitoring-follows-promotion")
+def test_after_a_promotion_the_monitors_use_the_new_versions_baselines_and_no_old_monitor_is_left() -> None:
+    rehearsal = repository_rehearsal("monitoring-follows-promotion")
     assert execution(rehearsal, 2)["outcome"] == "PROMOTED"
     monitors = _monitors(rehearsal)
     assert monitors["schedule"]["version"] == "churn/2"
@@ -63,8 +61,9 @@ def test_with_model_monitor_the_schedule_of_the_old_version_is_replaced(tmp_path
     assert not rehearsal.report["accessDenied"]
 
 
-def test_drift_and_a_quality_drop_notify_after_the_drift_and_not_before(tmp_path: Path) -> None:
-    rehearsal = rehearse(tmp_path, _scenario("drift-notifies"))
+@same_scenario("drift-notifies")
+def test_drift_and_a_quality_drop_notify_after_the_drift_and_not_before() -> None:
+    rehearsal = repository_rehearsal("drift-notifies")
     to_alarm = {
         change["alarm"]: change["at"]
         for change in rehearsal.report["alarmStateChanges"]
@@ -84,8 +83,9 @@ def test_drift_and_a_quality_drop_notify_after_the_drift_and_not_before(tmp_path
     assert len(rehearsal.report["executions"]) == 1  # notify: nothing redeployed
 
 
-def test_a_drift_rolls_back_to_the_last_good_version_through_the_locked_path(tmp_path: Path) -> None:
-    rehearsal = rehearse(tmp_path, _scenario("drift-rolls-back"))
+@same_scenario("drift-rolls-back")
+def test_a_drift_rolls_back_to_the_last_good_version_through_the_locked_path() -> None:
+    rehearsal = repository_rehearsal("drift-rolls-back")
     executions = rehearsal.report["executions"]
     assert len(executions) == 3
     rollback = executions[2]
@@ -101,8 +101,9 @@ def test_a_drift_rolls_back_to_the_last_good_version_through_the_locked_path(tmp
     assert rehearsal.report["endpoints"]["churn-prod"]["variants"][0]["modelPackageArn"].endswith("/churn/1")
 
 
-def test_a_canary_whose_predictions_diverge_rolls_back_naming_the_divergence(tmp_path: Path) -> None:
-    ex = execution(rehearse(tmp_path, _scenario("canary-prediction-divergence")), 2)
+@same_scenario("canary-prediction-divergence")
+def test_a_canary_whose_predictions_diverge_rolls_back_naming_the_divergence() -> None:
+    ex = execution(repository_rehearsal("canary-prediction-divergence"), 2)
     assert (ex["status"], ex["outcome"]) == ("FAILED", "ROLLED_BACK")
     assert "PREDICTION_DIVERGENCE: candidate predictions against the baseline's" in ex["cause"]
 
@@ -137,16 +138,13 @@ def test_monitoring_a_package_without_baselines_is_refused_before_anything_chang
     assert _monitors(rehearsal)["schedule"]["version"] == "churn/1"
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "localcloud.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=600
-    )
-
-
 def test_the_drift_report_shows_each_feature_against_its_baseline_and_the_alarms(tmp_path: Path) -> None:
     plot = tmp_path / "drift.png"
     scenario = str(REPO / "scenarios" / "drift-notifies.yaml")
-    done = _cli("drift", "churn-prod", "--scenario", scenario, "--at", "30000", "--json", "--plot", str(plot))
+    # 24,000 s: an hour after the drift alarm (the inputs changed at 20,000 s)
+    done = run_cli(
+        "drift", "churn-prod", "--scenario", scenario, "--at", "24000", "--json", "--plot", str(plot)
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     features = {f["name"]: f for f in report["dataQuality"]["features"]}
@@ -159,15 +157,11 @@ def test_the_drift_report_shows_each_feature_against_its_baseline_and_the_alarms
     )
     assert {"name": "smdeploy-drift-churn-prod", "state": "ALARM"}.items() <= report["alarmStates"][0].items()
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    text = _cli("drift", "churn-prod", "--scenario", scenario, "--at", "30000")
-    assert (
-        "age" in text.stdout
-        and "DRIFTED" in text.stdout
-        and "alarm smdeploy-drift-churn-prod: ALARM" in text.stdout
-    )
+    text = drift_text(report)  # what the command prints without --json, from the same report
+    assert "age" in text and "DRIFTED" in text and "alarm smdeploy-drift-churn-prod: ALARM" in text
 
 
 def test_the_drift_report_of_an_unmonitored_endpoint_says_why() -> None:
-    done = _cli("drift", "churn-prod", "--scenario", str(REPO / "scenarios" / "canary-promote.yaml"))
+    done = run_cli("drift", "churn-prod", "--scenario", str(REPO / "scenarios" / "canary-promote.yaml"))
     assert done.returncode == 2
     assert "no drift monitor on endpoint 'churn-prod'" in done.stderr

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from localcloud.scenario.plot import MAX_POINTS, ExecutionPlot, figure, plots, write_plot
+from tests.statemachine.helpers import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -278,7 +279,7 @@ def test_the_plot_option_needs_a_directory_that_exists(tmp_path: Path) -> None:
 def test_canary_promote_is_plotted_end_to_end(tmp_path: Path) -> None:
     png, report_file = tmp_path / "canary.png", tmp_path / "report.json"
 
-    done = smdeploy(
+    done = run_cli(
         "simulate",
         "scenarios/canary-promote.yaml",
         "--json",

@@ -58,12 +58,12 @@ from functools import cache
 from typing import Any
 from unittest import mock
 
-import botocore.session
 from moto.core.responses import ActionResult, EmptyResult
 from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
 from moto.sagemaker.exceptions import ResourceInUseException, ResourceNotFound, ValidationError
 
+from localcloud.engine.apicalls import service_model
 from localcloud.engine.scheduler import Scheduler
 from localcloud.services.cloudwatch.metrics import TrafficSimulator
 from localcloud.services.sagemaker.endpoints import SimulationSettings
@@ -272,7 +272,7 @@ def check_name(name: str, path: str) -> None:
 @cache
 def _enum(shape: str) -> tuple[str, ...]:
     """The values of an enum shape of SageMaker's service model (``ProcessingInstanceType``)."""
-    model = botocore.session.get_session().get_service_model("sagemaker")
+    model = service_model("sagemaker")
     return tuple(model.shape_for(shape).enum)
 
 
