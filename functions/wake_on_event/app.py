@@ -1,4 +1,5 @@
-"""An endpoint changed state or one of its alarms went to ALARM: wake the execution waiting on it."""
+"""An endpoint changed state, one of its alarms went to ALARM or a version of its group was approved or
+rejected: wake the execution waiting on it."""
 
 from typing import Any
 
@@ -7,6 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smdeploy import clock, wakeup
+from smdeploy.adapters.config_store import GroupConfigStore
 from smdeploy.adapters.wakeups import Wakeups
 from smdeploy.settings import WakeupSettings
 
@@ -16,12 +18,19 @@ tracer = Tracer()
 metrics = Metrics()
 
 
+def _endpoints_of(group: str) -> list[str]:
+    config = GroupConfigStore(SETTINGS.group_config_prefix).load(group)
+    return config.configured_endpoints() if config is not None else []
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(str(event.get("id", "")))
-    result = wakeup.on_event(event, wakeups=Wakeups(SETTINGS.deployments_table), now=clock.utcnow())
+    result = wakeup.on_event(
+        event, wakeups=Wakeups(SETTINGS.deployments_table), now=clock.utcnow(), endpoints_of=_endpoints_of
+    )
     metrics.add_metric(name="WaitsWoken", unit=MetricUnit.Count, value=int(result["woke"]))
-    logger.info("endpoint event", extra=result)
+    logger.info("event handled", extra=result)
     return result

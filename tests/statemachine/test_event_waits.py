@@ -77,3 +77,36 @@ def test_with_events_an_operator_abort_is_obeyed_at_once() -> None:
     command_at = rehearsal.report["cliRuns"][0]["at"]
     verdict = rehearsal.report["executions"][1]["verdicts"][-1]
     assert verdict["at"] == command_at  # polling obeys at the next check (up to 120 s later)
+
+
+@cache
+def rehearsed_file(name: str, waits: str) -> dict[str, Any]:
+    path = SCENARIO.parent / f"{name}.yaml"
+    scenario = load_scenario(path)
+    for config in scenario.groups.values():
+        config["waits"] = waits
+    with contextlib.redirect_stdout(io.StringIO()):
+        rehearsal = Runner(scenario, path).run()
+    assert rehearsal.ok, [c for c in rehearsal.report["checks"] if not c["ok"]]
+    return rehearsal.report
+
+
+def test_with_events_a_bake_waits_out_its_time_in_fewer_looks_and_promotes_when_polling_would() -> None:
+    events, polling = rehearsed_file("canary-promote", "events"), rehearsed_file("canary-promote", "polling")
+    rollout_events, rollout_polling = events["executions"][1], polling["executions"][1]
+
+    # alarms, operator commands and approval changes all wake the bake: no look is needed between
+    assert rollout_events["transitions"] < 69  # the bar: today's canary took 69
+    assert rollout_events["transitions"] < rollout_polling["transitions"]
+    assert rollout_events["stoppedAt"] == rollout_polling["stoppedAt"]  # each step baked as long
+    steps = [v for v in rollout_events["verdicts"] if v["decision"] in ("NEXT_STEP", "PROMOTE")]
+    assert [v["decision"] for v in steps] == ["NEXT_STEP", "PROMOTE"]
+
+
+def test_with_events_a_withdrawal_during_the_bake_rolls_back_at_once() -> None:
+    report = rehearsed_file("withdrawal-during-own-canary", "events")
+
+    rejected_at = 4300  # the scenario's timeline
+    rollback = next(v for v in report["executions"][1]["verdicts"] if v["decision"] == "ROLLBACK")
+    assert rollback["at"] == rejected_at  # polling sees it at the next check, up to 120 s later
+    assert "WITHDRAWN" in " ".join(rollback["reasons"])

@@ -19,6 +19,7 @@ from smdeploy.adapters.wakeups import Wakeups
 SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "aws-events"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TABLE = "deployments"
+PACKAGE_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012:model-package/"
 
 
 class Tokens:
@@ -128,15 +129,28 @@ def test_polling_keeps_no_token(world: Any) -> None:
     assert wakeup.on_event(endpoint_event(), wakeups=wakeups, now=NOW)["woke"] is False
 
 
+def _group_endpoints(group: str) -> list[str]:
+    return {"churn": ["churn-staging", "churn-prod"]}.get(group, [])
+
+
 @pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.glob("*.json")))
 def test_every_sample_event_is_read_without_error(sample: str) -> None:
     event = json.loads((SAMPLES / sample).read_text())
-    happened = wakeup.what_happened(event)
+    happened = wakeup.what_happened(event, _group_endpoints)
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
     if sample.startswith("endpoint-state-change"):
-        assert happened is not None and happened[0] == event["detail"]["EndpointName"]
-        assert happened[2] == ("endpoint", "converge")
-    elif not sample.startswith("cloudwatch-alarm"):
-        assert happened is None
+        assert happened == [
+            (detail["EndpointName"], f"endpoint {detail['EndpointStatus']}", ("endpoint", "converge"))
+        ]
+    elif sample.startswith("cloudwatch-alarm"):
+        # none of the samples is an alarm on an endpoint's metrics or named after an endpoint
+        assert happened == []
+    elif detail.get("ModelApprovalStatus") in ("Approved", "Rejected"):
+        group = detail["ModelPackageGroupName"]
+        assert [endpoint for endpoint, _, _ in happened] == _group_endpoints(group)
+        assert all(kinds == ("bake",) for _, _, kinds in happened)
+    else:
+        assert happened == []
 
 
 def test_an_alarm_wakes_its_endpoint_only_when_it_goes_to_alarm() -> None:
@@ -146,13 +160,40 @@ def test_an_alarm_wakes_its_endpoint_only_when_it_goes_to_alarm() -> None:
         {"metricStat": {"metric": {"dimensions": {"EndpointName": "churn-prod", "VariantName": "churn-v2"}}}}
     ]
     event["detail"]["state"]["value"] = "ALARM"
-    assert wakeup.what_happened(event) == (
-        "churn-prod",
-        "alarm smdeploy-churn-prod-churn-v2-5xx-rate ALARM",
-        ("bake",),
-    )
+    assert wakeup.what_happened(event) == [
+        ("churn-prod", "alarm smdeploy-churn-prod-churn-v2-5xx-rate ALARM", ("bake",))
+    ]
     event["detail"]["state"]["value"] = "OK"
-    assert wakeup.what_happened(event) is None
+    assert wakeup.what_happened(event) == []
+
+
+def approval_event(status: str, version: int = 3) -> dict[str, Any]:
+    event = json.loads((SAMPLES / "model-package-approved-01.json").read_text())
+    event["detail"]["ModelPackageGroupName"] = "churn"
+    event["detail"]["ModelPackageArn"] = f"{PACKAGE_PREFIX}churn/{version}"
+    event["detail"]["ModelApprovalStatus"] = status
+    return event
+
+
+def test_an_approval_change_wakes_the_bakes_of_every_endpoint_of_its_group() -> None:
+    for status in ("Approved", "Rejected"):
+        assert wakeup.what_happened(approval_event(status), _group_endpoints) == [
+            ("churn-staging", f"churn/3 {status}", ("bake",)),
+            ("churn-prod", f"churn/3 {status}", ("bake",)),
+        ]
+    assert wakeup.what_happened(approval_event("PendingManualApproval"), _group_endpoints) == []
+    assert wakeup.what_happened(approval_event("Approved")) == []  # no group configs to read
+
+
+def test_an_approval_change_wakes_a_waiting_bake(world: Any) -> None:
+    wakeups, tokens = world
+    assert park(wakeups, tokens, "t1", waiting_for="bake") == {"parked": True}
+    rejected = approval_event("Rejected")
+    result = wakeup.on_event(rejected, wakeups=wakeups, now=NOW, endpoints_of=_group_endpoints)
+    assert result["woke"] is True
+    woken = {r["endpoint"]: r["woke"] for r in result["endpoints"]}
+    assert woken == {"churn-staging": False, "churn-prod": True}
+    assert tokens.answers == {"t1": {"wokenBy": "churn/3 Rejected", "at": NOW.isoformat()}}
 
 
 def alarm_event() -> dict[str, Any]:

@@ -313,9 +313,36 @@ def shift_traffic(
             )
         sagemaker.update_weights(name=plan.endpointName, weights=weights)
     history = list((previous or {}).get("history", []))
+    fallback = bake_paced_by_events(plan, sagemaker)
+    rollout = plan.rollout
     return Judgement(
-        stepIndex=step_index, percent=percent, shiftedAt=clock.utcnow().isoformat(), history=history
+        stepIndex=step_index,
+        percent=percent,
+        shiftedAt=clock.utcnow().isoformat(),
+        history=history,
+        nextWaitSeconds=rollout.checkIntervalSeconds
+        if fallback is None
+        else min(fallback, rollout.checksPerStep * rollout.checkIntervalSeconds),
     ).model_dump(mode="json")
+
+
+def bake_paced_by_events(plan: DeploymentPlan, sagemaker: SageMakerGateway) -> int | None:
+    """How long a bake may wait without an event (``eventFallbackSeconds``), or None when it must
+    look every ``checkIntervalSeconds``: with ``waits: polling``, and where the judge reads evidence
+    no event announces: an A/B test or a statistical judge (metrics), drift as evidence
+    (``monitoring``: captured data) or a Model Monitor schedule on the endpoint (its executions)."""
+    rollout = plan.rollout
+    if (
+        plan.waits != "events"
+        or rollout is None
+        or rollout.experiment is not None
+        or rollout.statistical is not None
+        or plan.monitoring
+    ):
+        return None
+    if sagemaker.monitoring_schedules_of(plan.endpointName):
+        return None
+    return max(1, plan.eventFallbackSeconds)
 
 
 def judge_candidate(
@@ -406,7 +433,9 @@ def judge_candidate(
         records.clear_operator_command(plan.endpointName, execution_arn)  # obeyed once
     if shadow_phase:
         return judge_shadow(state, seen, plan.rollout).model_dump(mode="json")
-    return judge(state, seen, plan.rollout).model_dump(mode="json")
+    return judge(state, seen, plan.rollout, event_fallback=bake_paced_by_events(plan, sagemaker)).model_dump(
+        mode="json"
+    )
 
 
 def _agreement(

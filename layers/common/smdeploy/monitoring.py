@@ -41,14 +41,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from smdeploy import capture
+from smdeploy.alarm_names import DRIFT_ALARM_PREFIX, QUALITY_ALARM_PREFIX, alarm_endpoint
 from smdeploy.buckets import RoleBuckets, bucket_of, check_location
 from smdeploy.errors import AwsRequestRejected, InvalidRequest
 from smdeploy.models import GroupConfig, MonitoringConfig, package_label
 
 NAMESPACE = "smdeploy/Monitoring"
 SCHEDULE_PREFIX = "smdeploy-drift-"
-DRIFT_ALARM_PREFIX = "smdeploy-drift-"
-QUALITY_ALARM_PREFIX = "smdeploy-quality-"
 # "The delivery of captured data to Amazon S3 can require a couple of minutes" (SageMaker
 # developer guide, "Capture data from real-time endpoint"): a check judges the window that ended
 # this long before it runs, so that the window's objects are there.
@@ -575,19 +574,6 @@ def summary(report: dict[str, Any] | None) -> str:
     return (
         f"{report.get('version')} on {report.get('endpointName')}: {what} (window {window[0]} to {window[1]})"
     )
-
-
-def alarm_endpoint(detail: dict[str, Any]) -> str | None:
-    """The EndpointName dimension of the alarm in a "CloudWatch Alarm State Change" detail."""
-    for metric in (detail.get("configuration") or {}).get("metrics") or []:
-        dimensions = ((metric.get("metricStat") or {}).get("metric") or {}).get("dimensions") or {}
-        if dimensions.get("EndpointName"):
-            return str(dimensions["EndpointName"])
-    name = str(detail.get("alarmName") or "")
-    for prefix in (DRIFT_ALARM_PREFIX, QUALITY_ALARM_PREFIX):
-        if name.startswith(prefix):
-            return name[len(prefix) :]
-    return None
 
 
 def on_alarm(

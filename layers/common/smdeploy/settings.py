@@ -99,9 +99,11 @@ class RecordSettings(_EnvSettings):
 
 
 class WakeupSettings(_EnvSettings):
-    """await_event, wake_on_event: where waiting tokens are kept."""
+    """await_event, wake_on_event: where waiting tokens are kept (and, for approval changes, where
+    the group configs naming a group's endpoints live)."""
 
     deployments_table: str = Field(alias="DEPLOYMENTS_TABLE", min_length=3)
+    group_config_prefix: str = Field(alias="GROUP_CONFIG_PREFIX", pattern=r"^/.*/$")
 
 
 class GateSettings(_EnvSettings):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -526,6 +526,12 @@ class Judgement(BaseModel):
     # where the variants' comparison (A/B test, statistical judge, shadow) starts: a whole minute
     # once the weights apply (``canary.comparison_window_start``)
     windowStart: str | None = None
+    # how long the bake waits before its next look (the wait Task's timeout); an event may end it
+    # sooner (``bake_wait``)
+    nextWaitSeconds: int | None = None
+    # when the step's bake started: the shift when its weights applied by the first look, else the
+    # first look that saw them applied (a bake paced by events counts its time from here)
+    bakeStartedAt: str | None = None
 
     def with_(self, **changes: Any) -> Judgement:
         return self.model_copy(update=changes)
@@ -599,12 +605,59 @@ def _obey(previous: Judgement, seen: Observation, last_step: bool) -> Judgement:
     return _decide(previous, "OPERATOR", "NEXT_STEP", [reason], seen)
 
 
-def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judgement:
+def judge(
+    previous: Judgement, seen: Observation, rollout: RolloutPlan, *, event_fallback: int | None = None
+) -> Judgement:
     """Decide after one check: wait, move to the next step, promote or roll back.
 
     A candidate whose approval was withdrawn rolls back first (``WITHDRAWN: ...``), then one a
     newer approval preempts (``PREEMPTED by vN: ...``), whatever the endpoint is doing.
+
+    ``event_fallback`` (seconds) paces the bake by events: every piece of evidence the judge reads
+    comes with an event that wakes the bake (an alarm going to ALARM, an operator's command, an
+    approval changing), so the bake needs no periodic look. It lasts its time (``checksPerStep`` x
+    ``checkIntervalSeconds`` from ``bakeStartedAt``) and looks at least every ``event_fallback``
+    seconds. Without it the bake is paced by checks: ``checksPerStep`` looks, one per interval.
     """
+    if seen.weightsApplied and previous.bakeStartedAt is None and seen.checkedAt is not None:
+        started = previous.shiftedAt if previous.pendingChecks == 0 else seen.checkedAt
+        previous = previous.with_(bakeStartedAt=started)
+    decided = _judge(previous, seen, rollout, event_fallback)
+    if decided.decision != "WAIT":
+        return decided.with_(nextWaitSeconds=None)
+    return decided.with_(nextWaitSeconds=bake_wait(decided, seen, rollout, event_fallback))
+
+
+def bake_wait(
+    judgement: Judgement, seen: Observation | None, rollout: RolloutPlan, event_fallback: int | None
+) -> int:
+    """Seconds until the bake's next look: the check interval, or, paced by events, the rest of the
+    bake (at most ``event_fallback``). Weights still applying, metrics awaited after the bake, an
+    extension and an A/B test keep the interval."""
+    interval = rollout.checkIntervalSeconds
+    if (
+        event_fallback is None
+        or rollout.experiment is not None
+        or judgement.verdict == "PENDING"
+        or judgement.awaitingMetricsThrough is not None
+    ):
+        return interval
+    now = datetime.fromisoformat(seen.checkedAt) if seen and seen.checkedAt else None
+    start = judgement.bakeStartedAt or judgement.shiftedAt
+    remaining = (_bake_end(judgement, start, rollout) - now).total_seconds() if now else None
+    if remaining is None or remaining <= 0:
+        return interval  # an extension: one more interval
+    return max(1, min(event_fallback, math.ceil(remaining)))
+
+
+def _bake_end(judgement: Judgement, start: str, rollout: RolloutPlan) -> datetime:
+    seconds = (rollout.checksPerStep + judgement.extensionsUsed) * rollout.checkIntervalSeconds
+    return datetime.fromisoformat(start) + timedelta(seconds=seconds)
+
+
+def _judge(
+    previous: Judgement, seen: Observation, rollout: RolloutPlan, event_fallback: int | None
+) -> Judgement:
     last_step = previous.stepIndex >= len(rollout.steps) - 1
     if seen.candidateApproval == "Rejected":
         reason = "WITHDRAWN: the candidate's approval was withdrawn (ModelApprovalStatus Rejected)"
@@ -693,7 +746,11 @@ def judge(previous: Judgement, seen: Observation, rollout: RolloutPlan) -> Judge
         evidence += "; " + "; ".join(v.reason for v in verdicts)
         previous = previous.with_(statisticalP=statistical_p)
     verdict: Verdict = "HEALTHY" if enough else "INCONCLUSIVE"
-    baked = checks >= rollout.checksPerStep + previous.extensionsUsed
+    if event_fallback is not None and previous.bakeStartedAt and seen.checkedAt:
+        end = _bake_end(previous, previous.bakeStartedAt, rollout)
+        baked = datetime.fromisoformat(seen.checkedAt) >= end
+    else:
+        baked = checks >= rollout.checksPerStep + previous.extensionsUsed
     if not baked:
         return previous.with_(
             checks=checks,
