@@ -34,7 +34,7 @@ from moto.s3.exceptions import S3AccessDeniedError as S3AccessDenied
 from localcloud.engine import moto_hooks
 from localcloud.engine.apicalls import BEFORE, ApiCalls, Fault
 from localcloud.engine.lambdas import LambdaRuntime, invoke_api_error, is_invoke_api_error
-from localcloud.engine.scheduler import Scheduler
+from localcloud.engine.scheduler import STOPPED, Scheduler
 from localcloud.engine.template import TEMPLATE_PATH, RuleSpec, ScheduleSpec, Template
 from localcloud.iam import IamEnforcer
 from localcloud.iam.requests import params_of
@@ -710,7 +710,7 @@ class LocalCloud:
         sfn = self.client("stepfunctions")
         with self.unfaulted():
             sfn.stop_execution(executionArn=arn)
-        self.scheduler.wake(arn)
+        self.scheduler.wake(arn, reason=STOPPED)
         with self.quietly():
             return str(sfn.describe_execution(executionArn=arn)["status"])
 

@@ -27,6 +27,10 @@ class SimulationStuck(RuntimeError):
     """A participant neither slept nor ended in time."""
 
 
+# why StopExecution woke a sleeping execution (a Wait, a back-off or a task token's wait)
+STOPPED = "stopped"
+
+
 class Scheduler:
     def __init__(self, epoch: datetime) -> None:
         self.epoch = epoch
@@ -41,6 +45,7 @@ class Scheduler:
         self._holder: str | None = None  # the key of the participant holding the baton
         self._sleeping: dict[str, tuple[int, threading.Event]] = {}  # key -> (entry, wake)
         self._aliases: dict[str, str] = {}  # another name of a sleep (a task token) -> its participant
+        self._woken_by: dict[str, str] = {}  # key -> why :meth:`wake` ended its sleep
         self._depth = 0  # run() calls under way (a callback that runs the clock again nests)
 
     @property
@@ -143,9 +148,10 @@ class Scheduler:
         threading.Thread(target=body, name=name, daemon=True).start()
         self.after(0, lambda: self._hand_over(wake, key))
 
-    def sleep(self, seconds: float, alias: str | None = None) -> None:
+    def sleep(self, seconds: float, alias: str | None = None) -> str:
         """From a participant: sleep ``seconds`` of virtual time, letting everything else run.
-        ``alias`` is another name :meth:`wake` knows this sleep by (while it lasts)."""
+        ``alias`` is another name :meth:`wake` knows this sleep by (while it lasts). Returns why the
+        sleep ended: ``"timeout"``, or the ``reason`` :meth:`wake` was given."""
         wake = threading.Event()
         key = self._holder
         seq = self.after(seconds, lambda: self._hand_over(wake, key))
@@ -155,16 +161,19 @@ class Scheduler:
                 self._aliases[alias] = key
         self._baton.set()
         wake.wait()
+        return self._woken_by.pop(key, "timeout") if key is not None else "timeout"
 
-    def wake(self, key: str) -> bool:
+    def wake(self, key: str, reason: str = "woken") -> bool:
         """On the scheduler's thread: end the sleep of participant ``key`` now (its queued wake-up is
-        dropped) and let it run until it sleeps again or ends. False when it is not sleeping.
-        ``key`` may be the alias of a sleep: a sleep that has ended answers to its alias no more."""
+        dropped) and let it run until it sleeps again or ends; its :meth:`sleep` returns ``reason``.
+        False when it is not sleeping. ``key`` may be the alias of a sleep: a sleep that has ended
+        answers to its alias no more."""
         key = self._aliases.get(key, key)
         sleeping = self._sleeping.get(key)
         if sleeping is None:
             return False
         seq, wake = sleeping
         self.cancel(seq)
+        self._woken_by[key] = reason
         self._hand_over(wake, key)
         return True

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 from localcloud.engine import moto_hooks
+from localcloud.engine.scheduler import STOPPED
 
 if TYPE_CHECKING:
     from localcloud.engine.scheduler import Scheduler
@@ -188,13 +189,14 @@ def task_tokens_in_virtual_time(scheduler: Scheduler) -> Iterator[None]:
             raise ValueError(f"TimeoutSeconds must be a positive integer, got {timeout_seconds!r}")
         outcome = callback_endpoint.get_outcome()
         if outcome is None:
-            deadline = scheduler.now + timeout_seconds
-            scheduler.sleep(timeout_seconds, alias=callback_endpoint.callback_id)
+            why = scheduler.sleep(timeout_seconds, alias=callback_endpoint.callback_id)
             outcome = callback_endpoint.get_outcome()
-            if outcome is None and scheduler.now < deadline:
-                # Woken with no answer before the timeout: StopExecution. The Task ends quietly, as
-                # a stopped Wait does, and the stopped execution enters no further state.
+            if outcome is None and why == STOPPED:
+                # StopExecution: the Task ends quietly, as a stopped Wait does, and the stopped
+                # execution enters no further state.
                 outcome = success(callback_id=callback_endpoint.callback_id, output="{}")
+            elif outcome is None and why != "timeout":
+                raise AssertionError(f"a task token's wait woke ({why}) with no answer")
         callback_endpoint.report(closed())
         return outcome
 
@@ -206,7 +208,7 @@ def task_tokens_in_virtual_time(scheduler: Scheduler) -> Iterator[None]:
         token = endpoint.callback_id
 
         def wake() -> None:
-            scheduler.wake(token)  # False when the Task has not begun to wait: it reads the outcome
+            scheduler.wake(token, reason="answered")  # False before the wait began: it reads the outcome
 
         scheduler.after(0, wake)
 
