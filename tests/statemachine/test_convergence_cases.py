@@ -26,7 +26,8 @@ def scenario(
 ) -> dict[str, Any]:
     return {
         "name": "convergence case",
-        "groups": {"churn": {"endpoint": ENDPOINT, "strategy": CANARY}},
+        # polling: each case places its fault at a time its comment derives from the polls
+        "groups": {"churn": {"endpoint": ENDPOINT, "strategy": CANARY, "waits": "polling"}},
         "models": {"churn/1": {"errorRate": 0.001}, "churn/2": {"errorRate": candidate_error_rate}},
         "simulation": {
             "endpointCreateSeconds": 120,

@@ -52,6 +52,7 @@ def plan(**changes: Any) -> DeploymentPlan:
             "baselineModelPackageArn": BASELINE_PACKAGE,
             "canaryConfigName": "canary",
             "finalConfigName": "final",
+            "waits": "polling",  # these tests read the poll cadence (events: test_with_events_...)
             **changes,
         }
     )
@@ -241,6 +242,16 @@ def test_an_update_in_flight_is_waited_for_not_changed(cloud: LocalCloud) -> Non
     assert (done["state"], done["action"], done["configName"]) == ("CONVERGED", "none", "final")
     assert (done["serves"], done["outcome"], done["checks"]) == ("candidate", "PROMOTED", 2)
     assert done["startedAt"] == first["startedAt"] and done["actions"] == []
+
+
+def test_with_events_a_wait_lasts_the_event_fallback_which_the_endpoints_change_cuts_short(
+    cloud: LocalCloud,
+) -> None:
+    _configs(cloud)
+    live_endpoint(cloud)
+    cloud.client("sagemaker").update_endpoint(EndpointName=ENDPOINT, EndpointConfigName="final")
+    first = _step(cloud, {}, the_plan=plan(waits="events", eventFallbackSeconds=240))
+    assert (first["state"], first["nextWaitSeconds"]) == ("WAIT", 240)
 
 
 def test_a_failed_first_deployment_is_deleted_and_the_loop_ends_absent(cloud: LocalCloud) -> None:
