@@ -22,14 +22,20 @@ WEIGHT_UPDATE_SECONDS = 30  # the simulator applies UpdateEndpointWeightsAndCapa
 
 
 @cache
-def rehearsed(waits: str) -> dict[str, Any]:
-    scenario = load_scenario(SCENARIO)
+def rehearsed_file(name: str, waits: str) -> dict[str, Any]:
+    """``scenarios/<name>.yaml`` rehearsed with every group's ``waits`` set."""
+    path = SCENARIO.parent / f"{name}.yaml"
+    scenario = load_scenario(path)
     for config in scenario.groups.values():
         config["waits"] = waits
     with contextlib.redirect_stdout(io.StringIO()):
-        rehearsal = Runner(scenario, SCENARIO).run()
+        rehearsal = Runner(scenario, path).run()
     assert rehearsal.ok, [c for c in rehearsal.report["checks"] if not c["ok"]]
     return rehearsal.report
+
+
+def rehearsed(waits: str) -> dict[str, Any]:
+    return rehearsed_file(SCENARIO.stem, waits)
 
 
 def reaction(report: dict[str, Any]) -> float:
@@ -66,29 +72,11 @@ def test_with_polling_no_token_is_kept_and_nothing_is_woken() -> None:
 
 
 def test_with_events_an_operator_abort_is_obeyed_at_once() -> None:
-    path = SCENARIO.parent / "operator-abort.yaml"
-    scenario = load_scenario(path)
-    for config in scenario.groups.values():
-        config["waits"] = "events"
-    with contextlib.redirect_stdout(io.StringIO()):
-        rehearsal = Runner(scenario, path).run()
-    assert rehearsal.ok, [c for c in rehearsal.report["checks"] if not c["ok"]]
+    report = rehearsed_file("operator-abort", "events")
 
-    command_at = rehearsal.report["cliRuns"][0]["at"]
-    verdict = rehearsal.report["executions"][1]["verdicts"][-1]
+    command_at = report["cliRuns"][0]["at"]
+    verdict = report["executions"][1]["verdicts"][-1]
     assert verdict["at"] == command_at  # polling obeys at the next check (up to 120 s later)
-
-
-@cache
-def rehearsed_file(name: str, waits: str) -> dict[str, Any]:
-    path = SCENARIO.parent / f"{name}.yaml"
-    scenario = load_scenario(path)
-    for config in scenario.groups.values():
-        config["waits"] = waits
-    with contextlib.redirect_stdout(io.StringIO()):
-        rehearsal = Runner(scenario, path).run()
-    assert rehearsal.ok, [c for c in rehearsal.report["checks"] if not c["ok"]]
-    return rehearsal.report
 
 
 def test_with_events_a_bake_waits_out_its_time_in_fewer_looks_and_promotes_when_polling_would() -> None:
