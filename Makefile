@@ -54,8 +54,11 @@ $(NODE_TOOLS)/.installed: tools/package.json tools/package-lock.json
 demo: $(STAMP)
 	$(VENV)/bin/smdeploy simulate scenarios/demo.yaml
 
-# The suite runs on every core (pytest-xdist): the rehearsals are CPU-bound and independent.
-test: lint validate
+# lint and validate run side by side (each runs one process at a time), then the suite on every core
+# (pytest-xdist: the rehearsals are CPU-bound and independent; tests that read the same repository
+# scenario share its rehearsal and one process: --dist loadgroup).
+test: $(STAMP) $(SAM_VENV)/.installed $(NODE_TOOLS)/.installed $(CHECKOV_VENV)/.installed
+	$(MAKE) --no-print-directory --output-sync=target -j2 lint validate
 	$(PY) -m pytest -n auto --dist loadgroup
 
 unit: $(STAMP)

@@ -4,15 +4,12 @@ the same "Step Functions Execution Status Change" events on its bus (Step Functi
 
 from __future__ import annotations
 
-from localcloud.engine.template import REPO_ROOT
-from localcloud.scenario.contract import load_scenario
-from localcloud.scenario.runner import Runner
-
-STOP = REPO_ROOT / "scenarios" / "operator-stop.yaml"
+from tests.statemachine.helpers import repository_rehearsal, same_scenario
 
 
+@same_scenario("operator-stop")
 def test_every_ended_execution_is_announced_with_its_status() -> None:
-    report = Runner(load_scenario(STOP), STOP).run().report
+    report = repository_rehearsal("operator-stop").report
     announced = {
         event["resources"][0].rsplit(":", 1)[-1]: event["status"]
         for event in report["events"]

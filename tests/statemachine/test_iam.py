@@ -8,6 +8,7 @@ from pathlib import Path
 from localcloud.engine.template import REPO_ROOT
 from localcloud.scenario.contract import load_scenario
 from localcloud.scenario.runner import Runner
+from tests.statemachine.helpers import repository_rehearsal, same_scenario
 
 CANARY = REPO_ROOT / "scenarios" / "canary-promote.yaml"
 
@@ -32,8 +33,9 @@ def template_without(tmp_path: Path, function: str, sid: str, action: str) -> Pa
     return copy
 
 
+@same_scenario("canary-promote")
 def test_the_repository_template_allows_every_call_of_the_canary() -> None:
-    rehearsal = Runner(load_scenario(CANARY), CANARY).run()
+    rehearsal = repository_rehearsal("canary-promote")
     assert rehearsal.ok
     assert rehearsal.report["iamChecks"] > 50
     assert rehearsal.report["accessDenied"] == []
