@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from smdeploy import clock, wakeup
 from smdeploy.adapters.config_store import GroupConfigStore
 from smdeploy.adapters.wakeups import Wakeups
+from smdeploy.errors import InvalidRequest
 from smdeploy.settings import WakeupSettings
 
 SETTINGS = WakeupSettings.from_env()
@@ -19,7 +20,11 @@ metrics = Metrics()
 
 
 def _endpoints_of(group: str) -> list[str]:
-    config = GroupConfigStore(SETTINGS.group_config_prefix).load(group)
+    try:
+        config = GroupConfigStore(SETTINGS.group_config_prefix).load(group)
+    except InvalidRequest as exc:  # a broken config: its deployments are refused anyway, nothing waits
+        logger.warning("group config unreadable", extra={"group": group, "error": str(exc)})
+        return []
     return config.configured_endpoints() if config is not None else []
 
 
