@@ -4,9 +4,10 @@ The deploy state machine waits for an endpoint change, between a canary's checks
 rollback converges in ``.waitForTaskToken`` Tasks whose ``TimeoutSeconds`` is the poll (the
 fallback: the state machine looks anyway when no event comes). The Task's function (:func:`park`)
 keeps the token for the endpoint; an event about the endpoint that ends that kind of wait
-(:func:`on_event`, ``WAKES``: a "SageMaker Endpoint State Change" for an endpoint change, a
-"CloudWatch Alarm State Change" to ``ALARM`` of an alarm on the endpoint for a bake) answers it, and
-the state machine looks at once. Stages of a guardrails deployment ("SageMaker Endpoint Deployment
+(:func:`on_event`, ``WAKES``: a "SageMaker Endpoint State Change" for an endpoint change; for a
+bake, a "CloudWatch Alarm State Change" to ``ALARM`` of an alarm on the endpoint, or a "SageMaker
+Model Package State Change" to Approved or Rejected in the endpoint's group) answers it, and the
+state machine looks at once. Stages of a guardrails deployment ("SageMaker Endpoint Deployment
 State Change") end no wait: its end is an endpoint state change.
 
 An event is only ever a reason to look: the check after it reads SageMaker and CloudWatch as
