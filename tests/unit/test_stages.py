@@ -88,31 +88,28 @@ def test_an_automatic_gate_answers_itself() -> None:
     assert fakes.calls == [("succeed", "t")]
 
 
-def test_closing_an_approved_gate_starts_the_next_stage_once_and_records_the_answer() -> None:
-    fakes = Fakes()
-    state = {"plan": PLAN, "gate": {"by": "arn:aws:iam::1:user/ops", "reason": "ok"}}
-
-    result = stages.close_gate(
+def close(state: dict[str, Any], fakes: Fakes, starter: Fakes | None = None) -> dict[str, Any]:
+    return stages.close_gate(
         request(action="close", state=state),
         gates=fakes,
         records=fakes,
         notifier=fakes,
-        starter=fakes,
+        starter=starter or fakes,
         now=NOW,
     )
+
+
+def test_closing_an_approved_gate_starts_the_next_stage_once_and_records_the_answer() -> None:
+    fakes = Fakes()
+    state = {"plan": PLAN, "gate": {"by": "arn:aws:iam::1:user/ops", "reason": "ok"}}
+
+    result = close(state, fakes)
 
     assert result["answer"] == "APPROVED" and result["by"] == "arn:aws:iam::1:user/ops"
     ((_, started),) = [c for c in fakes.calls if c[0] == "start"]
     assert started["endpointName"] == "churn-prod" and started["throughStages"] is True
     # a re-run of the state finds the execution already started: the same answer, nothing twice
-    again = stages.close_gate(
-        request(action="close", state=state),
-        gates=fakes,
-        records=fakes,
-        notifier=fakes,
-        starter=Fakes(started=True),
-        now=NOW,
-    )
+    again = close(state, fakes, starter=Fakes(started=True))
     assert again["answer"] == "APPROVED"
     assert again["nextExecution"] == stages.stage_execution_name(PLAN, EXEC)
 
@@ -121,14 +118,7 @@ def test_closing_after_a_rejection_or_a_timeout_names_the_answer_and_starts_noth
     for error, answer in (("GateRejected", "REJECTED"), ("States.Timeout", "TIMED_OUT"), ("Boom", "FAILED")):
         fakes = Fakes()
         state = {"plan": PLAN, "gateError": {"Error": error, "Cause": "why"}}
-        result = stages.close_gate(
-            request(action="close", state=state),
-            gates=fakes,
-            records=fakes,
-            notifier=fakes,
-            starter=fakes,
-            now=NOW,
-        )
+        result = close(state, fakes)
         assert result["answer"] == answer
         assert not [c for c in fakes.calls if c[0] == "start"]
         assert ("annotate", answer) in fakes.calls

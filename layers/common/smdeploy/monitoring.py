@@ -41,9 +41,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from smdeploy import capture
+from smdeploy.adapters.executions import start_once
 from smdeploy.alarm_names import DRIFT_ALARM_PREFIX, QUALITY_ALARM_PREFIX, alarm_endpoint
 from smdeploy.buckets import RoleBuckets, bucket_of, check_location
-from smdeploy.errors import AwsRequestRejected, InvalidRequest
+from smdeploy.errors import InvalidRequest
 from smdeploy.models import GroupConfig, MonitoringConfig, package_label
 
 NAMESPACE = "smdeploy/Monitoring"
@@ -630,12 +631,8 @@ def on_alarm(
             "cause": "drift",
             "reason": f"alarm {alarm}: {what}"[:512],
         }
-        try:
-            result["execution"] = starter.start(name, execution_input)
-        except AwsRequestRejected as exc:  # an execution of that name exists: a repeated delivery
-            if "ExecutionAlreadyExists" not in exc.message:
-                raise
-            result["execution"] = name
+        result["execution"], again = start_once(starter, name, execution_input)  # again: a repeated delivery
+        if again:
             result["alreadyStarted"] = True
         result["action"] = "rollback"
         message["rollback"] = result["execution"]

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from smdeploy.errors import AwsRequestRejected
+from smdeploy.adapters.executions import start_once
 from smdeploy.models import package_label
 
 ANSWERS = {"GateRejected": "REJECTED", "States.Timeout": "TIMED_OUT", "GateSuperseded": "SUPERSEDED"}
@@ -138,13 +138,10 @@ def close_gate(
             "reason": f"stage {following['index'] + 1} of {plan['stage']['of']}: {label} passed "
             f"{plan['endpointName']} (gate {following['gate']}, approved by {result['by']})",
         }
-        name = stage_execution_name(plan, request.executionArn)
-        try:
-            result["nextExecution"] = starter.start(name, stage_input)
-        except AwsRequestRejected as exc:
-            if "ExecutionAlreadyExists" not in str(exc):
-                raise
-            result["nextExecution"] = name  # started by an earlier run of this state
+        # a re-run of this state finds the execution it started
+        result["nextExecution"], _ = start_once(
+            starter, stage_execution_name(plan, request.executionArn), stage_input
+        )
     records.annotate(request.executionArn, "gate", result)
     if following["gate"] == "manual":
         notifier.publish(

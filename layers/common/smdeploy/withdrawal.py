@@ -36,10 +36,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from smdeploy.adapters.config_store import GroupConfigStore
-from smdeploy.adapters.executions import ExecutionStarter
+from smdeploy.adapters.executions import ExecutionStarter, start_once
 from smdeploy.adapters.s3 import S3Gateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
-from smdeploy.errors import AwsRequestRejected, NoRestoreTarget
+from smdeploy.errors import NoRestoreTarget
 from smdeploy.events import MODEL_PACKAGE_DETAIL_TYPE
 from smdeploy.models import DeploymentPlan, DeployRequest, ModelPackageStateChange, parse_timestamp
 from smdeploy.plan import model_name, package_label
@@ -226,11 +226,8 @@ def _withdraw_from(
         "endpointName": endpoint,
         "reason": f"{why}; the newest version that will deploy replaces it",
     }
-    try:
-        arn = starter.start(name, execution_input)
-    except AwsRequestRejected as exc:
-        if "ExecutionAlreadyExists" not in exc.message:
-            raise
+    arn, again = start_once(starter, name, execution_input)
+    if again:
         return {"action": "withdraw", "withdrawn": rejected, "execution": name, "alreadyStarted": True}
     return {
         "action": "withdraw",

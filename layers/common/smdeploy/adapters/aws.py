@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -118,3 +119,14 @@ def translate(exc: Exception, action: str) -> SmdeployError:
     if code == "ValidationException" and "in-progress" in message:
         return EndpointBusy(text)
     return AwsRequestRejected(text)
+
+
+def if_condition_holds(call: Callable[..., Any], action: str, **params: Any) -> Any | None:
+    """A conditional DynamoDB write: ``call(**params)``'s answer, or None when the condition did not
+    hold (``ConditionalCheckFailedException``: nothing was written); other errors translated."""
+    try:
+        return call(**params)
+    except AWS_ERRORS as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return None
+        raise translate(exc, action) from exc

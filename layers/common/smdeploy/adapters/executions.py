@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from smdeploy.adapters.aws import AWS_ERRORS, client, translate
+from smdeploy.errors import AwsRequestRejected
 
 
 class ExecutionStarter:
@@ -22,3 +23,15 @@ class ExecutionStarter:
         except AWS_ERRORS as exc:
             raise translate(exc, "StartExecution") from exc
         return str(answer["executionArn"])
+
+
+def start_once(starter: Any, name: str, execution_input: dict[str, Any]) -> tuple[str, bool]:
+    """``starter.start`` for an execution named after what asked for it (a repeated delivery, a
+    re-run of the state): ``(its ARN, False)``, or ``(name, True)`` when an execution of that name
+    was already started."""
+    try:
+        return starter.start(name, execution_input), False
+    except AwsRequestRejected as exc:
+        if "ExecutionAlreadyExists" not in exc.message:
+            raise
+        return name, True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smdeploy.adapters.aws import AWS_ERRORS, client, error_code, translate
+from smdeploy.adapters.aws import AWS_ERRORS, client, if_condition_holds, translate
 from smdeploy.adapters.wakeups import send_task_failure, send_task_success
 
 GATE_FIELDS = ("token", "executionArn", "modelPackageArn", "fromEndpoint", "openedAt", "closesAt")
@@ -49,17 +49,14 @@ class Gates:
 
     def remove(self, endpoint: str, execution_arn: str) -> None:
         """Close the gate if ``execution_arn`` still waits at it (a newer version's stays)."""
-        try:
-            self._ddb.delete_item(
-                TableName=self._table,
-                Key=gate_key(endpoint),
-                ConditionExpression="executionArn = :arn",
-                ExpressionAttributeValues={":arn": {"S": execution_arn}},
-            )
-        except AWS_ERRORS as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return
-            raise translate(exc, "DeleteItem") from exc
+        if_condition_holds(
+            self._ddb.delete_item,
+            "DeleteItem",
+            TableName=self._table,
+            Key=gate_key(endpoint),
+            ConditionExpression="executionArn = :arn",
+            ExpressionAttributeValues={":arn": {"S": execution_arn}},
+        )
 
     def succeed(self, token: str, output: dict[str, Any]) -> bool:
         """SendTaskSuccess; False when the wait has already ended."""

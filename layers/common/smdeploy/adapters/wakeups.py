@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from smdeploy.adapters.aws import AWS_ERRORS, client, error_code, translate
+from smdeploy.adapters.aws import AWS_ERRORS, client, error_code, if_condition_holds, translate
 
 CLOSED_TOKEN_CODES = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 
@@ -59,50 +59,43 @@ class Wakeups:
         on it (taken from the item), or None."""
         kinds = {f":k{i}": {"S": kind} for i, kind in enumerate(wakes)}
         values = {":what": {"S": what}, ":for": {"S": " ".join(wakes)}}
-        try:
-            answer = self._ddb.update_item(
-                TableName=self._table,
-                Key=self._key(endpoint),
-                UpdateExpression="SET #signal = :what, signalFor = :for REMOVE #token",
-                ConditionExpression=f"attribute_exists(#token) AND waitingFor IN ({', '.join(kinds)})",
-                ExpressionAttributeNames={"#token": "token", "#signal": "signal"},
-                ExpressionAttributeValues={**values, **kinds},
-                ReturnValues="ALL_OLD",
-            )
-        except AWS_ERRORS as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise translate(exc, "UpdateItem") from exc
-        else:
+        answer = if_condition_holds(
+            self._ddb.update_item,
+            "UpdateItem",
+            TableName=self._table,
+            Key=self._key(endpoint),
+            UpdateExpression="SET #signal = :what, signalFor = :for REMOVE #token",
+            ConditionExpression=f"attribute_exists(#token) AND waitingFor IN ({', '.join(kinds)})",
+            ExpressionAttributeNames={"#token": "token", "#signal": "signal"},
+            ExpressionAttributeValues={**values, **kinds},
+            ReturnValues="ALL_OLD",
+        )
+        if answer is not None:
             return str(answer["Attributes"]["token"]["S"])
-        try:  # nothing of those kinds waits: keep the event for the next park
-            self._ddb.update_item(
-                TableName=self._table,
-                Key=self._key(endpoint),
-                UpdateExpression="SET #signal = :what, signalFor = :for",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#signal": "signal"},
-                ExpressionAttributeValues=values,
-            )
-        except AWS_ERRORS as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise translate(exc, "UpdateItem") from exc
+        if_condition_holds(  # nothing of those kinds waits: keep the event for the next park
+            self._ddb.update_item,
+            "UpdateItem",
+            TableName=self._table,
+            Key=self._key(endpoint),
+            UpdateExpression="SET #signal = :what, signalFor = :for",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#signal": "signal"},
+            ExpressionAttributeValues=values,
+        )
         return None
 
     def consumed(self, endpoint: str, what: str) -> None:
         """The signal ``what`` woke its waiter: nobody needs it any more (unless another came)."""
-        try:
-            self._ddb.update_item(
-                TableName=self._table,
-                Key=self._key(endpoint),
-                UpdateExpression="REMOVE #signal, signalFor",
-                ConditionExpression="#signal = :what",
-                ExpressionAttributeNames={"#signal": "signal"},
-                ExpressionAttributeValues={":what": {"S": what}},
-            )
-        except AWS_ERRORS as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return
-            raise translate(exc, "UpdateItem") from exc
+        if_condition_holds(
+            self._ddb.update_item,
+            "UpdateItem",
+            TableName=self._table,
+            Key=self._key(endpoint),
+            UpdateExpression="REMOVE #signal, signalFor",
+            ConditionExpression="#signal = :what",
+            ExpressionAttributeNames={"#signal": "signal"},
+            ExpressionAttributeValues={":what": {"S": what}},
+        )
 
     def answer(self, token: str, output: dict[str, Any]) -> bool:
         """SendTaskSuccess; False when the Task has already ended (timed out, answered, stopped)."""
