@@ -39,6 +39,7 @@ from pydantic import ValidationError
 
 from smdeploy.adapters.gates import Gates
 from smdeploy.adapters.wakeups import Wakeups
+from smdeploy.errors import SmdeployError
 from smdeploy.models import ManualDeployInput, package_label
 
 VERBS = ("status", "history", "plan", "deploy", "promote", "abort", "rollback", "approve", "reject")
@@ -91,12 +92,16 @@ class Stack:
     def __init__(self, session: Any, name: str) -> None:
         self.session = session
         self.name = name
+        self._clients: dict[str, Any] = {}
         self.outputs = stack_outputs(session, name)
         self.table = self.outputs["DeploymentsTableName"]
         self.state_machine = self.outputs["DeployStateMachineArn"]
 
     def client(self, service: str) -> Any:
-        return self.session.client(service)
+        """One client per service for the command (a command reads and writes through several)."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service)
+        return self._clients[service]
 
     def endpoint(self, name: str) -> dict[str, Any]:
         sm = self.client("sagemaker")
@@ -346,7 +351,7 @@ def answer_gate(
             answered = gates.succeed(gate["token"], {"by": who, "reason": reason, "at": now.isoformat()})
         else:
             answered = gates.fail(gate["token"], "GateRejected", f"{who}: {reason or 'rejected'}")
-    except Exception as exc:  # the adapter's named errors (throttled, refused)
+    except SmdeployError as exc:  # the adapter's named errors (throttled, refused)
         raise OperatorError(str(exc)) from exc
     if not answered:
         raise OperatorError(f"the gate of {endpoint} has closed (it was to close at {gate.get('closesAt')})")

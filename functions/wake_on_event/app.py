@@ -8,7 +8,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smdeploy import clock, wakeup
-from smdeploy.adapters.config_store import GroupConfigStore
 from smdeploy.adapters.wakeups import Wakeups
 from smdeploy.errors import InvalidRequest
 from smdeploy.settings import WakeupSettings
@@ -20,6 +19,9 @@ metrics = Metrics()
 
 
 def _endpoints_of(group: str) -> list[str]:
+    # loaded here: only approval changes read a group config (endpoint and alarm events stay light)
+    from smdeploy.adapters.config_store import GroupConfigStore
+
     try:
         config = GroupConfigStore(SETTINGS.group_config_prefix).load(group)
     except InvalidRequest as exc:  # a broken config: its deployments are refused anyway, nothing waits

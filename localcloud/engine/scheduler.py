@@ -29,6 +29,8 @@ class SimulationStuck(RuntimeError):
 
 # why StopExecution woke a sleeping execution (a Wait, a back-off or a task token's wait)
 STOPPED = "stopped"
+# why a sleep ended on its own: its time passed
+TIMED_OUT = "timeout"
 
 
 class Scheduler:
@@ -151,7 +153,7 @@ class Scheduler:
     def sleep(self, seconds: float, alias: str | None = None) -> str:
         """From a participant: sleep ``seconds`` of virtual time, letting everything else run.
         ``alias`` is another name :meth:`wake` knows this sleep by (while it lasts). Returns why the
-        sleep ended: ``"timeout"``, or the ``reason`` :meth:`wake` was given."""
+        sleep ended: :data:`TIMED_OUT`, or the ``reason`` :meth:`wake` was given."""
         wake = threading.Event()
         key = self._holder
         seq = self.after(seconds, lambda: self._hand_over(wake, key))
@@ -161,7 +163,7 @@ class Scheduler:
                 self._aliases[alias] = key
         self._baton.set()
         wake.wait()
-        return self._woken_by.pop(key, "timeout") if key is not None else "timeout"
+        return self._woken_by.pop(key, TIMED_OUT) if key is not None else TIMED_OUT
 
     def wake(self, key: str, reason: str = "woken") -> bool:
         """On the scheduler's thread: end the sleep of participant ``key`` now (its queued wake-up is

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 from localcloud.engine import moto_hooks
-from localcloud.engine.scheduler import STOPPED
+from localcloud.engine.scheduler import STOPPED, TIMED_OUT
 
 if TYPE_CHECKING:
     from localcloud.engine.scheduler import Scheduler
@@ -195,7 +195,7 @@ def task_tokens_in_virtual_time(scheduler: Scheduler) -> Iterator[None]:
                 # StopExecution: the Task ends quietly, as a stopped Wait does, and the stopped
                 # execution enters no further state.
                 outcome = success(callback_id=callback_endpoint.callback_id, output="{}")
-            elif outcome is None and why != "timeout":
+            elif outcome is None and why != TIMED_OUT:
                 raise AssertionError(f"a task token's wait woke ({why}) with no answer")
         callback_endpoint.report(closed())
         return outcome
