@@ -91,6 +91,9 @@ validate: $(STAMP) $(SAM_VENV)/.installed $(NODE_TOOLS)/.installed $(CHECKOV_VEN
 	$(PY) tools/check_template.py
 	@# checkov on template.yaml and on its offline translation (.aws-sam/translated.json), where the IAM checks run.
 	$(SAM_VENV)/bin/python tools/run_checkov.py --checkov $(CHECKOV_VENV)/bin/checkov
+	@# the stage-account stack (plain CloudFormation: roles for a stage in another account)
+	$(SAM_VENV)/bin/cfn-lint stage-account.yaml
+	$(SAM_VENV)/bin/python tools/run_checkov.py --checkov $(CHECKOV_VENV)/bin/checkov --template stage-account.yaml --out .aws-sam/stage-account.json
 
 build: $(SAM_VENV)/.installed
 	@# A pyenv shim for python3.13 exists even when 3.13 is not selected, so each candidate must run.

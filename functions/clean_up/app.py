@@ -7,6 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smdeploy import canary
+from smdeploy.adapters.aws import in_stage_account
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.models import StepTaskInput
@@ -19,6 +20,7 @@ metrics = Metrics()
 @logger.inject_lambda_context(correlation_id_path="executionArn")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@in_stage_account
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = StepTaskInput.model_validate(event)
     outcome = task.outcome.value if task.outcome else "PROMOTED"

@@ -6,6 +6,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smdeploy import clock, monitoring
+from smdeploy.adapters.aws import in_stage_account
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.adapters.scheduler import SchedulerGateway
@@ -19,6 +20,7 @@ tracer = Tracer()
 
 @logger.inject_lambda_context(correlation_id_path="executionArn")
 @tracer.capture_lambda_handler
+@in_stage_account
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = PlanTaskInput.model_validate(event)
     result = monitoring.follow(

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smdeploy import converge
 from smdeploy.adapters.autoscaling import ScalingGateway
+from smdeploy.adapters.aws import in_stage_account
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.models import ConvergeTaskInput
 
@@ -19,6 +20,7 @@ metrics = Metrics()
 @logger.inject_lambda_context(correlation_id_path="executionArn")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@in_stage_account
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = ConvergeTaskInput.model_validate(event)
     result = converge.converge_step(

@@ -7,6 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smdeploy import deploy
+from smdeploy.adapters.aws import in_stage_account
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.models import PlanTaskInput
 
@@ -18,6 +19,7 @@ metrics = Metrics()
 @logger.inject_lambda_context(correlation_id_path="executionArn")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@in_stage_account
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = PlanTaskInput.model_validate(event)
     result = deploy.create_endpoint(task.plan, sagemaker=SageMakerGateway())

@@ -8,6 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smdeploy import canary
+from smdeploy.adapters.aws import in_stage_account
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.records import DeploymentRecords
 from smdeploy.adapters.s3 import S3Gateway
@@ -24,6 +25,7 @@ metrics = Metrics()
 @logger.inject_lambda_context(correlation_id_path="executionArn")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@in_stage_account
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = StepTaskInput.model_validate(event)
     result = canary.judge_candidate(

@@ -35,7 +35,7 @@ from localcloud.engine import moto_hooks
 from localcloud.engine.apicalls import BEFORE, ApiCalls, Fault
 from localcloud.engine.lambdas import LambdaRuntime, invoke_api_error, is_invoke_api_error
 from localcloud.engine.scheduler import STOPPED, Scheduler
-from localcloud.engine.template import TEMPLATE_PATH, RuleSpec, ScheduleSpec, Template
+from localcloud.engine.template import STAGE_TEMPLATE_PATH, TEMPLATE_PATH, RuleSpec, ScheduleSpec, Template
 from localcloud.iam import IamEnforcer
 from localcloud.iam.requests import params_of
 from localcloud.services.autoscaling import AutoscalingSimulator
@@ -159,6 +159,7 @@ class LocalCloud:
         lambda_log_level: str = "ERROR",
         parameters: dict[str, str] | None = None,
         enforce_iam: bool = True,
+        accounts: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.template = Template(
             template_path, region=region, account=account, parameter_overrides=parameters
@@ -171,6 +172,19 @@ class LocalCloud:
             self.template, now=lambda: self.scheduler.now, tags_of=self._tags_of, enabled=enforce_iam
         )
         self.api.authorize = self._authorize
+        # other accounts (stages deployed through a role): stage-account.yaml deployed in each
+        self.accounts = dict(accounts or {})
+        self.events_elsewhere: list[dict[str, Any]] = []  # events of the other accounts' resources
+        self._admin_credentials: dict[str, dict[str, str]] = {}
+        for account_id, account_parameters in self.accounts.items():
+            self.iam.add_account(
+                Template(
+                    STAGE_TEMPLATE_PATH,
+                    region=region,
+                    account=account_id,
+                    parameter_overrides={"HubAccountId": account, **account_parameters},
+                )
+            )
         self.machines = self.template.state_machines()
         self.functions = self.template.functions()
         self._machine_by_arn = {spec.arn: lid for lid, spec in self.machines.items()}
@@ -200,6 +214,8 @@ class LocalCloud:
         self.alarms = AlarmEvaluator(
             self.scheduler, self.traffic.series, self._emit, account=account, region=region
         )
+        self.alarms.other_accounts = list(self.accounts)
+        self.alarms.account_of = self.sagemaker_sim.account_of
         # GetMetricData and ListMetrics as CloudWatch answers them (moto's own answers differ)
         self.metric_reads = MetricReads(
             lambda: self.scheduler.datetime().replace(tzinfo=None),
@@ -465,6 +481,7 @@ class LocalCloud:
         stack.callback(self.cloudformation.uninstall)
         stack.enter_context(stepfunctions_as_on_aws())  # nameless executions, history pages
         stack.enter_context(task_tokens_in_virtual_time(scheduler))
+        stack.enter_context(self._sessions_in_virtual_time())
 
         parser_logger = logging.getLogger("moto.stepfunctions.parser")
         previous_level = parser_logger.level
@@ -507,16 +524,61 @@ class LocalCloud:
 
     # --- IAM ----------------------------------------------------------------------------------
     def _authorize(self, call: str, response: Any) -> Exception | None:
-        """IAM for a served call: the error AWS answers a denied call with, or None."""
-        if self.iam.current() is None:
+        """IAM for a served call: the error AWS answers a denied call with, or None. A call signed
+        with a session of another account's role (AssumeRole) is that role's, in that account."""
+        try:
+            session = self.iam.session(response.get_access_key())
+        except Exception:
+            session = None
+        caller = session[0] if session is not None else self.iam.current()
+        if caller is None:
             return None
-        denial = self.iam.authorize(call, params_of(response))
+        if session is not None and self.iam.enabled and self.scheduler.now >= session[1]:
+            # "The security token included in the request is expired" (the AWS SDKs' ExpiredToken)
+            code = "ExpiredToken" if call.startswith("sts:") else "ExpiredTokenException"
+            expired = type(code, (ServiceException,), {"code": code})
+            return expired("The security token included in the request is expired")
+        denial = self.iam.authorize(call, params_of(response), caller)
         if denial is None or self.iam.audit_only:
             return None
-        principal = self.iam.current()
-        session = principal.session_arn if principal is not None else denial.role
         error_cls = type(denial.code, (ServiceException,), {"code": denial.code})
-        return error_cls(denial.message(session))
+        return error_cls(denial.message(caller.session_arn))
+
+    @contextmanager
+    def _sessions_in_virtual_time(self) -> Iterator[None]:
+        """A session of another account's role (AssumeRole) lasts its DurationSeconds of virtual time
+        (moto counts them in real time, so never expires one during a rehearsal)."""
+        sts_cls = moto_hooks.resolve("moto.sts.models", "STSBackend")
+        response_cls = moto_hooks.resolve("moto.core.responses", "BaseResponse")
+        original = sts_cls.assume_role
+        original_account = response_cls.get_current_account
+        cloud = self
+        session_accounts: dict[str, str] = {}  # access key id -> the account of the role assumed
+
+        def assume_role(backend: Any, **kwargs: Any) -> Any:
+            role = original(backend, **kwargs)
+            role_arn = str(kwargs.get("role_arn", ""))
+            session_accounts[role.access_key_id] = role_arn.split(":")[4]
+            target = cloud.iam.role(role_arn)
+            if target is not None and target.account in cloud.iam.accounts:
+                duration = float(kwargs.get("duration") or 3600)
+                cloud.iam.assumed(role.access_key_id, target, cloud.scheduler.now + duration)
+            return role
+
+        def get_current_account(response: Any) -> str:
+            # A call signed with a session serves in the assumed role's account (moto would take
+            # MOTO_ACCOUNT_ID, the cloud's own, for every call).
+            try:
+                key = response.get_access_key()
+            except Exception:  # no key to read: the cloud's account
+                key = None
+            return session_accounts.get(key or "") or str(original_account(response))
+
+        with (
+            mock.patch.object(sts_cls, "assume_role", assume_role),
+            mock.patch.object(response_cls, "get_current_account", get_current_account),
+        ):
+            yield
 
     def _authorize_s3(self) -> Any:
         """S3 (served outside ``call_action``): its own IAM hook, with the action moto resolved."""
@@ -547,10 +609,11 @@ class LocalCloud:
         return self.iam.authorize_role(role_arn, call, action, resource, context) is None
 
     def _tags_of(self, arn: str) -> dict[str, str]:
-        """Tags of an existing SageMaker resource (for ``aws:ResourceTag``), read from moto."""
+        """Tags of an existing SageMaker resource (for ``aws:ResourceTag``), read from moto (in the
+        resource's account)."""
         if ":sagemaker:" not in arn:
             return {}
-        backend = self.sagemaker_backend()
+        backend = self.sagemaker_backend(arn.split(":")[4])
         kind, _, name = arn.split(":", 5)[5].partition("/")
         collections = {
             "endpoint": "endpoints",
@@ -622,14 +685,14 @@ class LocalCloud:
         self.alarms.evaluate_all(closed + 1)
         self.scheduler.at(self.scheduler.now + 60.0, self._minute, background=True)
 
-    def sagemaker_backend(self) -> Any:
-        """moto's SageMaker backend of the cloud's account and region (no API round trip)."""
+    def sagemaker_backend(self, account: str | None = None) -> Any:
+        """moto's SageMaker backend of the cloud's account (or another) and region (no API round trip)."""
         backends = moto_hooks.resolve("moto.sagemaker.models", "sagemaker_backends")
-        return backends[self.account][self.region]
+        return backends[account or self.account][self.region]
 
-    def _cloudwatch_backend(self) -> Any:
+    def _cloudwatch_backend(self, account: str | None = None) -> Any:
         backends = moto_hooks.resolve("moto.cloudwatch.models", "cloudwatch_backends")
-        return backends[self.account][self.region]
+        return backends[account or self.account][self.region]
 
     # --- entry points -----------------------------------------------------------------------
     def _execution_ended(self, arn: str) -> None:
@@ -660,7 +723,20 @@ class LocalCloud:
         self._emit("aws.states", "Step Functions Execution Status Change", detail, [arn])
 
     def _emit(self, source: str, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
-        """An AWS service emits an event: EventBridge delivers it, late or twice if the scenario says."""
+        """An AWS service emits an event: EventBridge delivers it, late or twice if the scenario says.
+        An event of another account's resource goes to that account's default bus, which has no
+        rule to this one: it is kept in ``events_elsewhere``, not delivered."""
+        owners = {str(r).split(":")[4] for r in resources if str(r).count(":") >= 5}
+        if owners and owners <= set(self.accounts):
+            self.events_elsewhere.append(
+                {
+                    "at": self.scheduler.now,
+                    "account": sorted(owners)[0],
+                    "detail-type": detail_type,
+                    "resources": list(resources),
+                }
+            )
+            return
         event = self.bus.envelope(source, detail_type, detail, resources)
         for attempt, delay in enumerate(self.bus.delivery_delays(event), start=1):
             self.scheduler.after(delay, functools.partial(self.put_event, event, attempt=attempt))
@@ -795,8 +871,29 @@ class LocalCloud:
         backends = moto_hooks.resolve("moto.stepfunctions.parser.models", "stepfunctions_parser_backends")
         return list(backends[self.account][self.region].get_execution_history(arn)["events"])
 
-    def client(self, service: str) -> Any:
-        return local_client(service, self.region)
+    def client(self, service: str, account: str | None = None) -> Any:
+        """A client of the cloud's own account, or of another rehearsed account (as its
+        administrator: calls made with it are not the template's, and are not checked)."""
+        if account is None or account == self.account:
+            return local_client(service, self.region)
+        if account not in self._admin_credentials:
+            with self.quietly():
+                answer = self.client("sts").assume_role(
+                    RoleArn=f"arn:aws:iam::{account}:role/localcloud-administrator",
+                    RoleSessionName="localcloud",
+                )
+            credentials = answer["Credentials"]
+            self._admin_credentials[account] = {
+                "aws_access_key_id": credentials["AccessKeyId"],
+                "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"],
+            }
+        return boto3.client(service, region_name=self.region, **self._admin_credentials[account])
+
+    @property
+    def all_accounts(self) -> list[str]:
+        """The cloud's account first, then the other rehearsed accounts."""
+        return [self.account, *self.accounts]
 
     def notifications(self) -> list[dict[str, Any]]:
         with self.quietly():

@@ -46,6 +46,10 @@ HOOKS: list[tuple[str, str]] = [
     ("moto.stepfunctions.parser.api", "LambdaFunctionFailedEventDetails"),
     ("moto.core.responses", "BaseResponse.call_action"),
     ("moto.core.responses", "BaseResponse._get_action"),
+    # other accounts: a session's calls serve in its role's account, expiring in virtual time
+    ("moto.core.responses", "BaseResponse.get_current_account"),
+    ("moto.core.responses", "BaseResponse.get_access_key"),
+    ("moto.sts.models", "STSBackend.assume_role"),
     ("moto.core.exceptions", "ServiceException"),
     ("moto.events.models", "EventPattern.load"),
     ("moto.sagemaker.models", "SageMakerModelBackend.create_endpoint"),

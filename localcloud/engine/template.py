@@ -20,6 +20,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+STAGE_TEMPLATE_PATH = REPO_ROOT / "stage-account.yaml"  # what each stage account deploys
 
 
 NO_VALUE: Any = object()  # what ``Ref: AWS::NoValue`` resolves to: the property is dropped
@@ -193,6 +194,8 @@ class Template:
             return str(self.resolve(props["Name"]))
         if rtype == "AWS::Logs::LogGroup" and "LogGroupName" in props:
             return str(self.resolve(props["LogGroupName"]))
+        if rtype == "AWS::IAM::Role" and "RoleName" in props:
+            return str(self.resolve(props["RoleName"]))
         return f"{self.stack_name}-{logical_id}"
 
     def arn(self, logical_id: str) -> str:

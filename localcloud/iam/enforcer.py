@@ -87,6 +87,30 @@ class IamEnforcer:
         self._local = threading.local()
         self._decisions: dict[tuple[Any, ...], Decision] = {}
         self._service_linked_roles: set[str] = set()
+        # other accounts of the rehearsal, by id: the roles their templates create
+        self.accounts: dict[str, Principals] = {}
+        # sessions of those roles (AssumeRole): access key id -> (role, virtual time it expires)
+        self.sessions: dict[str, tuple[Principal, float]] = {}
+
+    # --- other accounts --------------------------------------------------------------------------
+    def add_account(self, template: Template) -> None:
+        """Another account's roles: what ``template`` (deployed there) creates."""
+        self.accounts[template.account] = Principals.of(template)
+
+    def role(self, role_arn: str) -> Principal | None:
+        """A role of any rehearsed account, by ARN."""
+        for principals in (self.principals, *self.accounts.values()):
+            found = principals.role(role_arn)
+            if found is not None:
+                return found
+        return None
+
+    def assumed(self, access_key: str, role: Principal, expires_at: float) -> None:
+        """Calls signed with ``access_key`` are made by ``role`` until ``expires_at``."""
+        self.sessions[access_key] = (role, expires_at)
+
+    def session(self, access_key: str | None) -> tuple[Principal, float] | None:
+        return self.sessions.get(access_key) if access_key else None
 
     # --- who is calling --------------------------------------------------------------------------
     def _stack(self) -> list[Principal]:
@@ -149,13 +173,16 @@ class IamEnforcer:
             self._decisions[key] = decision
         return decision
 
-    def authorize(self, call_name: str, params: dict[str, Any]) -> AccessDenial | None:
-        """Check a call of the current principal; the first denial, recorded, or ``None``."""
-        principal = self.current()
+    def authorize(
+        self, call_name: str, params: dict[str, Any], caller: Principal | None = None
+    ) -> AccessDenial | None:
+        """Check a call of ``caller`` (default: the current principal); the first denial, recorded,
+        or ``None``. A role of another account calls in that account."""
+        principal = caller or self.current()
         if principal is None or not self.enabled:
             return None
         self.checked += 1
-        call = Call(call_name, params, self.region, self.account)
+        call = Call(call_name, params, self.region, principal.account or self.account)
         try:
             requests = requests_for(call, self._tags_of)
         except catalog.UnknownAction as exc:
@@ -168,7 +195,21 @@ class IamEnforcer:
                 return self._deny(principal, call_name, request.action, request.resource, decision.reason)
         if call_name == "application-autoscaling:RegisterScalableTarget":
             self._service_linked_roles.add("sagemaker.application-autoscaling.amazonaws.com")
+        if call_name == "sts:AssumeRole":
+            return self._trust(principal, str(params.get("RoleArn", "")))
         return None
+
+    def _trust(self, caller: Principal, role_arn: str) -> AccessDenial | None:
+        """AssumeRole also needs the role's trust policy to name the caller ("How IAM roles differ
+        from resource-based policies", IAM User Guide): a role of no rehearsed account names none."""
+        target = self.role(role_arn)
+        if target is None:
+            why = "no rehearsed account has that role (its trust policy is unknown)"
+        elif target.trusts(caller):
+            return None
+        else:
+            why = f"the role's trust policy does not name {caller.role_arn} or its account"
+        return self._deny(caller, "sts:AssumeRole", "sts:AssumeRole", role_arn, why)
 
     def authorize_resource(
         self, call_name: str, action: str, resource: str, context: Context | None = None
@@ -205,7 +246,7 @@ class IamEnforcer:
         reading the artifact or writing capture data): ``None`` when allowed."""
         if not self.enabled:
             return None
-        principal = self.principals.role(role_arn)
+        principal = self.role(role_arn)
         if principal is None:
             # A role from outside the template (a model made by hand with the account's own role):
             # its policies are unknown here, so nothing is checked for it.
@@ -221,7 +262,7 @@ class IamEnforcer:
         or when the role is not the template's (its trust policy is unknown here)."""
         if not self.enabled:
             return None
-        principal = self.principals.role(role_arn)
+        principal = self.role(role_arn)
         if principal is None or service in principal.trusted_services:
             return None
         why = f"the role's trust policy does not allow {service} to assume it"

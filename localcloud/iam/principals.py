@@ -35,6 +35,18 @@ class Principal:
     statements: tuple[tuple[str, dict[str, Any]], ...]  # (label, statement)
     # services the role's trust policy lets assume it (AssumeRolePolicyDocument; roles only)
     trusted_services: tuple[str, ...] = ()
+    # AWS principals it names (account roots, role ARNs, "*"; roles only)
+    trusted_aws: tuple[str, ...] = ()
+
+    @property
+    def account(self) -> str:
+        return self.role_arn.split(":")[4] if self.role_arn else ""
+
+    def trusts(self, caller: Principal) -> bool:
+        """Whether the trust policy lets ``caller`` (a role of some account) assume this role: it
+        names the caller's account (``:root``: the account's own policies decide), its role, or "*"."""
+        root = f"arn:aws:iam::{caller.account}:root"
+        return bool({"*", root, caller.account, caller.role_arn} & set(self.trusted_aws))
 
     @property
     def session_arn(self) -> str:
@@ -93,8 +105,9 @@ def _statements(role_logical_id: str, role: dict[str, Any]) -> list[tuple[str, d
     return out
 
 
-def _trusted_services(role: dict[str, Any]) -> tuple[str, ...]:
-    """The service principals an ``Allow`` of ``sts:AssumeRole`` in the role's trust policy names."""
+def _trusted_services(role: dict[str, Any], kind: str = "Service") -> tuple[str, ...]:
+    """The principals of ``kind`` (``Service``, ``AWS``) an ``Allow`` of ``sts:AssumeRole`` in the
+    role's trust policy names."""
     document = role.get("Properties", {}).get("AssumeRolePolicyDocument") or {}
     statements = document.get("Statement", [])
     services: list[str] = []
@@ -103,7 +116,10 @@ def _trusted_services(role: dict[str, Any]) -> tuple[str, ...]:
         actions = actions if isinstance(actions, list) else [actions]
         if statement.get("Effect") != "Allow" or not {"sts:AssumeRole", "sts:*", "*"} & set(actions):
             continue
-        named = (statement.get("Principal") or {}).get("Service", [])
+        principal = statement.get("Principal") or {}
+        named = (
+            principal.get(kind, []) if isinstance(principal, dict) else ([principal] if kind == "AWS" else [])
+        )
         services += named if isinstance(named, list) else [named]
     return tuple(str(service) for service in services)
 
@@ -137,6 +153,7 @@ class Principals:
                 role_arn=resolver.arn(lid),
                 statements=tuple(_statements(lid, resolver.resolve(resource))),
                 trusted_services=_trusted_services(resolver.resolve(resource)),
+                trusted_aws=_trusted_services(resolver.resolve(resource), "AWS"),
             )
             for lid, resource in resources.items()
             if resource.get("Type") == "AWS::IAM::Role"

@@ -10,13 +10,19 @@ import re
 import shlex
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from localcloud.engine.apicalls import SERVED_SERVICES, call_problem
-from localcloud.engine.template import REPO_ROOT, Template, parameter_problem, template_parameters
+from localcloud.engine.template import (
+    REPO_ROOT,
+    STAGE_TEMPLATE_PATH,
+    Template,
+    parameter_problem,
+    template_parameters,
+)
 from localcloud.services.sagemaker.performance import DEFAULT_CONCURRENCY
 from smdeploy.instances import is_realtime_instance
 
@@ -915,6 +921,11 @@ class Scenario(_Strict):
     parameters: dict[str, str | int | float] = Field(
         default_factory=dict, description="template.yaml parameter values instead of their defaults"
     )
+    accounts: dict[Annotated[str, Field(pattern=r"^\d{12}$")], dict[str, str | int | float]] = Field(
+        default_factory=dict,
+        description="other accounts (stages deployed through a role): account id -> stage-account.yaml "
+        "parameter values (HubAccountId defaults to the scenario's account); each has that stack's roles",
+    )
     groundTruth: GroundTruthSpec | None = Field(
         default=None,
         description="labels for the captured predictions of versions with an accuracy (baseline.quality, "
@@ -1014,6 +1025,29 @@ def load_scenario(path: Path) -> Scenario:
                 f"expect[{index}].cli",
                 f"the timeline has {cli_steps} cli step{'' if cli_steps == 1 else 's'}",
             )
+    stage_declared = template_parameters(STAGE_TEMPLATE_PATH)
+    for account_id, values in scenario.accounts.items():
+        if account_id == scenario.account:
+            raise ScenarioError(file, f"accounts.{account_id}", "that is the scenario's own account")
+        for name, value in values.items():
+            if name not in stage_declared:
+                raise ScenarioError(
+                    file,
+                    f"accounts.{account_id}.{name}",
+                    "no such parameter to set in stage-account.yaml (known: "
+                    + ", ".join(stage_declared)
+                    + ")",
+                )
+            refused = parameter_problem(stage_declared[name], parameter_text(value))
+            if refused:
+                raise ScenarioError(file, f"accounts.{account_id}.{name}", refused)
+        missing = [
+            n
+            for n, d in stage_declared.items()
+            if "Default" not in d and n != "HubAccountId" and n not in values
+        ]
+        if missing:
+            raise ScenarioError(file, f"accounts.{account_id}", f"set {', '.join(missing)} (no default)")
     declared = template_parameters()
     for name, value in scenario.parameters.items():
         if name not in declared:

@@ -573,6 +573,10 @@ class Runner:
             faults=faults,
             parameters={name: parameter_text(value) for name, value in s.parameters.items()},
             enforce_iam=self.enforce_iam,
+            accounts={
+                account_id: {name: parameter_text(value) for name, value in values.items()}
+                for account_id, values in s.accounts.items()
+            },
         ) as cloud:
             prefix = cloud.template.parameters["GroupConfigPrefix"]
             with cloud.quietly():
@@ -756,10 +760,22 @@ def _monitors(cloud: LocalCloud, endpoint: str) -> dict[str, Any]:
 
 
 def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
-    sm = cloud.client("sagemaker")
+    """Every endpoint of every rehearsed account (one of another account says which)."""
+    endpoints: dict[str, Any] = {}
+    for account in cloud.all_accounts:
+        found = _describe_endpoints_in(cloud, account)
+        if account != cloud.account:
+            for entry in found.values():
+                entry["account"] = account
+        endpoints.update(found)
+    return dict(sorted(endpoints.items()))
+
+
+def _describe_endpoints_in(cloud: LocalCloud, account: str) -> dict[str, Any]:
+    sm = cloud.client("sagemaker", account)
     endpoints: dict[str, Any] = {}
     summaries = [s for page in sm.get_paginator("list_endpoints").paginate() for s in page["Endpoints"]]
-    registrations = _autoscaling(cloud)
+    registrations = _autoscaling(cloud) if account == cloud.account else {}
     for summary in sorted(summaries, key=lambda s: s["EndpointName"]):
         name = summary["EndpointName"]
         described = sm.describe_endpoint(EndpointName=name)
@@ -822,7 +838,7 @@ def describe_endpoints(cloud: LocalCloud) -> dict[str, Any]:
         }
         if described.get("FailureReason"):
             endpoints[name]["failureReason"] = described["FailureReason"]
-        monitors = _monitors(cloud, name)
+        monitors = _monitors(cloud, name) if account == cloud.account else {}
         if monitors:
             endpoints[name]["monitors"] = monitors
         pending = described.get("PendingDeploymentSummary")
@@ -893,45 +909,52 @@ def describe_invocations(cloud: LocalCloud) -> dict[str, dict[str, dict[str, Any
 
 def _config_details(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
     """Endpoint config name -> the settings that must survive updates (data capture, async, KMS)."""
-    sm = cloud.client("sagemaker")
     details = {}
-    for name in _names(cloud, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName"):
-        described = sm.describe_endpoint_config(EndpointConfigName=name)
-        details[name] = {
-            key: described[key]
-            for key in ("DataCaptureConfig", "AsyncInferenceConfig", "KmsKeyId")
-            if described.get(key) not in (None, {}, [])
-        }
+    for account in cloud.all_accounts:
+        sm = cloud.client("sagemaker", account)
+        for name in _names(cloud, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", account):
+            described = sm.describe_endpoint_config(EndpointConfigName=name)
+            details[name] = {
+                key: described[key]
+                for key in ("DataCaptureConfig", "AsyncInferenceConfig", "KmsKeyId")
+                if described.get(key) not in (None, {}, [])
+            }
     return details
 
 
 def _config_resources(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
     """Endpoint config name -> the models its variants use and whether a rollout tagged it
     transitional (a two-variant canary config, never meant to outlive its rollout)."""
-    sm = cloud.client("sagemaker")
     out = {}
-    for name in _names(cloud, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName"):
-        described = sm.describe_endpoint_config(EndpointConfigName=name)
-        tags = {
-            t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=described["EndpointConfigArn"])["Tags"]
-        }
-        out[name] = {
-            "models": sorted({str(v.get("ModelName")) for v in described["ProductionVariants"]}),
-            "transitional": tags.get("smdeploy:rollout") == "transitional",
-        }
+    for account in cloud.all_accounts:
+        sm = cloud.client("sagemaker", account)
+        for name in _names(cloud, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", account):
+            described = sm.describe_endpoint_config(EndpointConfigName=name)
+            tags = {
+                t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=described["EndpointConfigArn"])["Tags"]
+            }
+            out[name] = {
+                "models": sorted({str(v.get("ModelName")) for v in described["ProductionVariants"]}),
+                "transitional": tags.get("smdeploy:rollout") == "transitional",
+            }
     return out
 
 
-def _names(cloud: LocalCloud, operation: str, key: str, name: str) -> list[str]:
-    """Every resource name a SageMaker List* operation returns (all pages), sorted."""
-    pages = cloud.client("sagemaker").get_paginator(operation).paginate()
+def _names(cloud: LocalCloud, operation: str, key: str, name: str, account: str | None = None) -> list[str]:
+    """Every resource name a SageMaker List* operation returns (all pages) in an account, sorted."""
+    pages = cloud.client("sagemaker", account).get_paginator(operation).paginate()
     return sorted(item[name] for page in pages for item in page[key])
 
 
 def describe_alarms(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
     """alarm name -> final state (and why it was not evaluated, if it was not)."""
     out: dict[str, dict[str, Any]] = {}
-    for alarm in cloud.client("cloudwatch").describe_alarms()["MetricAlarms"]:
+    alarms = [
+        alarm
+        for account in cloud.all_accounts
+        for alarm in cloud.client("cloudwatch", account).describe_alarms()["MetricAlarms"]
+    ]
+    for alarm in alarms:
         entry: dict[str, Any] = {"state": alarm["StateValue"], "reason": alarm["StateReason"]}
         why = cloud.alarms.skipped.get(alarm["AlarmName"])
         if why:
@@ -1191,6 +1214,8 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
         # IAM from template.yaml: every call a principal of the stack made was authorized; these were not.
         "iamChecks": cloud.iam.checked,
         "accessDenied": [denial.as_json() for denial in cloud.iam.denials],
+        # events of other accounts' resources: on their own buses, not delivered here
+        "eventsElsewhere": cloud.events_elsewhere,
         "faultsInjected": [
             {"at": i.at, "call": i.call, "error": i.error, "mode": i.mode} for i in cloud.api.injected
         ],
@@ -1203,9 +1228,19 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
         ],
         "invocations": describe_invocations(cloud),
         "alarms": describe_alarms(cloud),
-        "endpointConfigs": _names(cloud, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName"),
+        "endpointConfigs": sorted(
+            name
+            for account in cloud.all_accounts
+            for name in _names(
+                cloud, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", account
+            )
+        ),
         "endpointConfigDetails": _config_details(cloud),
-        "models": _names(cloud, "list_models", "Models", "ModelName"),
+        "models": sorted(
+            name
+            for account in cloud.all_accounts
+            for name in _names(cloud, "list_models", "Models", "ModelName", account)
+        ),
         "configResources": _config_resources(cloud),
         "alarmStateChanges": [
             {"at": c.at, "alarm": c.alarm, "from": c.old, "to": c.new, "reason": c.reason}

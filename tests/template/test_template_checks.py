@@ -392,10 +392,15 @@ def test_resource_star_only_for_allow_listed_actions_passes(template: dict[str, 
         "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "ecr:GetAuthorizationToken"],
         "Resource": "*",
     }
-    props(template, "CheckEndpointFunction")["Policies"].append({"Statement": [statement]})
+    policies = props(template, "CheckEndpointFunction")["Policies"]
+    policies.append({"Statement": [statement]})
     assert check_iam(template) == []
     statement["Action"].append("sagemaker:DescribeEndpoint")
-    assert mentions(check_iam(template), "CheckEndpointFunction.Policies[1]", "sagemaker:DescribeEndpoint")
+    assert mentions(
+        check_iam(template),
+        f"CheckEndpointFunction.Policies[{len(policies) - 1}]",
+        "sagemaker:DescribeEndpoint",
+    )
 
 
 def test_wildcards_in_a_deny_statement_are_not_reported(template: dict[str, Any]) -> None:

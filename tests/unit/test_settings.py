@@ -46,6 +46,7 @@ def test_plan_settings_read_a_good_environment_and_ignore_other_variables() -> N
         "lockPollSeconds": 60,
         "accountId": None,
         "deployTimeoutSeconds": 1800,
+        "stageRoleName": None,
     }
     buckets = settings.role_buckets()
     assert buckets.read == ("sagemaker-us-east-1-123456789012", "ml-project-artifacts")

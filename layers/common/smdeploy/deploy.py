@@ -13,6 +13,7 @@ from typing import Any
 
 from smdeploy import clock, locking, scaling, withdrawal
 from smdeploy.adapters.autoscaling import ScalingGateway
+from smdeploy.adapters.aws import acting_as
 from smdeploy.adapters.cloudwatch import CloudWatchGateway
 from smdeploy.adapters.config_store import GroupConfigStore
 from smdeploy.adapters.locks import LockTable
@@ -30,7 +31,7 @@ from smdeploy.errors import (
     InvalidRequest,
 )
 from smdeploy.events import normalize
-from smdeploy.models import DeploymentPlan, Outcome
+from smdeploy.models import DeploymentPlan, DeployRequest, GroupConfig, Outcome
 from smdeploy.plan import build_plan, check_bake_window, package_label, parse_package_arn
 from smdeploy.strategy import alarm_window_seconds
 
@@ -100,6 +101,42 @@ def resolve_plan(
         )
     config = configs.load(group)
     endpoint_name = request.overrides.get("endpointName") or (config.default_endpoint() if config else None)
+    # a stage in another account: its endpoint and alarms are read through the stage's role
+    with acting_as(config.stage_role(endpoint_name) if config else None):
+        return _resolve_on_endpoint(
+            request,
+            package,
+            config,
+            str(endpoint_name) if endpoint_name else None,
+            sagemaker=sagemaker,
+            configs=configs,
+            defaults=defaults,
+            cloudwatch=cloudwatch,
+            autoscaling=autoscaling,
+            under_lock=under_lock,
+            role_buckets=role_buckets,
+            records=records,
+            restore_target=restore_target,
+        )
+
+
+def _resolve_on_endpoint(
+    request: DeployRequest,
+    package: dict[str, Any],
+    config: GroupConfig | None,
+    endpoint_name: str | None,
+    *,
+    sagemaker: SageMakerGateway,
+    configs: GroupConfigStore,
+    defaults: dict[str, Any],
+    cloudwatch: CloudWatchGateway | None,
+    autoscaling: ScalingGateway | None,
+    under_lock: bool,
+    role_buckets: RoleBuckets | None,
+    records: DeploymentRecords | None,
+    restore_target: str | None,
+) -> DeploymentPlan:
+    group = parse_package_arn(request.modelPackageArn)[2]
     # The endpoint is only read under its lock: before, another deployment may be changing it.
     live = sagemaker.find_endpoint(endpoint_name) if endpoint_name and under_lock else None
     live_variants = (
@@ -254,7 +291,7 @@ def create_model(plan: DeploymentPlan, *, sagemaker: SageMakerGateway, role_arn:
     created = sagemaker.create_model(
         name=plan.modelName,
         package_arn=plan.modelPackageArn,
-        role_arn=role_arn,
+        role_arn=plan.modelRoleArn or role_arn,  # a stage in another account: its own model role
         tags=managed_tags(plan),
         containers=containers,
         execution_mode=mode,

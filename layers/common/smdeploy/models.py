@@ -458,6 +458,18 @@ class MonitoringConfig(BaseModel):
         return self
 
 
+# An IAM role's ARN: arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$"
+
+
+def role_account(role_arn: str) -> str:
+    return role_arn.split(":")[4]
+
+
+def role_name(role_arn: str) -> str:
+    return role_arn.rsplit("/", 1)[-1]
+
+
 class Stage(BaseModel):
     """One endpoint of a staged promotion: a version deploys here after the stage before it."""
 
@@ -471,6 +483,36 @@ class Stage(BaseModel):
     timeoutHours: float = Field(
         default=24, gt=0, le=168, description="a manual gate left unanswered this long closes (GateTimedOut)"
     )
+    roleArn: str | None = Field(
+        default=None,
+        pattern=ROLE_ARN_PATTERN,
+        description="the stage's endpoint is in another account: every SageMaker, CloudWatch and "
+        "Application Auto Scaling call for it goes through this role (stage-account.yaml creates it)",
+    )
+    modelRoleArn: str | None = Field(
+        default=None,
+        pattern=ROLE_ARN_PATTERN,
+        description="with roleArn: the execution role of the stage's models, in the stage's account "
+        "(default: the role stage-account.yaml creates, <role name>-model)",
+    )
+
+    @model_validator(mode="after")
+    def _model_role_with_its_stage(self) -> Stage:
+        if self.modelRoleArn is not None:
+            if self.roleArn is None:
+                raise ValueError("modelRoleArn: only a stage in another account (roleArn) takes a model role")
+            if role_account(self.modelRoleArn) != role_account(self.roleArn):
+                raise ValueError(
+                    f"modelRoleArn: the models run in the stage's account {role_account(self.roleArn)}, "
+                    f"not {role_account(self.modelRoleArn)}"
+                )
+        return self
+
+    def model_role(self) -> str | None:
+        """The execution role of the stage's models (None: the stack's own)."""
+        if self.roleArn is None:
+            return None
+        return self.modelRoleArn or f"{self.roleArn}-model"
 
 
 class GroupConfig(BaseModel):
@@ -531,6 +573,13 @@ class GroupConfig(BaseModel):
         "state machine looks anyway (default 300)",
     )
 
+    def stage_role(self, endpoint: str | None) -> str | None:
+        """The role of ``endpoint``'s stage when it is in another account (None: here)."""
+        for stage in self.stages or []:
+            if stage.endpoint == endpoint:
+                return stage.roleArn
+        return None
+
     def default_endpoint(self) -> str | None:
         """Where an approved version deploys: ``endpoint``, or the first stage's."""
         return self.stages[0].endpoint if self.stages else self.endpoint
@@ -552,6 +601,25 @@ class GroupConfig(BaseModel):
             raise ValueError(f"stages: an endpoint appears twice ({', '.join(names)})")
         if self.stages[0].gate != "auto":
             raise ValueError("stages[0].gate: the first stage has no stage before it to pass")
+        elsewhere = [i for i, stage in enumerate(self.stages) if stage.roleArn is not None]
+        if elsewhere:
+            # What these need lives in this account (the capture and async buckets, the artifacts'
+            # multi-model prefix, Model Monitor's schedules and Inference Recommender's jobs) or
+            # scales the endpoint from here: not through a stage role.
+            here_only = {
+                "dataCapture": self.dataCapture,
+                "monitoring": self.monitoring,
+                "autoscaling": self.autoscaling or any(v.autoscaling for v in self.variants or []),
+                "asyncInference": self.asyncInference,
+                "multiModel": self.multiModel,
+                "loadTest": self.loadTest,
+            }
+            used = [key for key, value in here_only.items() if value]
+            if used:
+                raise ValueError(
+                    f"stages[{elsewhere[0]}].roleArn: a stage in another account takes no "
+                    f"{', '.join(used)} (their resources are in this account)"
+                )
         return self
 
     @model_validator(mode="after")
@@ -641,6 +709,9 @@ class DeploymentPlan(BaseModel):
     # staged promotion: where this deployment stands, and the stage that follows it (smdeploy.stages)
     stage: dict[str, Any] | None = None  # {index, of, endpoint}
     nextStage: dict[str, Any] | None = None  # {index, endpoint, gate, timeoutSeconds}
+    # a stage in another account: the role its endpoint's calls go through, its models' role
+    roleArn: str | None = None
+    modelRoleArn: str | None = None
     eventFallbackSeconds: int = 300  # waits: events - the look without an event
     currentEndpointConfigName: str | None = None
     reason: str | None = None

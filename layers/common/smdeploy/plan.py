@@ -25,6 +25,8 @@ from smdeploy.models import (
     DeployRequest,
     GroupConfig,
     package_label,
+    role_account,
+    role_name,
     validate_endpoint_name,
     validate_instance_type,
 )
@@ -274,6 +276,17 @@ def build_plan(
         next_stage = None  # a withdrawal or a manual deployment stops at its own stage
     if stage is not None:
         merged["endpoint"] = stage["endpoint"]
+    waits = (group_config.waits if group_config else None) or "polling"
+    waits_note: str | None = None
+    if stage is not None and stage.get("roleArn"):
+        check_stage_role(stage, defaults, group_config_source)
+        if waits == "events":
+            # The stage account's SageMaker and CloudWatch events go to its own default bus.
+            waits = "polling"
+            waits_note = (
+                f"waits: polling on {stage['endpoint']}: its events stay on account "
+                f"{role_account(stage['roleArn'])}'s bus"
+            )
     endpoint = merged.get("endpoint")
     if not endpoint:
         raise InvalidRequest(
@@ -312,7 +325,7 @@ def build_plan(
             # is enough, and every check is three state transitions.
             poll_seconds = max(poll_seconds, GUARDRAILS_POLL_SECONDS)
             max_polls = 1 + max(0, math.ceil((budget + timeout - first_check) / poll_seconds))
-    notes: list[str] = []
+    notes: list[str] = [waits_note] if waits_note else []
     hosting = _hosting(
         package, group_config, group_config_source, group, version, serverless=bool(serverless)
     )
@@ -442,8 +455,10 @@ def build_plan(
         configSources=sources,
         instanceSettingsExplicit=explicit_instances,
         firstCheckSeconds=first_check,
-        waits=(group_config.waits if group_config else None) or "polling",
+        waits=waits,
         stage=stage,
+        roleArn=(stage or {}).get("roleArn"),
+        modelRoleArn=(stage or {}).get("modelRoleArn"),
         nextStage=next_stage,
         eventFallbackSeconds=(group_config.eventFallbackSeconds if group_config else None) or 300,
         rollout=rollout,
@@ -677,7 +692,9 @@ def stages_of(
     if endpoint is not None and endpoint not in names:
         return None, None
     index = names.index(endpoint) if endpoint is not None else 0
-    stage = {"index": index, "of": len(stages), "endpoint": names[index]}
+    stage: dict[str, Any] = {"index": index, "of": len(stages), "endpoint": names[index]}
+    if stages[index].roleArn is not None:
+        stage.update(roleArn=stages[index].roleArn, modelRoleArn=stages[index].model_role())
     if index + 1 == len(stages):
         return stage, None
     following = stages[index + 1]
@@ -687,6 +704,25 @@ def stages_of(
         "gate": following.gate,
         "timeoutSeconds": max(1, round(following.timeoutHours * 3600)) if following.gate == "manual" else 300,
     }
+
+
+def check_stage_role(stage: dict[str, Any], defaults: dict[str, Any], source: str) -> None:
+    """A stage in another account names a role the stack may assume (``StageRoleName``), in an
+    account other than the stack's own."""
+    role, index = str(stage["roleArn"]), stage["index"]
+    allowed = defaults.get("stageRoleName")
+    if allowed and role_name(role) != allowed:
+        raise InvalidRequest(
+            f"stages[{index}].roleArn",
+            f"{source}: the stack may assume roles named {allowed!r} only (parameter StageRoleName), "
+            f"not {role_name(role)!r}",
+        )
+    own = defaults.get("accountId")
+    if own and role_account(role) == own:
+        raise InvalidRequest(
+            f"stages[{index}].roleArn",
+            f"{source}: the role is in this stack's own account {own}; drop roleArn for a stage here",
+        )
 
 
 def lease_seconds(

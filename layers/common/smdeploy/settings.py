@@ -67,6 +67,8 @@ class PlanSettings(_RoleBucketSettings):
     # The history tells which versions were rolled back since their last approval (they will not
     # deploy, so they supersede nothing and are no restore target). The template always sets it.
     deployments_table: str | None = Field(default=None, alias="DEPLOYMENTS_TABLE", min_length=3)
+    # the name of the role a stage in another account lets this stack assume (stage-account.yaml)
+    stage_role_name: str | None = Field(default=None, alias="STAGE_ROLE_NAME", pattern=r"^[\w+=,.@-]{1,64}$")
 
     def defaults(self) -> dict[str, object]:
         return {
@@ -77,6 +79,7 @@ class PlanSettings(_RoleBucketSettings):
             "lockWaitSeconds": self.lock_wait_seconds,
             "accountId": self.account_id,
             "lockPollSeconds": self.lock_poll_seconds,
+            "stageRoleName": self.stage_role_name,
             "deployTimeoutSeconds": self.deploy_timeout_seconds,
         }
 

@@ -201,6 +201,11 @@ class AlarmEvaluator:
         self.transitions: list[AlarmTransition] = []
         self.skipped: dict[str, str] = {}  # alarm name -> why it is not evaluated
         self._stack = ExitStack()
+        # other accounts whose alarms are evaluated too, and the account each endpoint runs in: an
+        # alarm sees the metrics of its own account's endpoints only
+        self.other_accounts: list[str] = []
+        self.account_of: Callable[[str], str | None] = lambda endpoint: None
+        self._evaluating = account
 
     # --- time -------------------------------------------------------------------------------
     def _stamp(self) -> datetime:
@@ -262,14 +267,17 @@ class AlarmEvaluator:
     # --- evaluation -------------------------------------------------------------------------
     def evaluate_all(self, minute_end: int) -> None:
         """Evaluate every alarm at the boundary ending minute ``minute_end - 1``."""
-        backend = cw_models.cloudwatch_backends[self.account][self.region]
-        for alarm in list(backend.alarms.values()):
-            if alarm.rule is not None:
-                continue  # composite alarms: not modelled
-            try:
-                self.evaluate(alarm, minute_end)
-            except Unsupported as why:
-                self.skipped[alarm.name] = str(why)
+        for account in [self.account, *self.other_accounts]:
+            self._evaluating = account
+            backend = cw_models.cloudwatch_backends[account][self.region]
+            for alarm in list(backend.alarms.values()):
+                if alarm.rule is not None:
+                    continue  # composite alarms: not modelled
+                try:
+                    self.evaluate(alarm, minute_end)
+                except Unsupported as why:
+                    self.skipped[alarm.name] = str(why)
+        self._evaluating = self.account
 
     def _points(self, alarm: Any, minute_end: int, count: int) -> tuple[list[Datapoint | None], str, int]:
         """The newest ``count`` datapoints (newest first; None = missing), the statistic, the period."""
@@ -288,6 +296,9 @@ class AlarmEvaluator:
             else _series_key(alarm.metric_name, dims)
         )
         series = self.series.lookup(alarm.namespace, key) if key else None
+        runs_in = self.account_of(dims["EndpointName"]) if "EndpointName" in dims else None
+        if runs_in is not None and runs_in != self._evaluating:
+            series = None  # that endpoint's metrics are in another account's CloudWatch
         return self._window(series, statistic, period // 60, minute_end, count), statistic, period
 
     def _application(self, namespace: str) -> bool:

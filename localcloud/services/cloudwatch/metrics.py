@@ -500,13 +500,22 @@ class TrafficSimulator:
         self._unpublished.append((visible_from, m, datapoints, writes))
         self.publish_due()
 
+    def _by_account(self, datapoints: list[Any]) -> dict[str | None, list[Any]]:
+        """Each endpoint's metrics go to the CloudWatch of the account it runs in (None: the cloud's)."""
+        out: dict[str | None, list[Any]] = {}
+        for datum in datapoints:
+            endpoint = next((d.value for d in datum.dimensions if d.name == "EndpointName"), None)
+            out.setdefault(self.sagemaker.account_of(endpoint) if endpoint else None, []).append(datum)
+        return out
+
     def publish_due(self) -> None:
         """Publish, in minute order, every minute whose publishing delay has passed."""
         now = self._now() if self._now is not None else math.inf
         while self._unpublished and self._unpublished[0][0] <= now + 1e-9:
             _, m, datapoints, writes = self._unpublished.pop(0)
             if datapoints:
-                self._cloudwatch_backend().metric_data.extend(datapoints)
+                for account, points in self._by_account(datapoints).items():
+                    self._cloudwatch_backend(account).metric_data.extend(points)
                 if self.on_publish is not None:
                     self.on_publish(datapoints)
             for write in writes:

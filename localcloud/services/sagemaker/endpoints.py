@@ -512,6 +512,13 @@ class SageMakerSimulator:
             config = backend.endpoint_configs.get(endpoint_config_name)
             if config is None:
                 raise _not_found("endpoint configuration", sim._config_arn(backend, endpoint_config_name))
+            elsewhere = sim._backends.get(endpoint_name)
+            if elsewhere is not None and elsewhere.account_id != backend.account_id:
+                # not SageMaker's rule (names are per account) but this simulator's: it keys endpoints by name
+                raise RuntimeError(
+                    f"the local cloud rehearses one endpoint named {endpoint_name!r} across its accounts "
+                    f"(one is in {elsewhere.account_id}); name the stages' endpoints apart"
+                )
             endpoint = originals["create_endpoint"](backend, endpoint_name, endpoint_config_name, tags)
             sim._backends[endpoint_name] = backend
             endpoint.production_variants = sim._variants_from_config(config)
@@ -971,7 +978,11 @@ class SageMakerSimulator:
             if not package_name:
                 out.append(container)
                 continue
-            for package in backend.model_packages.values():
+            owner = backend
+            if str(package_name).startswith("arn:") and str(package_name).split(":")[4] != backend.account_id:
+                # a package of another account's registry (a stage account deploying the hub's)
+                owner = sm_models.sagemaker_backends[str(package_name).split(":")[4]][backend.region_name]
+            for package in owner.model_packages.values():
                 if package_name in {package.arn, package.model_package_name}:
                     spec = package.inference_specification or {}
                     out.extend(spec.get("Containers") or [])
@@ -1046,6 +1057,11 @@ class SageMakerSimulator:
                 self._set_status(endpoint, "InService")
 
         self.scheduler.after(window.seconds, done)
+
+    def account_of(self, endpoint_name: str) -> str | None:
+        """The account an endpoint was created in (None: no endpoint of that name was)."""
+        backend = self._backends.get(endpoint_name)
+        return str(backend.account_id) if backend is not None else None
 
     def _find_endpoint(self, name: str) -> Any:
         backend = self._backends.get(name)

@@ -19,7 +19,12 @@ class ScalingGateway:
     """Register, describe and deregister variant scalable targets; speaks the project's errors."""
 
     def __init__(self, autoscaling: Any | None = None) -> None:
-        self._aas = autoscaling or client("application-autoscaling")
+        self._given = autoscaling
+
+    @property
+    def _aas(self) -> Any:
+        """Where the endpoint is: a stage's account inside ``aws.acting_as``, else the stack's."""
+        return self._given if self._given is not None else client("application-autoscaling")
 
     def targets_of(self, endpoint: str, variants: list[str] | None = None) -> dict[str, dict[str, Any]]:
         """variant name -> its scalable target, for the registered variants of ``endpoint``.

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 import boto3
+import boto3.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
+from smdeploy import clock
 from smdeploy.errors import (
     AwsRequestRejected,
     AwsServiceUnavailable,
@@ -82,14 +89,93 @@ AWS_ERRORS = (ClientError, BotoCoreError)
 
 
 @cache
-def client(service: str) -> Any:
-    """A boto3 client for ``service``, built on first use and reused by later invocations."""
+def home_client(service: str) -> Any:
+    """A boto3 client for ``service`` in the stack's own account (the function's role), built on
+    first use and reused by later invocations."""
     return boto3.client(service, config=client_config(service))
+
+
+# --- stages in another account -------------------------------------------------------------------
+# A stage whose endpoint lives in another account names a role there (``stages[].roleArn``); its
+# endpoint's calls go through that role, everything else (the registry, the lock, the records, the
+# notifications, Step Functions) stays in the stack's account.
+STAGE_SERVICES = frozenset({"sagemaker", "sagemaker-runtime", "cloudwatch", "application-autoscaling"})
+ASSUMED_SECONDS = 3600  # AssumeRole's default DurationSeconds (IAM API Reference)
+REFRESH_BEFORE = timedelta(minutes=5)  # a client is never handed out closer than this to expiry
+_STAGE_ROLE: ContextVar[str | None] = ContextVar("smdeploy_stage_role", default=None)
+_ASSUMED: dict[str, tuple[datetime, dict[str, Any]]] = {}  # role -> (expiration, clients by service)
+
+
+def client(service: str) -> Any:
+    """The client for ``service`` where the current work happens: the stage's account for the
+    endpoint's services inside :func:`acting_as`, the stack's own otherwise."""
+    role = _STAGE_ROLE.get()
+    if role is None or service not in STAGE_SERVICES:
+        return home_client(service)
+    return _stage_client(role, service)
+
+
+def _stage_client(role: str, service: str) -> Any:
+    now = clock.utcnow()
+    expires, clients = _ASSUMED.get(role, (None, {}))
+    if expires is None or expires - now < REFRESH_BEFORE:
+        name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "smdeploy")
+        try:
+            answer = home_client("sts").assume_role(
+                RoleArn=role, RoleSessionName=f"smdeploy-{name}"[:64], DurationSeconds=ASSUMED_SECONDS
+            )
+        except AWS_ERRORS as exc:
+            raise translate(exc, f"AssumeRole {role}") from exc
+        credentials = answer["Credentials"]
+        # counted from before the call: never later than the expiration STS set
+        expires, clients = now + timedelta(seconds=ASSUMED_SECONDS), {}
+        clients["session"] = boto3.session.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+        _ASSUMED[role] = (expires, clients)
+    if service not in clients:
+        clients[service] = clients["session"].client(service, config=client_config(service))
+    return clients[service]
+
+
+@contextmanager
+def acting_as(role_arn: str | None) -> Iterator[None]:
+    """The endpoint's calls in this block go through ``role_arn`` (None: the stack's own account)."""
+    token = _STAGE_ROLE.set(role_arn)
+    try:
+        yield
+    finally:
+        _STAGE_ROLE.reset(token)
+
+
+def stage_role_of(event: Any) -> str | None:
+    """The stage role of the plan a state passes its function (``plan`` or ``state.plan``)."""
+    if not isinstance(event, dict):
+        return None
+    plan = event.get("plan")
+    if not isinstance(plan, dict) and isinstance(event.get("state"), dict):
+        plan = event["state"].get("plan")
+    role = plan.get("roleArn") if isinstance(plan, dict) else None
+    return str(role) if role else None
+
+
+def in_stage_account(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """A handler whose plan names a stage in another account works on its endpoint there."""
+
+    @functools.wraps(handler)
+    def run(event: Any, context: Any) -> Any:
+        with acting_as(stage_role_of(event)):
+            return handler(event, context)
+
+    return run
 
 
 def reset_clients() -> None:
     """Forget cached clients (tests switch mocks between cases)."""
-    client.cache_clear()
+    home_client.cache_clear()
+    _ASSUMED.clear()
 
 
 def error_code(exc: Exception) -> str:

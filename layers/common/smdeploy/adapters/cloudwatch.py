@@ -10,7 +10,12 @@ from smdeploy.adapters.aws import AWS_ERRORS, client, translate
 
 class CloudWatchGateway:
     def __init__(self, cloudwatch: Any | None = None) -> None:
-        self._cw = cloudwatch or client("cloudwatch")
+        self._given = cloudwatch
+
+    @property
+    def _cw(self) -> Any:
+        """Where the endpoint is: a stage's account inside ``aws.acting_as``, else the stack's."""
+        return self._given if self._given is not None else client("cloudwatch")
 
     def _alarms(self, names: list[str]) -> list[dict[str, Any]]:
         """The metric and composite alarms among ``names``."""

@@ -13,7 +13,12 @@ REQUEST_ERRORS = frozenset({"ModelError", "ModelNotReadyException", "ValidationE
 
 class RuntimeGateway:
     def __init__(self, runtime: Any | None = None) -> None:
-        self._rt = runtime or client("sagemaker-runtime")
+        self._given = runtime
+
+    @property
+    def _rt(self) -> Any:
+        """Where the endpoint is: a stage's account inside ``aws.acting_as``, else the stack's."""
+        return self._given if self._given is not None else client("sagemaker-runtime")
 
     def invoke(
         self, endpoint: str, *, target_model: str | None, body: str, content_type: str

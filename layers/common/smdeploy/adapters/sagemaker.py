@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smdeploy.adapters.aws import AWS_ERRORS, client, error_code, error_message, translate
+from smdeploy.adapters.aws import AWS_ERRORS, client, error_code, error_message, home_client, translate
 
 
 def _not_found(exc: Exception) -> bool:
@@ -22,12 +22,23 @@ class SageMakerGateway:
     """Thin wrapper over the SageMaker API that speaks the project's errors."""
 
     def __init__(self, sagemaker: Any | None = None) -> None:
-        self._sm = sagemaker or client("sagemaker")
+        self._given = sagemaker
+
+    @property
+    def _sm(self) -> Any:
+        """The endpoint's SageMaker: a stage's account inside ``aws.acting_as``, else the stack's."""
+        return self._given if self._given is not None else client("sagemaker")
+
+    @property
+    def _registry(self) -> Any:
+        """The model registry's SageMaker: always the stack's account (packages of other accounts
+        are read by ARN from here, as ``allowedAccounts`` permits)."""
+        return self._given if self._given is not None else home_client("sagemaker")
 
     # --- registry ------------------------------------------------------------------------
     def find_model_package(self, arn: str) -> dict[str, Any] | None:
         try:
-            return dict(self._sm.describe_model_package(ModelPackageName=arn))
+            return dict(self._registry.describe_model_package(ModelPackageName=arn))
         except AWS_ERRORS as exc:
             if _not_found(exc):
                 return None
@@ -327,7 +338,9 @@ class SageMakerGateway:
         """The ARN of ``group/version`` (from the group's ARN), or ``None`` when there is no such group."""
         try:
             group_arn = str(
-                self._sm.describe_model_package_group(ModelPackageGroupName=group)["ModelPackageGroupArn"]
+                self._registry.describe_model_package_group(ModelPackageGroupName=group)[
+                    "ModelPackageGroupArn"
+                ]
             )
         except AWS_ERRORS as exc:
             if _not_found(exc):
@@ -337,7 +350,7 @@ class SageMakerGateway:
 
     def latest_approved_package(self, group: str) -> dict[str, Any] | None:
         try:
-            page = self._sm.list_model_packages(
+            page = self._registry.list_model_packages(
                 ModelPackageGroupName=group,
                 ModelApprovalStatus="Approved",
                 SortBy="CreationTime",

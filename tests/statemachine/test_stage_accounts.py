@@ -1,0 +1,113 @@
+"""A stage in another account: its endpoint deploys through the stage role, with IAM enforced in both
+accounts (template.yaml here, stage-account.yaml there) and sessions that expire in virtual time.
+
+``scenarios/staged-promotion-cross-account.yaml`` runs with every scenario; here: where its
+resources are, who made the calls, and the ways a stage account refuses the hub.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from localcloud.scenario.runner import Rehearsal
+from tests.statemachine.helpers import execution, rehearse, repository_rehearsal, same_scenario
+
+SCENARIO = "staged-promotion-cross-account"
+PROD_ACCOUNT = "210987654321"
+STAGE_ROLE = f"arn:aws:iam::{PROD_ACCOUNT}:role/smdeploy-stage"
+ARTIFACTS = {"ModelArtifactBuckets": "sagemaker-us-east-1-123456789012"}
+MODELS = {"churn/1": {"errorRate": 0.001}, "churn/2": {"errorRate": 0.001}}
+SIMULATION = {"endpointCreateSeconds": 480, "endpointUpdateSeconds": 300, "requestsPerMinute": 600}
+
+
+def two_accounts(
+    tmp_path: Path,
+    timeline: list[dict[str, Any]],
+    *,
+    prod: dict[str, Any] | None = None,
+    accounts: dict[str, Any] | None = None,
+    strategy: dict[str, Any] | None = None,
+) -> Rehearsal:
+    """churn-staging here, churn-prod in the production account behind an automatic gate."""
+    return rehearse(
+        tmp_path,
+        {
+            "name": "two accounts",
+            "groups": {
+                "churn": {
+                    "stages": [
+                        {"endpoint": "churn-staging"},
+                        {"endpoint": "churn-prod", "roleArn": STAGE_ROLE, **(prod or {})},
+                    ],
+                    **({"strategy": strategy} if strategy else {}),
+                }
+            },
+            "accounts": accounts if accounts is not None else {PROD_ACCOUNT: ARTIFACTS},
+            "models": MODELS,
+            "simulation": SIMULATION,
+            "timeline": timeline,
+        },
+    )
+
+
+@same_scenario(SCENARIO)
+def test_the_production_stage_is_created_and_rolled_out_in_its_own_account() -> None:
+    rehearsal = repository_rehearsal(SCENARIO)
+
+    endpoints = rehearsal.report["endpoints"]
+    assert endpoints["churn-prod"]["account"] == PROD_ACCOUNT
+    assert "account" not in endpoints["churn-staging"]  # the stack's own account
+    # the canary's alarms were created and judged in the production account
+    prod_alarms = [a for a in rehearsal.report["alarmStateChanges"] if "churn-prod" in a["alarm"]]
+    assert prod_alarms and all(a["to"] in {"OK", "INSUFFICIENT_DATA"} for a in prod_alarms)
+    assert rehearsal.report["accessDenied"] == []
+    assert rehearsal.ok
+
+
+@same_scenario(SCENARIO)
+def test_the_production_accounts_events_stay_on_its_own_bus() -> None:
+    rehearsal = repository_rehearsal(SCENARIO)
+
+    elsewhere = rehearsal.report["eventsElsewhere"]
+    assert elsewhere and {e["account"] for e in elsewhere} == {PROD_ACCOUNT}
+    assert any("churn-prod" in r for e in elsewhere for r in e["resources"])
+    # the stage's plan polls (waits: events in the config) and says why
+    prod = execution(rehearsal, 4)
+    assert any("its events stay on account 210987654321's bus" in n for n in prod["notes"])
+
+
+def test_a_stage_role_that_does_not_trust_this_account_fails_the_stage_and_changes_nothing_there(
+    tmp_path: Path,
+) -> None:
+    # the production account's stack trusts another hub
+    rehearsal = two_accounts(
+        tmp_path,
+        [{"at": 0, "approve": {"group": "churn", "version": 1}}],
+        accounts={PROD_ACCOUNT: {**ARTIFACTS, "HubAccountId": "111111111111"}},
+    )
+
+    staging, prod = execution(rehearsal, 1), execution(rehearsal, 2)
+    assert (staging["status"], staging["outcome"]) == ("SUCCEEDED", "DEPLOYED")
+    assert (prod["status"], prod["outcome"]) == ("FAILED", "FAILED")
+    assert "AssumeRole" in prod["cause"] and "AccessDenied" in prod["cause"]
+    denied = rehearsal.report["accessDenied"]
+    assert {(d["call"], d["resource"]) for d in denied} == {("sts:AssumeRole", STAGE_ROLE)}
+    assert "trust policy" in denied[0]["why"]
+    assert "churn-prod" not in rehearsal.report["endpoints"]  # nothing was created in either account
+    assert not [lock for lock in rehearsal.report["locks"] if str(lock.get("pk", "")).startswith("LOCK#")]
+
+
+def test_a_bake_longer_than_a_session_renews_the_stage_role_before_it_expires(tmp_path: Path) -> None:
+    # a two-hour bake on churn-prod: the sessions last one hour of virtual time
+    rehearsal = two_accounts(
+        tmp_path,
+        [
+            {"at": 0, "approve": {"group": "churn", "version": 1}},
+            {"at": 3600, "approve": {"group": "churn", "version": 2}},
+        ],
+        strategy={"type": "canary", "bakeMinutes": 120},
+    )
+    prod = execution(rehearsal, 4)
+    assert (prod["status"], prod["outcome"]) == ("SUCCEEDED", "PROMOTED")
+    assert rehearsal.report["accessDenied"] == []
