@@ -93,6 +93,7 @@ class Stack:
         self.session = session
         self.name = name
         self._clients: dict[str, Any] = {}
+        self._stage_roles: dict[str, str | None] = {}
         self.outputs = stack_outputs(session, name)
         self.table = self.outputs["DeploymentsTableName"]
         self.state_machine = self.outputs["DeployStateMachineArn"]
@@ -103,8 +104,59 @@ class Stack:
             self._clients[service] = self.session.client(service)
         return self._clients[service]
 
+    def stage_role(self, endpoint: str) -> str | None:
+        """The role of the stage in another account that names ``endpoint`` in a group config (the
+        configs under the stack's GroupConfigPrefix), or None: the endpoint is in this account."""
+        if endpoint in self._stage_roles:
+            return self._stage_roles[endpoint]
+        prefix = self.outputs.get("GroupConfigPrefix")
+        role = None
+        if prefix:
+            pages = self.client("ssm").get_paginator("get_parameters_by_path").paginate(Path=prefix)
+            for parameter in (p for page in pages for p in page.get("Parameters", [])):
+                try:
+                    config = json.loads(parameter.get("Value") or "{}")
+                except json.JSONDecodeError:
+                    continue
+                stages = config.get("stages") if isinstance(config, dict) else None
+                for stage in stages if isinstance(stages, list) else []:
+                    if isinstance(stage, dict) and stage.get("endpoint") == endpoint and stage.get("roleArn"):
+                        role = str(stage["roleArn"])
+        self._stage_roles[endpoint] = role
+        return role
+
+    def endpoint_client(self, endpoint: str, service: str) -> Any:
+        """A client for ``endpoint``'s account: through its stage's role when the group config puts
+        it in another account (the operator's credentials must be allowed to assume that role)."""
+        return self.client_as(self.stage_role(endpoint), service, endpoint)
+
+    def client_as(self, role: str | None, service: str, endpoint: str) -> Any:
+        """A client through ``role`` (None: the operator's own), for work on ``endpoint``."""
+        if role is None:
+            return self.client(service)
+        key = f"{service}@{role}"
+        if key not in self._clients:
+            try:
+                credentials = self.client("sts").assume_role(
+                    RoleArn=role, RoleSessionName="smdeploy-operator"
+                )["Credentials"]
+            except Exception as exc:
+                raise OperatorError(
+                    f"{endpoint} is deployed through {role}: AssumeRole: {_message(exc)}"
+                ) from exc
+            import boto3
+
+            assumed = boto3.Session(
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+                region_name=self.client("sts").meta.region_name,
+            )
+            self._clients[key] = assumed.client(service)
+        return self._clients[key]
+
     def endpoint(self, name: str) -> dict[str, Any]:
-        sm = self.client("sagemaker")
+        sm = self.endpoint_client(name, "sagemaker")
         try:
             live = sm.describe_endpoint(EndpointName=name)
         except Exception as exc:
@@ -144,6 +196,7 @@ class Stack:
             "config": live.get("EndpointConfigName"),
             "variants": variants,
             "failureReason": live.get("FailureReason"),
+            **({"roleArn": role} if (role := self.stage_role(name)) else {}),
         }
 
     def lock_holder(self, endpoint: str) -> str | None:
@@ -234,7 +287,10 @@ def status(stack: Stack, endpoint: str) -> dict[str, Any]:
 
 def status_text(found: dict[str, Any]) -> str:
     config = f", config {found['config']}" if found.get("config") else ""
-    lines = [f"{found['endpointName']}: {found['status']}{config}"]
+    elsewhere = (
+        f" (account {found['roleArn'].split(':')[4]}, through its stage role)" if found.get("roleArn") else ""
+    )
+    lines = [f"{found['endpointName']}{elsewhere}: {found['status']}{config}"]
     for v in found["variants"]:
         weight = v["weight"] if v["weight"] is not None else "-"
         lines.append(

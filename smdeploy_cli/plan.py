@@ -21,6 +21,7 @@ from smdeploy.adapters.records import DeploymentRecords
 from smdeploy.adapters.sagemaker import SageMakerGateway
 from smdeploy.errors import InvalidRequest
 from smdeploy.models import package_label
+from smdeploy.plan import parse_package_arn
 from smdeploy.settings import PlanSettings
 
 # template parameter -> the Lambda environment variable it becomes (template.yaml Globals)
@@ -33,6 +34,7 @@ PARAMETER_ENV = {
     "EndpointDeployTimeoutSeconds": "ENDPOINT_DEPLOY_TIMEOUT_SECONDS",
     "LockWaitSeconds": "LOCK_WAIT_SECONDS",
     "LockPollSeconds": "LOCK_POLL_SECONDS",
+    "StageRoleName": "STAGE_ROLE_NAME",
 }
 
 
@@ -62,7 +64,17 @@ def settings(stack: Any) -> PlanSettings:
 def resolve(stack: Any, package: str, endpoint: str | None) -> dict[str, Any]:
     """The plan (as the state machine would resolve it under the lock) and the live config."""
     conf = settings(stack)
-    sagemaker = SageMakerGateway(stack.client("sagemaker"))
+    configs = GroupConfigStore(conf.group_config_prefix, stack.client("ssm"))
+    config = configs.load(parse_package_arn(package)[2])
+    target = endpoint or (config.default_endpoint() if config else None)
+    role = config.stage_role(target) if config and target else None
+
+    def where(service: str) -> Any:
+        """The endpoint's account: a stage in another account is read through its role."""
+        return stack.client_as(role, service, str(target))
+
+    # the registry is read here, the endpoint where it is
+    sagemaker = SageMakerGateway(where("sagemaker"), registry=stack.client("sagemaker"))
     raw: dict[str, Any] = {"modelPackageArn": package, "reason": "smdeploy plan"}
     if endpoint:
         raw["endpointName"] = endpoint
@@ -71,10 +83,10 @@ def resolve(stack: Any, package: str, endpoint: str | None) -> dict[str, Any]:
     plan = deploy.resolve_plan(
         raw,
         sagemaker=sagemaker,
-        configs=GroupConfigStore(conf.group_config_prefix, stack.client("ssm")),
+        configs=configs,
         defaults=conf.defaults(),
-        cloudwatch=CloudWatchGateway(stack.client("cloudwatch")),
-        autoscaling=ScalingGateway(stack.client("application-autoscaling")),
+        cloudwatch=CloudWatchGateway(where("cloudwatch")),
+        autoscaling=ScalingGateway(where("application-autoscaling")),
         under_lock=True,
         role_buckets=conf.role_buckets(),
         records=DeploymentRecords(stack.table, stack.client("dynamodb")),

@@ -111,3 +111,24 @@ def test_a_bake_longer_than_a_session_renews_the_stage_role_before_it_expires(tm
     prod = execution(rehearsal, 4)
     assert (prod["status"], prod["outcome"]) == ("SUCCEEDED", "PROMOTED")
     assert rehearsal.report["accessDenied"] == []
+
+
+def test_a_rejected_version_is_withdrawn_from_the_stage_in_the_other_account_too(tmp_path: Path) -> None:
+    rehearsal = two_accounts(
+        tmp_path,
+        [
+            {"at": 0, "approve": {"group": "churn", "version": 1}},
+            {"at": 3600, "approve": {"group": "churn", "version": 2}},
+            {"at": 9000, "reject": {"group": "churn", "version": 2}},
+        ],
+    )
+    endpoints = rehearsal.report["endpoints"]
+    for name in ("churn-staging", "churn-prod"):
+        served = {
+            v["modelPackageArn"].rsplit("/", 2)[-2] + "/" + v["modelPackageArn"].rsplit("/", 1)[-1]
+            for v in endpoints[name]["variants"]
+            if v["weight"] > 0
+        }
+        assert served == {"churn/1"}, name
+    assert endpoints["churn-prod"]["account"] == PROD_ACCOUNT
+    assert rehearsal.report["accessDenied"] == []

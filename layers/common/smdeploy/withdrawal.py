@@ -35,6 +35,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from smdeploy.adapters.aws import acting_as
 from smdeploy.adapters.config_store import GroupConfigStore
 from smdeploy.adapters.executions import ExecutionStarter, start_once
 from smdeploy.adapters.s3 import S3Gateway
@@ -157,10 +158,15 @@ def handle_rejection(
         return {"action": "ignored", "why": f"no endpoint configured for group {group!r}"}
     if len(endpoints) > 1:
         # staged promotion: the version stops serving every stage it reached, each on its own
-        results = [
-            _withdraw_from(endpoint, event, change, config, sagemaker=sagemaker, starter=starter, s3=s3)
-            for endpoint in endpoints
-        ]
+        results = []
+        for endpoint in endpoints:
+            # a stage in another account is read through its role
+            with acting_as(config.stage_role(endpoint) if config else None):
+                results.append(
+                    _withdraw_from(
+                        endpoint, event, change, config, sagemaker=sagemaker, starter=starter, s3=s3
+                    )
+                )
         acted = [r for r in results if r["action"] != "ignored"]
         return {
             "action": "withdraw" if acted else "ignored",

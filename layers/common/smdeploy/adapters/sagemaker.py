@@ -21,8 +21,9 @@ def _already_exists(exc: Exception) -> bool:
 class SageMakerGateway:
     """Thin wrapper over the SageMaker API that speaks the project's errors."""
 
-    def __init__(self, sagemaker: Any | None = None) -> None:
+    def __init__(self, sagemaker: Any | None = None, *, registry: Any | None = None) -> None:
         self._given = sagemaker
+        self._given_registry = registry if registry is not None else sagemaker
 
     @property
     def _sm(self) -> Any:
@@ -33,7 +34,7 @@ class SageMakerGateway:
     def _registry(self) -> Any:
         """The model registry's SageMaker: always the stack's account (packages of other accounts
         are read by ARN from here, as ``allowedAccounts`` permits)."""
-        return self._given if self._given is not None else home_client("sagemaker")
+        return self._given_registry if self._given_registry is not None else home_client("sagemaker")
 
     # --- registry ------------------------------------------------------------------------
     def find_model_package(self, arn: str) -> dict[str, Any] | None:
