@@ -41,6 +41,7 @@ SERVED_SERVICES = {
     "iam": "iam",
     "scheduler": "scheduler",  # EventBridge Scheduler (moto; firings: services/scheduler.py)
     "cloudformation": "cloudformation",  # DescribeStacks of the rehearsed stack (services/cloudformation.py)
+    "sts": "sts",  # AssumeRole of a stage in another account (engine/cloud.py: sessions)
 }
 
 FaultMode = Literal["before", "lost-response"]

@@ -308,6 +308,8 @@ class LocalCloud:
             # Handler containers stay warm across rehearsals, as on Lambda, unless the region changes.
             smdeploy_aws.reset_clients()
             _handler_clients_region = self.region
+        # ... but sessions of another rehearsal's STS mean nothing here
+        smdeploy_aws.forget_sessions()
         smdeploy_clock.set_source(self.scheduler.datetime)
         stack.callback(smdeploy_clock.set_source, None)
         self._create_resources()

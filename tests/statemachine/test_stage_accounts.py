@@ -28,6 +28,7 @@ def two_accounts(
     prod: dict[str, Any] | None = None,
     accounts: dict[str, Any] | None = None,
     strategy: dict[str, Any] | None = None,
+    faults: list[dict[str, Any]] | None = None,
 ) -> Rehearsal:
     """churn-staging here, churn-prod in the production account behind an automatic gate."""
     return rehearse(
@@ -47,6 +48,7 @@ def two_accounts(
             "models": MODELS,
             "simulation": SIMULATION,
             "timeline": timeline,
+            **({"faults": faults} if faults else {}),
         },
     )
 
@@ -132,3 +134,26 @@ def test_a_rejected_version_is_withdrawn_from_the_stage_in_the_other_account_too
         assert served == {"churn/1"}, name
     assert endpoints["churn-prod"]["account"] == PROD_ACCOUNT
     assert rehearsal.report["accessDenied"] == []
+
+
+def test_a_throttled_assume_role_is_retried_and_the_stage_deploys(tmp_path: Path) -> None:
+    rehearsal = two_accounts(
+        tmp_path,
+        [{"at": 0, "approve": {"group": "churn", "version": 1}}],
+        faults=[{"call": "sts:AssumeRole", "error": "Throttling", "times": 2}],
+    )
+    assert [f["call"] for f in rehearsal.report["faultsInjected"]] == ["sts:AssumeRole"] * 2
+    prod = execution(rehearsal, 2)
+    assert (prod["status"], prod["outcome"]) == ("SUCCEEDED", "DEPLOYED")
+    assert rehearsal.report["endpoints"]["churn-prod"]["account"] == PROD_ACCOUNT
+
+
+def test_a_new_rehearsal_assumes_the_role_again(tmp_path: Path) -> None:
+    # the handlers stay warm across rehearsals in one process; another rehearsal's sessions mean nothing
+    runs = []
+    for n in (1, 2):
+        (tmp_path / str(n)).mkdir()
+        runs.append(two_accounts(tmp_path / str(n), [{"at": 0, "approve": {"group": "churn", "version": 1}}]))
+    for rehearsal in runs:
+        assert rehearsal.report["accessDenied"] == []
+        assert execution(rehearsal, 2)["outcome"] == "DEPLOYED"

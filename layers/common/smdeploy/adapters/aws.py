@@ -172,10 +172,15 @@ def in_stage_account(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any],
     return run
 
 
+def forget_sessions() -> None:
+    """Forget the stage roles' sessions (their credentials belong to another STS: a new rehearsal)."""
+    _ASSUMED.clear()
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests switch mocks between cases)."""
     home_client.cache_clear()
-    _ASSUMED.clear()
+    forget_sessions()
 
 
 def error_code(exc: Exception) -> str:
