@@ -157,3 +157,24 @@ def test_a_new_rehearsal_assumes_the_role_again(tmp_path: Path) -> None:
     for rehearsal in runs:
         assert rehearsal.report["accessDenied"] == []
         assert execution(rehearsal, 2)["outcome"] == "DEPLOYED"
+
+
+def test_a_rollout_stopped_in_the_other_account_is_recovered_there(tmp_path: Path) -> None:
+    # churn/2 bakes at 50 % on churn-prod (from 01:27:30) when an operator stops its execution
+    rehearsal = two_accounts(
+        tmp_path,
+        [
+            {"at": 0, "approve": {"group": "churn", "version": 1}},
+            {"at": 3600, "approve": {"group": "churn", "version": 2}},
+            {"at": 5520, "stop": {"execution": 4}},
+        ],
+        strategy={"type": "canary", "steps": [50], "bakeMinutes": 10, "checkIntervalSeconds": 120},
+    )
+    stopped, recovery = execution(rehearsal, 4), execution(rehearsal, 5)
+    assert (stopped["status"], stopped["outcome"]) == ("ABORTED", "ABORTED")
+    assert (recovery["status"], recovery["outcome"]) == ("SUCCEEDED", "ABORTED")
+    prod = rehearsal.report["endpoints"]["churn-prod"]
+    assert prod["account"] == PROD_ACCOUNT and prod["status"] == "InService"
+    assert [(v["modelPackageArn"].rsplit("/", 1)[-1], v["weight"]) for v in prod["variants"]] == [("1", 1.0)]
+    assert not [lock for lock in rehearsal.report["locks"] if str(lock.get("pk", "")).startswith("LOCK#")]
+    assert rehearsal.report["accessDenied"] == []
