@@ -78,31 +78,28 @@ def test_a_functions_session_of_the_stage_role_acts_in_the_stage_account() -> No
         assert f"arn:aws:sts::{PROD}:assumed-role/smdeploy-stage/" in str(caught.value)
 
 
+def refused_assume(cloud: LocalCloud, function: str, role: str = STAGE_ROLE) -> str:
+    """AssumeRole by ``function`` fails with AWS's code; why the local cloud refused it."""
+    with cloud.iam.acting_as("function", function), pytest.raises(ClientError) as caught:
+        session(cloud, "sagemaker", role=role)
+    assert code(caught) == "AccessDenied"
+    return cloud.iam.denials[-1].why
+
+
 def test_a_stage_role_that_trusts_another_account_cannot_be_assumed() -> None:
-    with (
-        two_accounts(HubAccountId="111111111111") as cloud,
-        cloud.iam.acting_as("function", "ShiftTrafficFunction"),
-    ):
-        with pytest.raises(ClientError) as caught:
-            session(cloud, "sagemaker")
-        assert code(caught) == "AccessDenied"
-        assert "trust policy" in cloud.iam.denials[-1].why
+    with two_accounts(HubAccountId="111111111111") as cloud:
+        assert "trust policy" in refused_assume(cloud, "ShiftTrafficFunction")
 
 
 def test_a_role_of_no_rehearsed_account_cannot_be_assumed() -> None:
-    with two_accounts() as cloud, cloud.iam.acting_as("function", "ShiftTrafficFunction"):
-        with pytest.raises(ClientError) as caught:
-            session(cloud, "sagemaker", role="arn:aws:iam::333333333333:role/smdeploy-stage")
-        assert code(caught) == "AccessDenied"
-        assert "no rehearsed account has that role" in cloud.iam.denials[-1].why
+    with two_accounts() as cloud:
+        why = refused_assume(cloud, "ShiftTrafficFunction", "arn:aws:iam::333333333333:role/smdeploy-stage")
+        assert "no rehearsed account has that role" in why
 
 
 def test_a_function_without_the_grant_cannot_assume_the_stage_role() -> None:
-    with two_accounts() as cloud, cloud.iam.acting_as("function", "RecordOutcomeFunction"):
-        with pytest.raises(ClientError) as caught:
-            session(cloud, "sagemaker")
-        assert code(caught) == "AccessDenied"
-        assert "no identity-based policy allows" in cloud.iam.denials[-1].why
+    with two_accounts() as cloud:
+        assert "no identity-based policy allows" in refused_assume(cloud, "RecordOutcomeFunction")
 
 
 def test_a_session_expires_after_its_duration_in_virtual_time() -> None:
