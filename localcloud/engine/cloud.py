@@ -607,8 +607,32 @@ class LocalCloud:
         """SageMaker acting with a model's execution role (reading artifacts, writing captures)."""
         if not self.api.counting:
             return True
-        context = {"aws:resourceaccount": [self.account]}
-        return self.iam.authorize_role(role_arn, call, action, resource, context) is None
+        owner = self._bucket_owner(resource)
+        context = {"aws:resourceaccount": [owner or self.account]}
+        if self.iam.authorize_role(role_arn, call, action, resource, context) is not None:
+            return False
+        if owner is None or owner == role_arn.split(":")[4]:
+            return True
+        # a bucket of another account: its policy must allow the role as well
+        return self.iam.authorize_by_resource_policy(
+            role_arn, call, action, resource, self._bucket_policy(resource), context
+        )
+
+    @staticmethod
+    def _bucket_owner(resource: str) -> str | None:
+        """The account that owns an S3 object's or bucket's bucket (None: no such bucket here)."""
+        if not resource.startswith("arn:aws:s3:::"):
+            return None
+        s3_models = moto_hooks.resolve("moto.s3.models", "s3_backends")
+        found = s3_models.bucket_accounts.get(resource[len("arn:aws:s3:::") :].split("/", 1)[0])
+        return str(found[1]) if found else None
+
+    def _bucket_policy(self, resource: str) -> dict[str, Any]:
+        bucket = resource[len("arn:aws:s3:::") :].split("/", 1)[0]
+        s3_models = moto_hooks.resolve("moto.s3.models", "s3_backends")
+        partition, owner = s3_models.bucket_accounts[bucket]
+        policy = s3_models[owner][partition].buckets[bucket].policy
+        return dict(json.loads(policy)) if policy else {}
 
     def _tags_of(self, arn: str) -> dict[str, str]:
         """Tags of an existing SageMaker resource (for ``aws:ResourceTag``), read from moto (in the

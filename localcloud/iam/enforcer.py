@@ -17,7 +17,7 @@ from typing import Any
 
 from localcloud.engine.template import Template
 from localcloud.iam import catalog
-from localcloud.iam.policy import Context, Decision, Request, evaluate
+from localcloud.iam.policy import Context, Decision, Request, evaluate, resource_policy_decides
 from localcloud.iam.principals import Principal, Principals
 from localcloud.iam.requests import SCALING_SERVICE_LINKED_ROLE, Call, requests_for
 
@@ -255,6 +255,28 @@ class IamEnforcer:
         if decision.allowed:
             return None
         return self._deny(principal, call_name, action, resource, decision.reason)
+
+    def authorize_by_resource_policy(
+        self,
+        role_arn: str,
+        call_name: str,
+        action: str,
+        resource: str,
+        document: dict[str, Any],
+        context: Context | None = None,
+    ) -> bool:
+        """A role of one account on a resource of another: the resource's policy (a bucket policy)
+        must allow it too. A role from outside the rehearsed accounts is not checked."""
+        if not self.enabled:
+            return True
+        principal = self.role(role_arn)
+        if principal is None:
+            return True
+        decision = resource_policy_decides(document, role_arn, Request(action, resource, context or {}))
+        if decision.allowed:
+            return True
+        self._deny(principal, call_name, action, resource, decision.reason)
+        return False
 
     def authorize_assume(self, role_arn: str, service: str) -> AccessDenial | None:
         """A service assuming a role of the template (EventBridge Scheduler assuming a schedule's

@@ -267,3 +267,32 @@ def why_not(statements: list[tuple[str, dict[str, Any]]], request: Request) -> s
     if near:
         return "no identity-based policy allows it: " + "; ".join(near)
     return f"no identity-based policy allows the {request.action} action"
+
+
+# --- resource-based policies (another account's caller) -------------------------------------------
+
+
+def names_principal(statement: dict[str, Any], principal_arn: str) -> bool:
+    """Whether a resource policy statement's ``Principal`` names the caller: ``*``, its role ARN,
+    or its account (``arn:aws:iam::ACCOUNT:root`` or the bare id: the account's policies decide)."""
+    principal = statement.get("Principal")
+    if principal == "*":
+        return True
+    named = _as_list(principal.get("AWS")) if isinstance(principal, dict) else []
+    account = principal_arn.split(":")[4] if principal_arn.count(":") >= 5 else ""
+    return bool({"*", principal_arn, account, f"arn:aws:iam::{account}:root"} & {str(n) for n in named})
+
+
+def resource_policy_decides(document: dict[str, Any], principal_arn: str, request: Request) -> Decision:
+    """A resource-based policy (a bucket policy) for a caller of another account: only the statements
+    that name the caller count ("Cross-account policy evaluation logic", IAM User Guide: the
+    resource's account must allow the caller too)."""
+    statements = [
+        (str(s.get("Sid") or f"resource policy[{i}]"), s)
+        for i, s in enumerate(_as_list(document.get("Statement")))
+        if isinstance(s, dict) and names_principal(s, principal_arn)
+    ]
+    decision = evaluate(statements, request)
+    if decision.allowed or decision.reason.startswith("explicitly"):
+        return decision
+    return Decision(False, f"the resource's policy does not allow {principal_arn} {request.action}")

@@ -921,6 +921,13 @@ class Scenario(_Strict):
     parameters: dict[str, str | int | float] = Field(
         default_factory=dict, description="template.yaml parameter values instead of their defaults"
     )
+    bucketPolicies: dict[
+        Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")], dict[str, Any]
+    ] = Field(
+        default_factory=dict,
+        description="bucket name -> its bucket policy (a JSON policy document with a Statement list), "
+        "set before the timeline starts: what lets another account's role read it",
+    )
     accounts: dict[Annotated[str, Field(pattern=r"^\d{12}$")], dict[str, str | int | float]] = Field(
         default_factory=dict,
         description="other accounts (stages deployed through a role): account id -> stage-account.yaml "
@@ -1025,6 +1032,14 @@ def load_scenario(path: Path) -> Scenario:
                 f"expect[{index}].cli",
                 f"the timeline has {cli_steps} cli step{'' if cli_steps == 1 else 's'}",
             )
+    for bucket, document in scenario.bucketPolicies.items():
+        statements = document.get("Statement")
+        if not (isinstance(statements, list) and statements and all(isinstance(s, dict) for s in statements)):
+            raise ScenarioError(file, f"bucketPolicies.{bucket}.Statement", "a list of policy statements")
+        for index, statement in enumerate(statements):
+            for key in ("Effect", "Principal", "Action", "Resource"):
+                if key not in statement:
+                    raise ScenarioError(file, f"bucketPolicies.{bucket}.Statement[{index}].{key}", "missing")
     stage_declared = template_parameters(STAGE_TEMPLATE_PATH)
     for account_id, values in scenario.accounts.items():
         if account_id == scenario.account:

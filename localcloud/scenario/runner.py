@@ -536,6 +536,9 @@ class Runner:
             self._put_object(cloud, uri, text)
         if self.scenario.groundTruth is not None:
             self._create_bucket(cloud, split_s3_uri(self.scenario.groundTruth.uri)[0])
+        for bucket, document in self.scenario.bucketPolicies.items():
+            self._create_bucket(cloud, bucket)
+            cloud.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
 
     def _put_object(self, cloud: LocalCloud, uri: str, text: str) -> None:
         bucket, key = split_s3_uri(uri)

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 from botocore.exceptions import ClientError
 
 from localcloud.engine.cloud import LocalCloud
@@ -113,24 +114,28 @@ def test_a_session_expires_after_its_duration_in_virtual_time() -> None:
         assert "expired" in str(caught.value)
 
 
+def refused_scenario(tmp_path: Any, **keys: Any) -> str:
+    """The error a scenario with ``keys`` is refused with."""
+    path = tmp_path / "s.yaml"
+    timeline = [{"at": 0, "approve": {"group": "g", "version": 1}}]
+    path.write_text(yaml.safe_dump({"name": "x", **keys, "timeline": timeline}))
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    return str(caught.value)
+
+
 def test_a_scenarios_accounts_are_checked_against_stage_account_yaml(tmp_path: Any) -> None:
-    def refused(accounts: dict[str, Any]) -> ScenarioError:
-        path = tmp_path / "s.yaml"
-        import yaml
+    assert "ModelArtifactBuckets" in refused_scenario(tmp_path, accounts={PROD: {}})
+    assert f"accounts.{PROD}.RoleName" in refused_scenario(
+        tmp_path, accounts={PROD: {**ARTIFACTS, "RoleName": "x"}}
+    )
+    assert "scenario's own account" in refused_scenario(tmp_path, accounts={"123456789012": ARTIFACTS})
 
-        path.write_text(
-            yaml.safe_dump(
-                {
-                    "name": "x",
-                    "accounts": accounts,
-                    "timeline": [{"at": 0, "approve": {"group": "g", "version": 1}}],
-                }
-            )
-        )
-        with pytest.raises(ScenarioError) as caught:
-            load_scenario(path)
-        return caught.value
 
-    assert "ModelArtifactBuckets" in str(refused({PROD: {}}))
-    assert f"accounts.{PROD}.RoleName" in str(refused({PROD: {**ARTIFACTS, "RoleName": "x"}}))
-    assert "scenario's own account" in str(refused({"123456789012": ARTIFACTS}))
+def test_a_scenarios_bucket_policies_are_policy_documents(tmp_path: Any) -> None:
+    no_statement = refused_scenario(tmp_path, bucketPolicies={"artifacts": {"Version": "2012-10-17"}})
+    assert "bucketPolicies.artifacts.Statement" in no_statement
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::artifacts/*"}
+    assert "Statement[0].Principal" in refused_scenario(
+        tmp_path, bucketPolicies={"artifacts": {"Statement": [statement]}}
+    )

@@ -18,6 +18,20 @@ PROD_ACCOUNT = "210987654321"
 STAGE_ROLE = f"arn:aws:iam::{PROD_ACCOUNT}:role/smdeploy-stage"
 ARTIFACTS = {"ModelArtifactBuckets": "sagemaker-us-east-1-123456789012"}
 MODELS = {"churn/1": {"errorRate": 0.001}, "churn/2": {"errorRate": 0.001}}
+ARTIFACT_BUCKET = "sagemaker-us-east-1-123456789012"
+READ_ARTIFACTS = {
+    ARTIFACT_BUCKET: {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{PROD_ACCOUNT}:role/smdeploy-stage-model"},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{ARTIFACT_BUCKET}/*",
+            }
+        ],
+    }
+}
 SIMULATION = {"endpointCreateSeconds": 480, "endpointUpdateSeconds": 300, "requestsPerMinute": 600}
 
 
@@ -29,6 +43,7 @@ def two_accounts(
     accounts: dict[str, Any] | None = None,
     strategy: dict[str, Any] | None = None,
     faults: list[dict[str, Any]] | None = None,
+    bucket_policies: dict[str, Any] | None = None,
 ) -> Rehearsal:
     """churn-staging here, churn-prod in the production account behind an automatic gate."""
     return rehearse(
@@ -45,6 +60,7 @@ def two_accounts(
                 }
             },
             "accounts": accounts if accounts is not None else {PROD_ACCOUNT: ARTIFACTS},
+            "bucketPolicies": READ_ARTIFACTS if bucket_policies is None else bucket_policies,
             "models": MODELS,
             "simulation": SIMULATION,
             "timeline": timeline,
@@ -178,3 +194,23 @@ def test_a_rollout_stopped_in_the_other_account_is_recovered_there(tmp_path: Pat
     assert [(v["modelPackageArn"].rsplit("/", 1)[-1], v["weight"]) for v in prod["variants"]] == [("1", 1.0)]
     assert not [lock for lock in rehearsal.report["locks"] if str(lock.get("pk", "")).startswith("LOCK#")]
     assert rehearsal.report["accessDenied"] == []
+
+
+def test_without_a_bucket_policy_the_stage_accounts_models_cannot_read_the_hubs_artifacts(
+    tmp_path: Path,
+) -> None:
+    # the model role's own policy allows the read; the bucket, in the hub, does not let it
+    rehearsal = two_accounts(
+        tmp_path, [{"at": 0, "approve": {"group": "churn", "version": 1}}], bucket_policies={}
+    )
+    prod = execution(rehearsal, 2)
+    assert (prod["status"], prod["outcome"], prod["error"]) == (
+        "FAILED",
+        "FAILED",
+        "EndpointDeploymentFailed",
+    )
+    assert "Failed to download model data" in prod["cause"]
+    denied = rehearsal.report["accessDenied"]
+    assert [(d["role"], d["action"]) for d in denied] == [("smdeploy-stage-model", "s3:GetObject")]
+    assert "resource's policy does not allow" in denied[0]["why"]
+    assert "churn-prod" not in rehearsal.report["endpoints"]  # the failed endpoint was removed

@@ -10,7 +10,7 @@ import pytest
 from localcloud.engine.template import Template
 from localcloud.iam import catalog
 from localcloud.iam.enforcer import IamEnforcer
-from localcloud.iam.policy import Request, condition_holds, evaluate
+from localcloud.iam.policy import Request, condition_holds, evaluate, resource_policy_decides
 from localcloud.iam.principals import Principals
 from localcloud.iam.requests import Call, requests_for
 
@@ -175,3 +175,30 @@ def test_a_function_without_a_role_in_the_template_is_allowed_nothing() -> None:
     assert (denial.principal, denial.action) == ("NoSuchFunction", "sagemaker:DescribeEndpoint")
     with enforcer.acting_as("function", "ResolvePlanFunction"):
         assert enforcer.authorize("sagemaker:DescribeEndpoint", {"EndpointName": "e"}) is None
+
+
+# --- resource-based policies: a bucket policy for another account's role -----------------------------
+def test_a_bucket_policy_counts_only_the_statements_that_name_the_caller() -> None:
+    role = "arn:aws:iam::210987654321:role/smdeploy-stage-model"
+    read = Request("s3:GetObject", "arn:aws:s3:::artifacts/churn/model.tar.gz")
+
+    def policy(principal: Any, effect: str = "Allow") -> dict[str, Any]:
+        statement = {
+            "Effect": effect,
+            "Principal": principal,
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::artifacts/*",
+        }
+        return {"Statement": [statement]}
+
+    assert resource_policy_decides(policy({"AWS": role}), role, read).allowed
+    assert resource_policy_decides(policy({"AWS": "arn:aws:iam::210987654321:root"}), role, read).allowed
+    assert resource_policy_decides(policy({"AWS": "210987654321"}), role, read).allowed
+    assert resource_policy_decides(policy("*"), role, read).allowed
+    other = resource_policy_decides(policy({"AWS": "arn:aws:iam::111111111111:root"}), role, read)
+    assert not other.allowed and "does not allow" in other.reason
+    assert not resource_policy_decides({}, role, read).allowed
+    denied = resource_policy_decides(
+        {"Statement": [*policy("*")["Statement"], *policy({"AWS": role}, "Deny")["Statement"]]}, role, read
+    )
+    assert not denied.allowed and denied.reason.startswith("explicitly denied")
