@@ -407,8 +407,14 @@ def render(rehearsal: Rehearsal) -> str:
             out.append(f"  {label}: " + ", ".join(f"{name} {n}" for name, n in these.items()))
     denied = report.get("accessDenied", [])
     refusals = Counter(f"{d['principal']} may not {d['action']} on {d['resource']}" for d in denied)
+    elsewhere = sorted(
+        {str(e.get("account")) for e in report.get("endpoints", {}).values() if e.get("account")}
+    )
+    where = "template.yaml" + (
+        f" and stage-account.yaml (account {', '.join(elsewhere)})" if elsewhere else ""
+    )
     out.append(
-        f"IAM: {report.get('iamChecks', 0)} calls checked against the policies in template.yaml, "
+        f"IAM: {report.get('iamChecks', 0)} calls checked against the policies in {where}, "
         f"{len(denied)} denied"
         + "".join(f"\n  {line}" + (f"  (x{n})" if n > 1 else "") for line, n in refusals.items())
     )
