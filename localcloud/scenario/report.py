@@ -407,9 +407,7 @@ def render(rehearsal: Rehearsal) -> str:
             out.append(f"  {label}: " + ", ".join(f"{name} {n}" for name, n in these.items()))
     denied = report.get("accessDenied", [])
     refusals = Counter(f"{d['principal']} may not {d['action']} on {d['resource']}" for d in denied)
-    elsewhere = sorted(
-        {str(e.get("account")) for e in report.get("endpoints", {}).values() if e.get("account")}
-    )
+    elsewhere = report.get("otherAccounts") or []
     where = "template.yaml" + (
         f" and stage-account.yaml (account {', '.join(elsewhere)})" if elsewhere else ""
     )

@@ -1217,6 +1217,7 @@ def build_report(runner: Runner, cloud: LocalCloud, wall: float) -> dict[str, An
         # IAM from template.yaml: every call a principal of the stack made was authorized; these were not.
         "iamChecks": cloud.iam.checked,
         "accessDenied": [denial.as_json() for denial in cloud.iam.denials],
+        "otherAccounts": list(cloud.accounts),  # stage-account.yaml deployed in each
         # events of other accounts' resources: on their own buses, not delivered here
         "eventsElsewhere": cloud.events_elsewhere,
         "faultsInjected": [
