@@ -189,3 +189,8 @@ def test_the_handler_decorator_reads_the_plans_role() -> None:
     handler({"raw": {}}, None)
     assert seen == [ROLE, ROLE, None, None]
     assert aws._STAGE_ROLE.get() is None
+
+
+def test_the_default_model_role_drops_the_stage_roles_path() -> None:
+    config = staged(prod={"roleArn": "arn:aws:iam::210987654321:role/team/smdeploy-stage"})
+    assert config.stages[1].model_role() == "arn:aws:iam::210987654321:role/smdeploy-stage-model"  # type: ignore[index]

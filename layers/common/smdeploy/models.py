@@ -512,7 +512,8 @@ class Stage(BaseModel):
         """The execution role of the stage's models (None: the stack's own)."""
         if self.roleArn is None:
             return None
-        return self.modelRoleArn or f"{self.roleArn}-model"
+        # stage-account.yaml's model role: <role name>-model, no path
+        return self.modelRoleArn or f"{self.roleArn.split(':role/')[0]}:role/{role_name(self.roleArn)}-model"
 
 
 class GroupConfig(BaseModel):
