@@ -10,8 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from localcloud.scenario.runner import Rehearsal
-from tests.statemachine.helpers import execution, rehearse, repository_rehearsal, same_scenario
+from tests.statemachine.helpers import (
+    REPOSITORY_SCENARIOS,
+    execution,
+    rehearse,
+    repository_rehearsal,
+    same_scenario,
+)
 
 SCENARIO = "staged-promotion-cross-account"
 PROD_ACCOUNT = "210987654321"
@@ -214,3 +222,19 @@ def test_without_a_bucket_policy_the_stage_accounts_models_cannot_read_the_hubs_
     assert [(d["role"], d["action"]) for d in denied] == [("smdeploy-stage-model", "s3:GetObject")]
     assert "resource's policy does not allow" in denied[0]["why"]
     assert "churn-prod" not in rehearsal.report["endpoints"]  # the failed endpoint was removed
+
+
+def test_faults_after_effect_in_the_stage_account_are_retried_and_the_rollout_converges(
+    tmp_path: Path,
+) -> None:
+    # churn/2's rollout to churn-prod starts at 14400 s: its calls there answer errors after acting
+    scenario = yaml.safe_load((REPOSITORY_SCENARIOS / f"{SCENARIO}.yaml").read_text())
+    calls = ["sts:AssumeRole", "sagemaker:UpdateEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"]
+    scenario["faults"] = [
+        {"call": call, "error": "InternalFailure", "mode": "lost-response", "after": 14400} for call in calls
+    ]
+    rehearsal = rehearse(tmp_path, scenario)
+    assert sorted(f["call"] for f in rehearsal.report["faultsInjected"]) == sorted(calls)
+    assert rehearsal.ok, [c for c in rehearsal.report["checks"] if not c["ok"]]
+    prod = rehearsal.report["endpoints"]["churn-prod"]
+    assert [(v["modelPackageArn"].rsplit("/", 1)[-1], v["weight"]) for v in prod["variants"]] == [("2", 1.0)]
