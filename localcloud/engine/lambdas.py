@@ -99,6 +99,11 @@ class LambdaRuntime:
         self._extra_env = extra_env or {}
         self.invocations: list[Invocation] = []
 
+    def _environment(self, spec: FunctionSpec) -> dict[str, str]:
+        """The function's variables, and the one Lambda sets itself for its name (reserved
+        environment variables, Lambda developer guide)."""
+        return {"AWS_LAMBDA_FUNCTION_NAME": spec.physical_name, **spec.environment, **self._extra_env}
+
     def spec(self, function_name: str) -> FunctionSpec:
         name = (
             function_name.split(":function:")[-1].split(":")[0]
@@ -121,7 +126,7 @@ class LambdaRuntime:
             raise ImportError(f"cannot load handler {spec.handler} from {file}")
         module: ModuleType = importlib.util.module_from_spec(loader_spec)
         sys.modules[unique] = module
-        with environment({**spec.environment, **self._extra_env}):
+        with environment(self._environment(spec)):
             loader_spec.loader.exec_module(module)
         handler = getattr(module, attr)
         self._handlers[spec.logical_id] = handler
@@ -143,7 +148,7 @@ class LambdaRuntime:
         spec = self.spec(function_name)
         handler = self._load(spec)
         context = LambdaContext(function_name=spec.physical_name, invoked_function_arn=spec.arn)
-        with environment({**spec.environment, **self._extra_env}), warnings.catch_warnings():
+        with environment(self._environment(spec)), warnings.catch_warnings():
             # Metrics are off locally; Powertools would warn that nothing was published.
             warnings.filterwarnings("ignore", message="No application metrics to publish")
             try:

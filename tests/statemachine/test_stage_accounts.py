@@ -12,7 +12,8 @@ from typing import Any
 
 import yaml
 
-from localcloud.scenario.runner import Rehearsal
+from localcloud.scenario.contract import load_scenario
+from localcloud.scenario.runner import Rehearsal, Runner
 from tests.statemachine.helpers import (
     REPOSITORY_SCENARIOS,
     execution,
@@ -20,6 +21,7 @@ from tests.statemachine.helpers import (
     repository_rehearsal,
     same_scenario,
 )
+from tests.statemachine.test_iam import template_without
 
 SCENARIO = "staged-promotion-cross-account"
 PROD_ACCOUNT = "210987654321"
@@ -238,3 +240,14 @@ def test_faults_after_effect_in_the_stage_account_are_retried_and_the_rollout_co
     assert rehearsal.ok, [c for c in rehearsal.report["checks"] if not c["ok"]]
     prod = rehearsal.report["endpoints"]["churn-prod"]
     assert [(v["modelPackageArn"].rsplit("/", 1)[-1], v["weight"]) for v in prod["variants"]] == [("2", 1.0)]
+
+
+def test_each_function_assumes_the_stage_role_with_its_own_grant(tmp_path: Path) -> None:
+    # on Lambda every function has its containers: no function uses a session another one assumed
+    template = template_without(tmp_path, "CheckEndpointFunction", "AssumeStageRoles", "sts:AssumeRole")
+    path = REPOSITORY_SCENARIOS / f"{SCENARIO}.yaml"
+    rehearsal = Runner(load_scenario(path), path, template_path=template).run()
+    denied = {(d["principal"], d["action"], d["resource"]) for d in rehearsal.report["accessDenied"]}
+    assert ("CheckEndpointFunction", "sts:AssumeRole", STAGE_ROLE) in denied
+    assert {principal for principal, _, _ in denied} == {"CheckEndpointFunction"}
+    assert execution(rehearsal, 2)["status"] == "FAILED"  # churn-prod's deployment cannot be checked

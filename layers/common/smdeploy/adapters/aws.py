@@ -103,7 +103,8 @@ STAGE_SERVICES = frozenset({"sagemaker", "sagemaker-runtime", "cloudwatch", "app
 ASSUMED_SECONDS = 3600  # AssumeRole's default DurationSeconds (IAM API Reference)
 REFRESH_BEFORE = timedelta(minutes=5)  # a client is never handed out closer than this to expiry
 _STAGE_ROLE: ContextVar[str | None] = ContextVar("smdeploy_stage_role", default=None)
-_ASSUMED: dict[str, tuple[datetime, dict[str, Any]]] = {}  # role -> (expiration, clients by service)
+# (role, function) -> (expiration, clients by service): a function's container keeps its own sessions
+_ASSUMED: dict[tuple[str, str], tuple[datetime, dict[str, Any]]] = {}
 
 
 def client(service: str) -> Any:
@@ -117,9 +118,9 @@ def client(service: str) -> Any:
 
 def _stage_client(role: str, service: str) -> Any:
     now = clock.utcnow()
-    expires, clients = _ASSUMED.get(role, (None, {}))
+    name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "smdeploy")
+    expires, clients = _ASSUMED.get((role, name), (None, {}))
     if expires is None or expires - now < REFRESH_BEFORE:
-        name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "smdeploy")
         try:
             answer = home_client("sts").assume_role(
                 RoleArn=role, RoleSessionName=f"smdeploy-{name}"[:64], DurationSeconds=ASSUMED_SECONDS
@@ -134,7 +135,7 @@ def _stage_client(role: str, service: str) -> Any:
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
         )
-        _ASSUMED[role] = (expires, clients)
+        _ASSUMED[(role, name)] = (expires, clients)
     if service not in clients:
         clients[service] = clients["session"].client(service, config=client_config(service))
     return clients[service]
