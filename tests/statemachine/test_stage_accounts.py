@@ -15,7 +15,6 @@ import yaml
 from localcloud.scenario.contract import load_scenario
 from localcloud.scenario.runner import Rehearsal, Runner
 from tests.statemachine.helpers import (
-    REPOSITORY_SCENARIOS,
     execution,
     rehearse,
     repository_rehearsal,
@@ -54,29 +53,33 @@ def two_accounts(
     strategy: dict[str, Any] | None = None,
     faults: list[dict[str, Any]] | None = None,
     bucket_policies: dict[str, Any] | None = None,
+    template: Path | None = None,
 ) -> Rehearsal:
-    """churn-staging here, churn-prod in the production account behind an automatic gate."""
-    return rehearse(
-        tmp_path,
-        {
-            "name": "two accounts",
-            "groups": {
-                "churn": {
-                    "stages": [
-                        {"endpoint": "churn-staging"},
-                        {"endpoint": "churn-prod", "roleArn": STAGE_ROLE, **(prod or {})},
-                    ],
-                    **({"strategy": strategy} if strategy else {}),
-                }
-            },
-            "accounts": accounts if accounts is not None else {PROD_ACCOUNT: ARTIFACTS},
-            "bucketPolicies": READ_ARTIFACTS if bucket_policies is None else bucket_policies,
-            "models": MODELS,
-            "simulation": SIMULATION,
-            "timeline": timeline,
-            **({"faults": faults} if faults else {}),
+    """churn-staging here, churn-prod in the production account behind an automatic gate (a copy of
+    template.yaml instead of the repository's: ``template``)."""
+    scenario = {
+        "name": "two accounts",
+        "groups": {
+            "churn": {
+                "stages": [
+                    {"endpoint": "churn-staging"},
+                    {"endpoint": "churn-prod", "roleArn": STAGE_ROLE, **(prod or {})},
+                ],
+                **({"strategy": strategy} if strategy else {}),
+            }
         },
-    )
+        "accounts": accounts if accounts is not None else {PROD_ACCOUNT: ARTIFACTS},
+        "bucketPolicies": READ_ARTIFACTS if bucket_policies is None else bucket_policies,
+        "models": MODELS,
+        "simulation": SIMULATION,
+        "timeline": timeline,
+        **({"faults": faults} if faults else {}),
+    }
+    if template is None:
+        return rehearse(tmp_path, scenario)
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(scenario, sort_keys=False))
+    return Runner(load_scenario(path), path, template_path=template).run()
 
 
 @same_scenario(SCENARIO)
@@ -91,6 +94,36 @@ def test_the_production_stage_is_created_and_rolled_out_in_its_own_account() -> 
     assert prod_alarms and all(a["to"] in {"OK", "INSUFFICIENT_DATA"} for a in prod_alarms)
     assert rehearsal.report["accessDenied"] == []
     assert rehearsal.ok
+
+
+@same_scenario(SCENARIO)
+def test_a_bake_longer_than_a_session_renews_the_stage_role_before_it_expires() -> None:
+    # churn/2 bakes 70 minutes on churn-prod; a session lasts one hour of virtual time
+    prod = execution(repository_rehearsal(SCENARIO), 4)
+    assert (prod["status"], prod["outcome"]) == ("SUCCEEDED", "PROMOTED")
+    assert prod["stoppedAt"] - prod["startedAt"] > 70 * 60  # the bake alone outlasts a session
+
+
+@same_scenario(SCENARIO)
+def test_a_rejected_version_is_withdrawn_from_the_stage_in_the_other_account_too() -> None:
+    rehearsal = repository_rehearsal(SCENARIO)
+    withdrawals = [execution(rehearsal, n) for n in (5, 6)]
+    assert {(w["status"], str(w["modelPackageArn"]).rsplit("/", 1)[-1]) for w in withdrawals} == {
+        ("SUCCEEDED", "1")
+    }
+    endpoints = rehearsal.report["endpoints"]
+    for name in ("churn-staging", "churn-prod"):
+        served = [(v["modelPackageArn"].rsplit("/", 1)[-1], v["weight"]) for v in endpoints[name]["variants"]]
+        assert served == [("1", 1.0)], name
+
+
+@same_scenario(SCENARIO)
+def test_a_new_rehearsal_assumes_the_role_again(tmp_path: Path) -> None:
+    # the handlers stay warm across rehearsals in one process; another rehearsal's sessions mean nothing
+    assert repository_rehearsal(SCENARIO).ok  # rehearsed in this process, before or now
+    again = two_accounts(tmp_path, [{"at": 0, "approve": {"group": "churn", "version": 1}}])
+    assert again.report["accessDenied"] == []
+    assert execution(again, 2)["outcome"] == "DEPLOYED"
 
 
 @same_scenario(SCENARIO)
@@ -124,65 +157,6 @@ def test_a_stage_role_that_does_not_trust_this_account_fails_the_stage_and_chang
     assert "trust policy" in denied[0]["why"]
     assert "churn-prod" not in rehearsal.report["endpoints"]  # nothing was created in either account
     assert not [lock for lock in rehearsal.report["locks"] if str(lock.get("pk", "")).startswith("LOCK#")]
-
-
-def test_a_bake_longer_than_a_session_renews_the_stage_role_before_it_expires(tmp_path: Path) -> None:
-    # a two-hour bake on churn-prod: the sessions last one hour of virtual time
-    rehearsal = two_accounts(
-        tmp_path,
-        [
-            {"at": 0, "approve": {"group": "churn", "version": 1}},
-            {"at": 3600, "approve": {"group": "churn", "version": 2}},
-        ],
-        strategy={"type": "canary", "bakeMinutes": 120},
-    )
-    prod = execution(rehearsal, 4)
-    assert (prod["status"], prod["outcome"]) == ("SUCCEEDED", "PROMOTED")
-    assert rehearsal.report["accessDenied"] == []
-
-
-def test_a_rejected_version_is_withdrawn_from_the_stage_in_the_other_account_too(tmp_path: Path) -> None:
-    rehearsal = two_accounts(
-        tmp_path,
-        [
-            {"at": 0, "approve": {"group": "churn", "version": 1}},
-            {"at": 3600, "approve": {"group": "churn", "version": 2}},
-            {"at": 9000, "reject": {"group": "churn", "version": 2}},
-        ],
-    )
-    endpoints = rehearsal.report["endpoints"]
-    for name in ("churn-staging", "churn-prod"):
-        served = {
-            v["modelPackageArn"].rsplit("/", 2)[-2] + "/" + v["modelPackageArn"].rsplit("/", 1)[-1]
-            for v in endpoints[name]["variants"]
-            if v["weight"] > 0
-        }
-        assert served == {"churn/1"}, name
-    assert endpoints["churn-prod"]["account"] == PROD_ACCOUNT
-    assert rehearsal.report["accessDenied"] == []
-
-
-def test_a_throttled_assume_role_is_retried_and_the_stage_deploys(tmp_path: Path) -> None:
-    rehearsal = two_accounts(
-        tmp_path,
-        [{"at": 0, "approve": {"group": "churn", "version": 1}}],
-        faults=[{"call": "sts:AssumeRole", "error": "Throttling", "times": 2}],
-    )
-    assert [f["call"] for f in rehearsal.report["faultsInjected"]] == ["sts:AssumeRole"] * 2
-    prod = execution(rehearsal, 2)
-    assert (prod["status"], prod["outcome"]) == ("SUCCEEDED", "DEPLOYED")
-    assert rehearsal.report["endpoints"]["churn-prod"]["account"] == PROD_ACCOUNT
-
-
-def test_a_new_rehearsal_assumes_the_role_again(tmp_path: Path) -> None:
-    # the handlers stay warm across rehearsals in one process; another rehearsal's sessions mean nothing
-    runs = []
-    for n in (1, 2):
-        (tmp_path / str(n)).mkdir()
-        runs.append(two_accounts(tmp_path / str(n), [{"at": 0, "approve": {"group": "churn", "version": 1}}]))
-    for rehearsal in runs:
-        assert rehearsal.report["accessDenied"] == []
-        assert execution(rehearsal, 2)["outcome"] == "DEPLOYED"
 
 
 def test_a_rollout_stopped_in_the_other_account_is_recovered_there(tmp_path: Path) -> None:
@@ -226,27 +200,46 @@ def test_without_a_bucket_policy_the_stage_accounts_models_cannot_read_the_hubs_
     assert "churn-prod" not in rehearsal.report["endpoints"]  # the failed endpoint was removed
 
 
-def test_faults_after_effect_in_the_stage_account_are_retried_and_the_rollout_converges(
-    tmp_path: Path,
-) -> None:
-    # churn/2's rollout to churn-prod starts at 14400 s: its calls there answer errors after acting
-    scenario = yaml.safe_load((REPOSITORY_SCENARIOS / f"{SCENARIO}.yaml").read_text())
-    calls = ["sts:AssumeRole", "sagemaker:UpdateEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"]
-    scenario["faults"] = [
-        {"call": call, "error": "InternalFailure", "mode": "lost-response", "after": 14400} for call in calls
+def test_faults_in_the_stage_account_are_retried_and_the_rollout_converges(tmp_path: Path) -> None:
+    # AssumeRole throttled at first; from 4900 s (churn/2's rollout to churn-prod) calls there answer
+    # errors after acting
+    after_effect = [
+        "sts:AssumeRole",
+        "sagemaker:UpdateEndpoint",
+        "sagemaker:UpdateEndpointWeightsAndCapacities",
     ]
-    rehearsal = rehearse(tmp_path, scenario)
-    assert sorted(f["call"] for f in rehearsal.report["faultsInjected"]) == sorted(calls)
-    assert rehearsal.ok, [c for c in rehearsal.report["checks"] if not c["ok"]]
+    rehearsal = two_accounts(
+        tmp_path,
+        [
+            {"at": 0, "approve": {"group": "churn", "version": 1}},
+            {"at": 3600, "approve": {"group": "churn", "version": 2}},
+        ],
+        faults=[
+            {"call": "sts:AssumeRole", "error": "Throttling", "times": 2},
+            *(
+                {"call": c, "error": "InternalFailure", "mode": "lost-response", "after": 4900}
+                for c in after_effect
+            ),
+        ],
+    )
+    injected = [(f["call"], f["error"], f["at"] >= 4900) for f in rehearsal.report["faultsInjected"]]
+    assert injected[:2] == [("sts:AssumeRole", "Throttling", False)] * 2
+    assert sorted(injected[2:]) == sorted((c, "InternalFailure", True) for c in after_effect)
+    assert [(execution(rehearsal, n)["status"], execution(rehearsal, n)["outcome"]) for n in (2, 4)] == [
+        ("SUCCEEDED", "DEPLOYED"),
+        ("SUCCEEDED", "PROMOTED"),
+    ]
     prod = rehearsal.report["endpoints"]["churn-prod"]
+    assert prod["account"] == PROD_ACCOUNT
     assert [(v["modelPackageArn"].rsplit("/", 1)[-1], v["weight"]) for v in prod["variants"]] == [("2", 1.0)]
 
 
 def test_each_function_assumes_the_stage_role_with_its_own_grant(tmp_path: Path) -> None:
     # on Lambda every function has its containers: no function uses a session another one assumed
     template = template_without(tmp_path, "CheckEndpointFunction", "AssumeStageRoles", "sts:AssumeRole")
-    path = REPOSITORY_SCENARIOS / f"{SCENARIO}.yaml"
-    rehearsal = Runner(load_scenario(path), path, template_path=template).run()
+    rehearsal = two_accounts(
+        tmp_path, [{"at": 0, "approve": {"group": "churn", "version": 1}}], template=template
+    )
     denied = {(d["principal"], d["action"], d["resource"]) for d in rehearsal.report["accessDenied"]}
     assert ("CheckEndpointFunction", "sts:AssumeRole", STAGE_ROLE) in denied
     assert {principal for principal, _, _ in denied} == {"CheckEndpointFunction"}
