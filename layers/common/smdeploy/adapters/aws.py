@@ -12,7 +12,6 @@ from functools import cache
 from typing import Any
 
 import boto3
-import boto3.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
@@ -130,14 +129,15 @@ def _stage_client(role: str, service: str) -> Any:
         credentials = answer["Credentials"]
         # counted from before the call: never later than the expiration STS set
         expires, clients = now + timedelta(seconds=ASSUMED_SECONDS), {}
-        clients["session"] = boto3.session.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-        )
+        clients["credentials"] = {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
         _ASSUMED[(role, name)] = (expires, clients)
     if service not in clients:
-        clients[service] = clients["session"].client(service, config=client_config(service))
+        # boto3's default session, which has the service models loaded already
+        clients[service] = boto3.client(service, config=client_config(service), **clients["credentials"])
     return clients[service]
 
 
